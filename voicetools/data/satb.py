@@ -1,0 +1,134 @@
+"""SATB training data: render chorale versions to disk, then mix them on the fly.
+
+``python -m voicetools.data.satb --out data/satb`` renders every train/valid chorale once per
+version with both renderers (minutes on two cores). The files are float16 arrays shaped
+(renderer, voice, samples); they are generated data and never committed.
+
+Mixing happens at training time (dynamic mixing): each part independently takes one renderer,
+a gain in ``GAIN_DB`` and, for most examples, a room shared by all parts with one impulse response
+per singer position. The target of each voice is that voice after the room, so the model separates
+and does not de-reverberate. The test set is built the same way from the fixed test chorales, with
+seeded choices, by ``test_mixtures``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..audio.augment import reverberate, room_impulse_response
+from .chorales import load_chorale, split_names
+from .render import RENDERERS, render, version_of
+
+SAMPLE_RATE = 8000
+GAIN_DB = (-10.0, 2.0)
+
+
+def _render_one(args):
+    name, index, out_dir, sample_rate = args
+    path = Path(out_dir) / f"{name.replace('/', '_')}-v{index}.npy"
+    if path.exists():
+        return path
+    chorale = load_chorale(name)
+    version = version_of(chorale, index)
+    stems = np.stack([render(chorale, version, r, sample_rate=sample_rate) for r in RENDERERS])
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, stems.astype(np.float16))
+    tmp.rename(path)  # a crash never leaves a half-written file that looks finished
+    return path
+
+
+def build(out_dir: Path, splits=("train", "valid"), versions: int = 1, jobs: int = 2,
+          sample_rate: int = SAMPLE_RATE) -> list[Path]:
+    """Render all chorale versions of the given splits into ``out_dir/<split>/``; resumable."""
+    from tqdm import tqdm
+
+    paths = []
+    for split in splits:
+        d = Path(out_dir) / split
+        d.mkdir(parents=True, exist_ok=True)
+        work = [(n, v, d, sample_rate) for v in range(versions) for n in split_names(split)]
+        with ProcessPoolExecutor(jobs) as pool:
+            paths += list(tqdm(pool.map(_render_one, work), total=len(work), desc=f"render {split}"))
+    return paths
+
+
+def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb_p: float = 0.7):
+    """One mixture from (renderer, voice, samples) stems: returns (mixture (samples,), targets (4, samples))."""
+    n_r = stems.shape[0]
+    choice = rng.integers(n_r, size=4) if rng.uniform() < 0.7 else np.full(4, rng.integers(n_r))
+    parts = stems[choice, np.arange(4)].astype(np.float32)
+    parts *= (10 ** (rng.uniform(*GAIN_DB, size=4) / 20))[:, None].astype(np.float32)
+    if rng.uniform() < reverb_p:
+        rt60 = rng.uniform(0.2, 1.6)
+        parts = np.stack([reverberate(p, room_impulse_response(sample_rate, rng, rt60_s=rt60)) for p in parts])
+    mixture = parts.sum(0)
+    scale = 10 ** (rng.uniform(-12, 0) / 20) * 0.5 / (np.abs(mixture).max() + 1e-9)
+    return mixture * scale, parts * scale
+
+
+class SATBMixtures(torch.utils.data.IterableDataset):
+    """Endless random crops of dynamically mixed chorales from rendered ``.npy`` files."""
+
+    def __init__(self, files, *, segment_s: float = 4.0, sample_rate: int = SAMPLE_RATE, seed: int = 0):
+        self.files = sorted(Path(f) for f in files)
+        if not self.files:
+            raise FileNotFoundError("no rendered chorales found; run python -m voicetools.data.satb first")
+        self.stems = [np.load(f, mmap_mode="r") for f in self.files]
+        self.segment = int(segment_s * sample_rate)
+        self.sample_rate = sample_rate
+        self.seed = seed
+
+    def crop(self, rng: np.random.Generator) -> np.ndarray:
+        """A crop in which every voice sings for at least a quarter of the time (rests are short)."""
+        for _ in range(20):
+            stems = self.stems[rng.integers(len(self.stems))]
+            start = rng.integers(0, max(1, stems.shape[-1] - self.segment))
+            crop = np.asarray(stems[..., start : start + self.segment], dtype=np.float32)
+            if crop.shape[-1] == self.segment and (np.abs(crop).max(-1) > 1e-3).all():
+                active = (np.abs(crop) > 1e-3).mean(-1)
+                if active.min() > 0.25:
+                    return crop
+        return crop
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        while True:
+            mixture, targets = mix(self.crop(rng), rng, sample_rate=self.sample_rate)
+            yield torch.from_numpy(mixture[None]), torch.from_numpy(targets)
+
+
+def test_mixtures(split: str = "test", *, sample_rate: int = SAMPLE_RATE, renderers=RENDERERS):
+    """Seeded, full-length evaluation mixtures: yields (name, renderer, mixture (samples,), targets (4, samples)).
+
+    Each test chorale (version 0) is rendered by each renderer alone, with per-part gains and a room
+    drawn from a generator seeded by the chorale name, so every run scores the same signals.
+    """
+    for name in split_names(split):
+        chorale = load_chorale(name)
+        version = version_of(chorale, 0)
+        for r in renderers:
+            stems = render(chorale, version, r, sample_rate=sample_rate)[None]
+            rng = np.random.default_rng([version.seed, RENDERERS.index(r)])
+            mixture, targets = mix(stems, rng, sample_rate=sample_rate, reverb_p=0.5)
+            yield name, r, mixture, targets
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Render Bach chorales for SATB separation training.")
+    ap.add_argument("--out", type=Path, default=Path("data/satb"))
+    ap.add_argument("--splits", nargs="+", default=["train", "valid"])
+    ap.add_argument("--versions", type=int, default=1, help="versions (transposition, tempo) per chorale")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args(argv)
+    paths = build(args.out, args.splits, args.versions, args.jobs)
+    print(f"{len(paths)} chorale versions in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
