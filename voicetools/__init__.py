@@ -1,0 +1,16 @@
+"""voicetools: offline music and voice tools — one install, the same verbs in Python, CLI and app.
+
+>>> import voicetools as vt
+>>> stems = vt.separate("choir.wav")          # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from .checkpoints import available_models, load_model
+from .errors import AudioLoadError, ModelLoadError, ParameterError, VoicetoolsError
+from .separation import SeparationResult, separate, separate_file
+
+__all__ = [
+    "__version__", "available_models", "load_model", "separate", "separate_file", "SeparationResult",
+    "VoicetoolsError", "AudioLoadError", "ModelLoadError", "ParameterError",
+]

@@ -1,0 +1,140 @@
+"""Audio in and out: the one place where files, arrays and tensors become ``(channels, time)`` float32.
+
+Reading uses soundfile (libsndfile: WAV, FLAC, OGG/Vorbis, MP3 with libsndfile ≥ 1.1, AIFF, …);
+resampling uses soxr. Every problem a user's file can have becomes one ``AudioLoadError`` line.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import AudioLoadError, ParameterError
+
+# Refuse absurd inputs before decoding them: 6 hours of 48 kHz stereo is ~8 GB of float32.
+MAX_DURATION_S = 6 * 3600.0
+
+
+@dataclass
+class Audio:
+    """Audio as the library sees it: ``samples`` shaped (channels, time), float32, and its rate."""
+
+    samples: torch.Tensor
+    sample_rate: int
+    path: Path | None = None
+
+    @property
+    def channels(self) -> int:
+        return self.samples.shape[0]
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[-1] / self.sample_rate
+
+
+def _check_finite_and_nonempty(x: np.ndarray, what: str) -> None:
+    if x.size == 0 or x.shape[-1] == 0:
+        raise AudioLoadError(f"{what} contains no audio samples (zero length)")
+    if not np.isfinite(x).all():
+        raise AudioLoadError(f"{what} contains NaN or infinite samples; fix or re-export the audio")
+
+
+def load_audio(path: str | os.PathLike, *, max_duration_s: float = MAX_DURATION_S) -> Audio:
+    """Read a file as (channels, time) float32 at its own sample rate.
+
+    Raises ``AudioLoadError`` for a missing path, a directory, an empty or non-audio file, a corrupt
+    header, zero-length or non-finite audio, or audio longer than ``max_duration_s``.
+    """
+    import soundfile as sf
+
+    p = Path(path)
+    if not p.exists():
+        raise AudioLoadError(f"{p}: no such file")
+    if p.is_dir():
+        raise AudioLoadError(f"{p}: is a directory, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioLoadError(f"{p}: file is empty")
+    try:
+        info = sf.info(str(p))
+        if info.frames and info.samplerate and info.frames / info.samplerate > max_duration_s:
+            raise AudioLoadError(
+                f"{p}: {info.frames / info.samplerate / 3600:.1f} h of audio is over the "
+                f"{max_duration_s / 3600:.1f} h limit; split the file first")
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except AudioLoadError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        fmts = "WAV, FLAC, OGG, MP3, AIFF"
+        raise AudioLoadError(f"{p}: not a readable audio file ({str(exc).strip()[:120]}); "
+                             f"supported formats: {fmts}") from None
+    _check_finite_and_nonempty(data.T, str(p))
+    return Audio(torch.from_numpy(np.ascontiguousarray(data.T)), int(sr), p)
+
+
+def as_audio(audio, sample_rate: int | None = None) -> Audio:
+    """Normalise any supported input to ``Audio``.
+
+    Accepts a path, an ``Audio``, a ``{"waveform", "sample_rate"}`` dict, or a numpy array / torch
+    tensor shaped (time,) or (channels, time) together with ``sample_rate``.
+    """
+    if isinstance(audio, Audio):
+        return audio
+    if isinstance(audio, (str, os.PathLike)):
+        return load_audio(audio)
+    if isinstance(audio, dict):
+        if "waveform" not in audio or "sample_rate" not in audio:
+            raise ParameterError("an audio dict needs the keys 'waveform' and 'sample_rate'")
+        return as_audio(audio["waveform"], audio["sample_rate"])
+    if isinstance(audio, (np.ndarray, torch.Tensor)):
+        if sample_rate is None:
+            raise ParameterError("sample_rate is required when audio is an array or tensor")
+        if int(sample_rate) <= 0:
+            raise ParameterError(f"sample_rate must be positive, got {sample_rate}")
+        x = torch.as_tensor(np.asarray(audio) if isinstance(audio, np.ndarray) else audio).detach().cpu().float()
+        if x.dim() == 1:
+            x = x[None]
+        if x.dim() != 2:
+            raise ParameterError(f"audio must be shaped (time,) or (channels, time), got {tuple(x.shape)}")
+        if x.shape[0] > x.shape[1]:
+            raise ParameterError(
+                f"audio shaped {tuple(x.shape)} looks like (time, channels); pass (channels, time)")
+        _check_finite_and_nonempty(x.numpy(), "input audio")
+        return Audio(x.contiguous(), int(sample_rate))
+    raise ParameterError(f"unsupported audio input of type {type(audio).__name__}; "
+                         "give a path, an array/tensor with sample_rate, or a {'waveform', 'sample_rate'} dict")
+
+
+def resample(x: torch.Tensor, orig_sr: int, target_sr: int) -> torch.Tensor:
+    """Resample (channels, time) with soxr (high quality); a no-op when the rates match."""
+    if orig_sr == target_sr:
+        return x
+    import soxr
+
+    y = soxr.resample(x.T.numpy().astype(np.float32), orig_sr, target_sr, quality="HQ")
+    return torch.from_numpy(np.ascontiguousarray(np.atleast_2d(y.T if y.ndim == 2 else y[None])))
+
+
+def to_mono(x: torch.Tensor, *, warn_for: str | None = None) -> torch.Tensor:
+    """Average channels: (channels, time) → (1, time); warns once when it actually downmixes."""
+    if x.shape[0] == 1:
+        return x
+    if warn_for:
+        warnings.warn(f"{warn_for}: {x.shape[0]} channels downmixed to mono for a mono model", stacklevel=3)
+    return x.mean(0, keepdim=True)
+
+
+def save_audio(path: str | os.PathLike, x: torch.Tensor, sample_rate: int, *, subtype: str = "PCM_16") -> Path:
+    """Write (channels, time) audio; format from the suffix (.wav, .flac, .ogg). Clips to [-1, 1]."""
+    import soundfile as sf
+
+    p = Path(path)
+    data = torch.clamp(x, -1.0, 1.0).T.numpy()
+    if p.suffix.lower() == ".ogg":
+        subtype = "VORBIS"
+    sf.write(str(p), data, sample_rate, subtype=subtype)
+    return p

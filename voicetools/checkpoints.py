@@ -1,0 +1,176 @@
+"""The checkpoint registry: a model name → weights (safetensors) + config (JSON) + model card.
+
+Where a name is looked up, in order:
+1. ``checkpoints/registry.json`` shipped with voicetools (weights checked against its sha256);
+2. the user cache, ``$VOICETOOLS_CACHE`` or ``~/.cache/voicetools``: a folder ``<name>/`` holding
+   ``config.json`` and ``model.safetensors`` (for weights a user trained or copied there).
+An explicit path works too: such a folder, or an asteroid checkpoint (``.pth``/``.pt`` with
+``model_name``, ``model_args``, ``state_dict``), read with ``weights_only=True``.
+Names starting with ``tiny-`` build small random-weight models for tests and demos.
+Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .errors import ModelLoadError, ParameterError
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+REGISTRY_FILE = CHECKPOINT_DIR / "registry.json"
+WEIGHTS, CONFIG = "model.safetensors", "config.json"
+
+
+def _architectures():
+    from .nn.convtasnet import ConvTasNet
+
+    return {"ConvTasNet": ConvTasNet.from_model_args}
+
+
+# Random-weight models for tests: same code paths as the real ones, seconds to run.
+TINY_MODELS = {
+    "tiny-satb": {
+        "task": "separation", "model_name": "ConvTasNet", "sources": ["soprano", "alto", "tenor", "bass"],
+        "model_args": dict(n_src=4, n_filters=32, kernel_size=32, stride=16, bn_chan=16, hid_chan=32,
+                           skip_chan=16, n_blocks=3, n_repeats=1, sample_rate=8000),
+    },
+}
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference, with what the task needs to know about it."""
+
+    name: str
+    model: torch.nn.Module
+    config: dict = field(default_factory=dict)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.config["model_args"]["sample_rate"])
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self.config.get("sources", []))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("VOICETOOLS_CACHE", Path.home() / ".cache" / "voicetools"))
+
+
+def registry() -> dict:
+    if not REGISTRY_FILE.exists():
+        return {}
+    return json.loads(REGISTRY_FILE.read_text())
+
+
+def available_models(task: str | None = None) -> list[str]:
+    """Names a user can pass as ``model=``: shipped, in the user cache, and the tiny test models."""
+    names = {n for n, e in registry().items() if task in (None, e.get("task"))}
+    if cache_dir().is_dir():
+        for d in cache_dir().iterdir():
+            cfg = d / CONFIG
+            if cfg.exists() and task in (None, json.loads(cfg.read_text()).get("task")):
+                names.add(d.name)
+    names |= {n for n, e in TINY_MODELS.items() if task in (None, e["task"])}
+    return sorted(names)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _build(config: dict, state_dict: dict | None, origin: str) -> torch.nn.Module:
+    arch = config.get("model_name")
+    builders = _architectures()
+    if arch not in builders:
+        raise ModelLoadError(f"{origin}: unknown model type {arch!r}; supported: {sorted(builders)}")
+    try:
+        model = builders[arch](config["model_args"])
+        if state_dict is not None:
+            model.load_state_dict(state_dict)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"{origin}: weights do not fit the model ({first})") from None
+    return model.eval()
+
+
+def _load_folder(folder: Path, name: str, sha256: str | None = None) -> LoadedModel:
+    from safetensors import SafetensorsError
+    from safetensors.torch import load_file
+
+    cfg_path, weights = folder / CONFIG, folder / WEIGHTS
+    if not cfg_path.exists() or not weights.exists():
+        raise ModelLoadError(f"checkpoint {name!r} is incomplete: {folder} needs {CONFIG} and {WEIGHTS}")
+    if sha256 is not None and sha256_of(weights) != sha256:
+        raise ModelLoadError(f"checkpoint {name!r} failed its sha256 check ({weights}); reinstall voicetools")
+    try:
+        config = json.loads(cfg_path.read_text())
+        state = load_file(str(weights))
+    except (json.JSONDecodeError, SafetensorsError, OSError) as exc:
+        raise ModelLoadError(f"checkpoint {name!r} is unreadable: {exc}") from None
+    return LoadedModel(name, _build(config, state, name), config)
+
+
+def _load_asteroid(path: Path) -> LoadedModel:
+    import pickle
+
+    try:
+        package = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"{path}: not a loadable weights file ({first[:160]})") from None
+    if not isinstance(package, dict) or not {"model_name", "model_args", "state_dict"} <= set(package):
+        raise ModelLoadError(f"{path}: not an asteroid checkpoint (needs model_name, model_args, state_dict)")
+    args = package["model_args"]
+    config = {"model_name": package["model_name"], "model_args": args, "task": "separation",
+              "sources": [f"source{i + 1}" for i in range(int(args.get("n_src", 0)))]}
+    return LoadedModel(path.stem, _build(config, package["state_dict"], str(path)), config)
+
+
+def load_model(name_or_path: str | os.PathLike, *, task: str | None = None) -> LoadedModel:
+    """Load a model by registry name, user-cache name, tiny test name, or path (never downloads)."""
+    key = str(name_or_path)
+    if key in TINY_MODELS:
+        spec = TINY_MODELS[key]
+        torch.manual_seed(0)
+        return LoadedModel(key, _build(spec, None, key), dict(spec))
+    entries = registry()
+    if key in entries:
+        entry = entries[key]
+        return _load_folder(CHECKPOINT_DIR / entry["path"], key, entry["sha256"])
+    if (cache_dir() / key / CONFIG).exists() and os.sep not in key:
+        return _load_folder(cache_dir() / key, key)
+    path = Path(key).expanduser()
+    if path.is_dir():
+        return _load_folder(path, key)
+    if path.is_file():
+        return _load_asteroid(path)
+    choices = ", ".join(available_models(task)) or "none installed"
+    raise ParameterError(f"unknown model {key!r}; choose one of: {choices} (or give a checkpoint path)")
+
+
+def save_checkpoint(model: torch.nn.Module, out_dir: str | os.PathLike, *, task: str, architecture: str,
+                    sources: list[str] | None = None, **meta) -> str:
+    """Write ``model.safetensors`` + ``config.json`` into ``out_dir``; returns the weights' sha256."""
+    from safetensors.torch import save_file
+
+    from . import __version__
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / WEIGHTS))
+    config = {"model_name": architecture, "task": task, "model_args": model.model_args,
+              "sources": sources or [], "voicetools_version": __version__, "torch_version": torch.__version__, **meta}
+    (out / CONFIG).write_text(json.dumps(config, indent=1) + "\n")
+    return sha256_of(out / WEIGHTS)

@@ -1,0 +1,139 @@
+"""The ``voicetools`` command: one verb per task, mirroring the Python API's names.
+
+Exit codes: 0 all inputs done, 1 at least one input failed (each failure is one line on stderr),
+2 a usage error. ``--json`` puts a machine-readable summary on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from . import __version__
+from .errors import VoicetoolsError
+
+
+def _progress(enabled: bool):
+    """A ``callback(stage, done, total)`` drawing one tqdm bar per stage on stderr."""
+    from tqdm import tqdm
+
+    bars = {}
+
+    def callback(stage, done, total):
+        if not enabled:
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="chunk", file=sys.stderr, leave=False)
+        bar.total = max(bar.total or 0, total)
+        bar.update(done - bar.n)
+
+    def close():
+        for bar in bars.values():
+            bar.close()
+        bars.clear()
+
+    callback.close = close
+    return callback
+
+
+def cmd_separate(args) -> int:
+    from .separation import _resolve_model, separate_file
+
+    model = _resolve_model(args.model)  # once for all inputs
+    failed = 0
+    summaries = []
+    for inp in args.inputs:
+        out_dir = Path(args.output) / Path(inp).stem
+        progress = _progress(not args.quiet)
+        try:
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                summary = separate_file(inp, out_dir, model=model, format=args.format,
+                                        segment_s=args.segment_s, overlap_s=args.overlap_s, device=args.device,
+                                        overwrite=args.overwrite, callback=progress)
+        except VoicetoolsError as exc:
+            failed += 1
+            print(f"voicetools: error: {exc}", file=sys.stderr)
+            summaries.append({"input": inp, "error": str(exc)})
+            continue
+        finally:
+            progress.close()
+        for note in summary["warnings"]:
+            print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
+        summaries.append(summary)
+        if not args.json and not args.quiet:
+            print(f"{inp} -> {out_dir}/ ({', '.join(Path(s).name for s in summary['stems'].values())})")
+    if args.json:
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1))
+    return 1 if failed else 0
+
+
+def cmd_models(args) -> int:
+    from .checkpoints import available_models
+
+    names = available_models(args.task)
+    print(json.dumps(names) if args.json else "\n".join(names))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .checkpoints import available_models
+    from .separation import DEFAULT_MODEL, FORMATS, OVERLAP_S, SEGMENT_S
+
+    p = argparse.ArgumentParser(prog="voicetools", description="Offline music and voice tools.")
+    p.add_argument("--version", action="version", version=f"voicetools {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("separate", help="split a choir recording into soprano, alto, tenor and bass",
+                       description="Split choir recordings into soprano/alto/tenor/bass stems "
+                                   "(OUTPUT/<input name>/<voice>.<format>). Stereo and multichannel "
+                                   "input is downmixed to mono; stems keep the input's sample rate.")
+    s.add_argument("inputs", nargs="+", metavar="AUDIO", help="audio files (WAV, FLAC, OGG, MP3, ...)")
+    s.add_argument("-o", "--output", default="separated", help="output folder (default: separated)")
+    s.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"model name or checkpoint path; installed: {', '.join(available_models('separation'))}")
+    s.add_argument("--format", choices=sorted(FORMATS), default="wav")
+    s.add_argument("--segment-s", type=float, default=SEGMENT_S, help="chunk length in seconds")
+    s.add_argument("--overlap-s", type=float, default=OVERLAP_S, help="cross-fade between chunks in seconds")
+    s.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
+    s.add_argument("--overwrite", action="store_true", help="replace existing stems")
+    s.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    s.set_defaults(func=cmd_separate)
+
+    m = sub.add_parser("models", help="list installed models")
+    m.add_argument("--task", default=None)
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_models)
+    return p
+
+
+def main(argv=None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except VoicetoolsError as exc:
+        print(f"voicetools: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("voicetools: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not a user error: say so in one line unless debugging
+        if os.environ.get("VOICETOOLS_DEBUG"):
+            raise
+        print(f"voicetools: internal error: {type(exc).__name__}: {exc} "
+              "(set VOICETOOLS_DEBUG=1 for the traceback and please report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""SATB choir separation: a mixture in, soprano / alto / tenor / bass out.
+
+The model (ConvTasNet at 8 kHz, mono) runs over fixed chunks with overlap-add in a stream, so
+memory stays flat for any input length. Input at any sample rate and channel count is downmixed
+to mono (with a warning) and resampled once on the way in; stems come out at the input's rate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from ..audio.io import Audio, as_audio, save_audio
+from ..checkpoints import LoadedModel, load_model
+from ..chunking import OverlapAdd
+from ..errors import AudioLoadError, ParameterError, VoicetoolsError
+
+DEFAULT_MODEL = "satb-convtasnet"
+SEGMENT_S = 8.0
+OVERLAP_S = 1.0
+FORMATS = {"wav": "PCM_16", "flac": "PCM_16", "ogg": "VORBIS"}
+Callback = Callable[[str, int, int], None]
+
+
+@dataclass
+class SeparationResult:
+    """Separated stems, each shaped (1, time) at ``sample_rate``; numpy in → numpy out."""
+
+    stems: dict
+    sample_rate: int
+    model: str
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        n = next(iter(self.stems.values())).shape[-1] if self.stems else 0
+        return {"model": self.model, "sample_rate": self.sample_rate, "duration_s": n / self.sample_rate,
+                "sources": list(self.stems), "warnings": self.warnings}
+
+    def save(self, out_dir: str | os.PathLike, *, format: str = "wav", overwrite: bool = False) -> dict[str, Path]:
+        """Write ``<out_dir>/<source>.<format>``; all or nothing; refuses to overwrite unless asked."""
+        out = Path(out_dir)
+        targets = {name: out / f"{name}.{format}" for name in self.stems}
+
+        def write(tmp: Path) -> None:
+            for name, x in self.stems.items():
+                save_audio(tmp / f"{name}.{format}", torch.as_tensor(x), self.sample_rate, subtype=FORMATS[format])
+
+        _write_all_or_nothing(targets, write, format=format, overwrite=overwrite)
+        return targets
+
+
+def _check_format(format: str) -> None:
+    if format not in FORMATS:
+        raise ParameterError(f"unknown output format {format!r}; choose one of {sorted(FORMATS)}")
+
+
+def _write_all_or_nothing(targets: dict[str, Path], write: Callable[[Path], None], *, format: str,
+                          overwrite: bool) -> None:
+    """Write every target into a temp folder beside them, then move them in; on error, leave nothing."""
+    _check_format(format)
+    out = next(iter(targets.values())).parent
+    existing = [p for p in targets.values() if p.exists()]
+    if existing and not overwrite:
+        raise VoicetoolsError(f"{existing[0]} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".voicetools-", dir=out))
+    try:
+        write(tmp)
+        for name, target in targets.items():
+            (tmp / target.name).replace(target)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _resolve_model(model) -> LoadedModel:
+    if isinstance(model, LoadedModel):
+        return model
+    loaded = load_model(model, task="separation")
+    if loaded.config.get("task") != "separation":
+        raise ParameterError(f"model {loaded.name!r} is a {loaded.config.get('task')} model, not a separation model")
+    return loaded
+
+
+def _stream(blocks: Iterator[np.ndarray], in_rate: int, model: LoadedModel, *, n_frames: int | None,
+            segment_s: float, overlap_s: float, callback: Callback | None, device) -> Iterator[np.ndarray]:
+    """Separate a stream of (time, channels) float32 blocks; yields (time, n_src) blocks at ``in_rate``.
+
+    Raises ``AudioLoadError`` for NaN/inf samples; the caller decides what happens to partial output.
+    """
+    import soxr
+
+    sr = model.sample_rate
+    net = model.model.to(device)
+    n_src = len(model.sources)
+    segment, overlap = int(segment_s * sr), int(overlap_s * sr)
+    if not 0 <= overlap < segment:
+        raise ParameterError(f"overlap_s must be >= 0 and < segment_s, got {overlap_s} and {segment_s}")
+    total = OverlapAdd.n_chunks(int(np.ceil(n_frames * sr / in_rate)), segment, overlap) if n_frames else 0
+    done = [0]
+
+    def run(chunk):
+        with torch.inference_mode():
+            out = net(chunk[None].to(device))[0].cpu()
+        done[0] += 1
+        if callback:
+            callback("separate", done[0], max(total, done[0]))
+        return out
+
+    ola = OverlapAdd(run, segment=segment, overlap=overlap, n_out=n_src)
+    down = soxr.ResampleStream(in_rate, sr, 1, dtype="float32", quality="HQ") if in_rate != sr else None
+    up = soxr.ResampleStream(sr, in_rate, n_src, dtype="float32", quality="HQ") if in_rate != sr else None
+    pushed = emitted = 0
+
+    def emit(y: torch.Tensor, last: bool) -> np.ndarray:
+        z = y.T.numpy().astype(np.float32)
+        return up.resample_chunk(z, last=last) if up else z
+
+    for block in blocks:
+        if block.size and not np.isfinite(block).all():
+            raise AudioLoadError("the audio contains NaN or infinite samples; fix or re-export it")
+        pushed += block.shape[0]
+        mono = block.mean(axis=1, dtype=np.float32)
+        x = down.resample_chunk(mono, last=False) if down else mono
+        out = emit(ola.push(torch.from_numpy(np.ascontiguousarray(x))[None]), last=False)
+        emitted += out.shape[0]
+        if out.size:
+            yield out
+    tail = down.resample_chunk(np.zeros(0, np.float32), last=True) if down else np.zeros(0, np.float32)
+    ola.push(torch.from_numpy(np.ascontiguousarray(tail))[None])
+    out = emit(ola.finish(), last=True)
+    # resampling rounds lengths: trim or pad so the stems are exactly as long as the input
+    out = out[: max(0, pushed - emitted)]
+    if emitted + out.shape[0] < pushed:
+        out = np.concatenate([out, np.zeros((pushed - emitted - out.shape[0], n_src), np.float32)])
+    yield out
+
+
+def _soft_warnings(channels: int, peak: float) -> list[str]:
+    notes = []
+    if channels > 1:
+        notes.append(f"{channels} channels were downmixed to mono: the SATB model is mono, so the stems are mono")
+    if peak == 0.0:
+        notes.append("the input is silent, so every stem is silent")
+    for n in notes:
+        warnings.warn(n, stacklevel=3)
+    return notes
+
+
+def separate(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, segment_s: float = SEGMENT_S,
+             overlap_s: float = OVERLAP_S, device: str | None = None,
+             callback: Callback | None = None) -> SeparationResult:
+    """Separate a choir recording into soprano, alto, tenor and bass.
+
+    Parameters
+    ----------
+    audio : path, numpy array / torch tensor shaped (time,) or (channels, time), or
+        ``{"waveform", "sample_rate"}``. Any rate and channel count; channels are averaged.
+    sample_rate : int, required for arrays and tensors.
+    model : registry name (``voicetools.available_models("separation")``), checkpoint path, or a
+        ``LoadedModel`` already in memory (load once, separate many).
+    segment_s, overlap_s : chunk length and cross-fade of the overlap-add, in seconds.
+    callback : ``callback(stage, done, total)`` after every chunk.
+
+    Returns
+    -------
+    SeparationResult with ``stems[name]`` shaped (1, time) at the input's sample rate
+    (numpy arrays when the input was a numpy array).
+
+    Examples
+    --------
+    >>> import numpy as np, voicetools as vt
+    >>> t = np.arange(8000) / 8000
+    >>> res = vt.separate(np.sin(2 * np.pi * 440 * t), sample_rate=8000, model="tiny-satb")
+    >>> sorted(res.stems), res.stems["soprano"].shape
+    (['alto', 'bass', 'soprano', 'tenor'], (1, 8000))
+    """
+    numpy_in = isinstance(audio, np.ndarray)
+    if segment_s <= 0:
+        raise ParameterError(f"segment_s must be positive, got {segment_s}")
+    loaded = _resolve_model(model)
+    a: Audio = as_audio(audio, sample_rate)
+    x = a.samples.T.numpy()
+    stems = np.concatenate(list(_stream(iter([x]), a.sample_rate, loaded, n_frames=x.shape[0], segment_s=segment_s,
+                                        overlap_s=overlap_s, callback=callback, device=device or "cpu")))
+    notes = _soft_warnings(a.channels, float(np.abs(x).max()))
+    out = {name: stems[:, i][None] for i, name in enumerate(loaded.sources)}
+    if not numpy_in:
+        out = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
+    return SeparationResult(out, a.sample_rate, loaded.name, notes)
+
+
+def separate_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=DEFAULT_MODEL,
+                  format: str = "wav", segment_s: float = SEGMENT_S, overlap_s: float = OVERLAP_S,
+                  device: str | None = None, overwrite: bool = False, block_s: float = 30.0,
+                  callback: Callback | None = None) -> dict:
+    """Separate a file of any length into ``out_dir/<source>.<format>``, streaming from disk to disk.
+
+    Memory stays flat however long the file is. All stems are written or none: on any error the
+    partial files (and a folder this call created) are removed. Returns a JSON-ready summary.
+    """
+    import soundfile as sf
+
+    from ..audio.io import load_audio
+
+    _check_format(format)
+    p = Path(path)
+    # validate the file (existence, format, header) without decoding it all
+    try:
+        info = sf.info(str(p)) if p.is_file() and p.stat().st_size else None
+    except (sf.LibsndfileError, RuntimeError):
+        info = None
+    if info is None or info.frames == 0:
+        load_audio(p)  # raises the precise AudioLoadError (missing, directory, empty, corrupt, ...)
+    loaded = _resolve_model(model)
+    targets = {name: Path(out_dir) / f"{name}.{format}" for name in loaded.sources}
+    peak = [0.0]
+
+    def blocks():
+        with sf.SoundFile(str(p)) as f:
+            while True:
+                b = f.read(int(block_s * info.samplerate), dtype="float32", always_2d=True)
+                if not len(b):
+                    return
+                peak[0] = max(peak[0], float(np.nanmax(np.abs(b))) if b.size else 0.0)
+                yield b
+
+    def write(tmp: Path) -> None:
+        files = [sf.SoundFile(str(tmp / t.name), "w", info.samplerate, 1, FORMATS[format]) for t in targets.values()]
+        try:
+            for out in _stream(blocks(), info.samplerate, loaded, n_frames=info.frames, segment_s=segment_s,
+                               overlap_s=overlap_s, callback=callback, device=device or "cpu"):
+                for i, f in enumerate(files):
+                    f.write(np.clip(out[:, i], -1.0, 1.0))
+        finally:
+            for f in files:
+                f.close()
+
+    try:
+        _write_all_or_nothing(targets, write, format=format, overwrite=overwrite)
+    except sf.LibsndfileError as exc:
+        raise AudioLoadError(f"{p}: could not be decoded to the end ({exc}); the file may be truncated") from None
+    notes = _soft_warnings(info.channels, peak[0])
+    return {"input": str(p), "model": loaded.name, "sample_rate": info.samplerate,
+            "duration_s": info.frames / info.samplerate, "channels": info.channels,
+            "stems": {k: str(v) for k, v in targets.items()}, "warnings": notes}

@@ -1,0 +1,109 @@
+"""Training recipe for the SATB ConvTasNet: data, loss and validation wired into the one Trainer.
+
+    python -m voicetools.data.satb --out data/satb              # render the chorales (minutes)
+    python -m voicetools.separation.train --data data/satb --run runs/satb --max-minutes 95
+    python -m voicetools.separation.train --data data/satb --run runs/satb   # resumes
+    python -m voicetools.separation.train --run runs/satb --export checkpoints/satb-convtasnet
+
+Validation scores fixed, seeded 8-second excerpts of the validation chorales (each renderer
+alone), so "best" compares like with like across epochs and across resumed sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.satb import SAMPLE_RATE, SATBMixtures, mix
+from ..nn.convtasnet import ConvTasNet
+from ..train.trainer import TrainConfig, Trainer
+from .metrics import si_sdr, si_sdr_loss
+
+# The shipped model's size: 1.6 M parameters; 64-sample (8 ms) filters with a 32-sample hop keep
+# the TCN at 250 frames per second, which is what lets it train to a useful quality on two cores.
+MODEL_ARGS = dict(n_src=4, n_filters=256, kernel_size=64, stride=32, bn_chan=128, hid_chan=256, skip_chan=128,
+                  conv_kernel_size=3, n_blocks=7, n_repeats=2, sample_rate=SAMPLE_RATE)
+
+
+def validation_set(files, *, segment_s: float = 8.0, sample_rate: int = SAMPLE_RATE):
+    """Seeded excerpts: for each file and renderer, one mixture from the middle of the chorale."""
+    items = []
+    seg = int(segment_s * sample_rate)
+    for i, f in enumerate(sorted(files)):
+        stems = np.load(f).astype(np.float32)
+        for r in range(stems.shape[0]):
+            start = max(0, stems.shape[-1] // 2 - seg // 2)
+            crop = stems[r : r + 1, :, start : start + seg]
+            mixture, targets = mix(crop, np.random.default_rng([i, r]), sample_rate=sample_rate, reverb_p=0.5)
+            items.append((torch.from_numpy(mixture), torch.from_numpy(targets)))
+    return items
+
+
+def make_validate(items):
+    def validate(model):
+        mixtures = torch.stack([m for m, _ in items])[:, None]
+        targets = torch.stack([t for _, t in items])
+        est = torch.cat([model(mixtures[i : i + 8]) for i in range(0, len(items), 8)])
+        score = si_sdr(est, targets)
+        base = si_sdr(mixtures.expand_as(targets), targets)
+        out = {"si_sdr": float(score.mean()), "si_sdri": float((score - base).mean())}
+        for j, v in enumerate(("soprano", "alto", "tenor", "bass")):
+            out[f"si_sdri_{v}"] = float((score - base)[:, j].mean())
+        return out
+    return validate
+
+
+def loss_fn(model, batch):
+    mixture, targets = batch
+    return si_sdr_loss(model(mixture), targets)
+
+
+def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
+    """Write the run's best weights as a shipped checkpoint (safetensors + config JSON)."""
+    from ..checkpoints import save_checkpoint
+
+    state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
+    model = ConvTasNet(**MODEL_ARGS)
+    model.load_state_dict(state["model"])
+    log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
+    save_checkpoint(model, out_dir, task="separation", architecture="ConvTasNet",
+                    sources=["soprano", "alto", "tenor", "bass"],
+                    training={"epochs": state["epoch"], "steps": log[-1]["step"], "valid_si_sdri": state["score"]})
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Train the SATB ConvTasNet (resumable).")
+    ap.add_argument("--data", type=Path, default=Path("data/satb"))
+    ap.add_argument("--run", type=Path, default=Path("runs/satb"))
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--steps-per-epoch", type=int, default=100)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--segment-s", type=float, default=4.0)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--export", type=Path, default=None, help="export the run's best model here and exit")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.export:
+        export(args.run, args.export)
+        return
+    torch.set_num_threads(args.threads)
+    train = SATBMixtures(sorted((args.data / "train").glob("*-v*.npy")), segment_s=args.segment_s)
+    loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, num_workers=1)
+    validate = make_validate(validation_set(sorted((args.data / "valid").glob("*-v*.npy"))))
+    config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                         max_minutes=args.max_minutes,
+                         extra={"model_args": MODEL_ARGS, "batch_size": args.batch_size, "segment_s": args.segment_s})
+    trainer = Trainer(ConvTasNet(**MODEL_ARGS), loss_fn, args.run, config, validate=validate,
+                      monitor="si_sdri", mode="max")
+    print(trainer.fit(loader))
+
+
+if __name__ == "__main__":
+    main()

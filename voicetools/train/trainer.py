@@ -1,0 +1,176 @@
+"""The one training loop of voicetools.
+
+Every model trains through ``Trainer``: AdamW, warm-up then cosine annealing (or
+ReduceLROnPlateau), gradient clipping, early stopping, ``last.pt`` (everything needed to resume)
+and ``best.pt`` (weights with the best validation score), and a per-epoch log as JSON lines and CSV.
+An "epoch" is ``steps_per_epoch`` optimiser steps, so endless (dynamically mixed) datasets and
+finite ones train the same way. ``max_minutes`` stops cleanly at an epoch end; calling ``fit`` again
+on the same run directory resumes where it stopped, schedule and all.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    epochs: int = 30
+    steps_per_epoch: int = 100
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.05
+    scheduler: str = "cosine"  # or "plateau"
+    clip_grad_norm: float = 5.0
+    patience: int | None = None  # early stopping, in epochs without a better validation score
+    max_minutes: float | None = None
+    seed: int = 0
+    extra: dict = field(default_factory=dict)  # recipe settings, saved with the run
+
+
+class Trainer:
+    """Train ``model`` on batches from ``train_batches`` with ``loss_fn(model, batch) -> loss``.
+
+    ``validate(model) -> dict`` returns metrics; ``monitor`` names the one that decides "best"
+    (higher is better when ``mode="max"``).
+    """
+
+    def __init__(self, model: torch.nn.Module, loss_fn: Callable, run_dir: str | Path, config: TrainConfig,
+                 *, validate: Callable[[torch.nn.Module], dict] | None = None, monitor: str = "loss",
+                 mode: str = "min"):
+        self.model, self.loss_fn, self.validate = model, loss_fn, validate
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.monitor, self.mode = monitor, mode
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        total = config.epochs * config.steps_per_epoch
+        if config.scheduler == "cosine":
+            def factor(step):
+                if step < config.warmup_steps:
+                    return (step + 1) / config.warmup_steps
+                p = min(1.0, (step - config.warmup_steps) / max(1, total - config.warmup_steps))
+                return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
+            self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
+        elif config.scheduler == "plateau":
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, mode=mode, factor=0.5, patience=2)
+        else:
+            raise ValueError(f"unknown scheduler {config.scheduler!r}; choose cosine or plateau")
+        self.step = 0
+        self.epoch = 0
+        self.best: float | None = None
+        self.bad_epochs = 0
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "step": self.step, "epoch": self.epoch,
+            "best": self.best, "bad_epochs": self.bad_epochs, "config": asdict(self.config),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def _save(self, name: str, state: dict) -> None:
+        tmp = self.run_dir / f".{name}.tmp"
+        torch.save(state, tmp)
+        tmp.replace(self.run_dir / name)  # atomic: an interrupted save never corrupts the last good one
+
+    def resume(self) -> bool:
+        path = self.run_dir / "last.pt"
+        if not path.exists():
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.epoch = state["step"], state["epoch"]
+        self.best, self.bad_epochs = state["best"], state["bad_epochs"]
+        torch.set_rng_state(state["torch_rng"])
+        log.info("resumed %s at epoch %d, step %d", self.run_dir, self.epoch, self.step)
+        return True
+
+    def _log(self, row: dict) -> None:
+        with open(self.run_dir / "log.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        csv_path = self.run_dir / "log.csv"
+        new = not csv_path.exists()
+        with open(csv_path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best if self.mode == "max" else value < self.best
+
+    # --- the loop ----------------------------------------------------------------------------
+    def fit(self, train_batches: Iterable, *, callback: Callable[[str, int, int], None] | None = None) -> dict:
+        """Train until ``epochs`` are done, early stopping triggers or ``max_minutes`` pass."""
+        cfg = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+        torch.manual_seed(cfg.seed)
+        self.resume()
+        started = time.time()
+        batches = iter(train_batches)
+        while self.epoch < cfg.epochs:
+            self.model.train()
+            t0, total_loss = time.time(), 0.0
+            for _ in range(cfg.steps_per_epoch):
+                try:
+                    batch = next(batches)
+                except StopIteration:  # finite loaders: start another pass
+                    batches = iter(train_batches)
+                    batch = next(batches)
+                loss = self.loss_fn(self.model, batch)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad_norm)
+                self.optimizer.step()
+                if cfg.scheduler == "cosine":
+                    self.scheduler.step()
+                self.step += 1
+                total_loss += loss.item()
+            self.epoch += 1
+            row = {"epoch": self.epoch, "step": self.step, "lr": self.optimizer.param_groups[0]["lr"],
+                   "train_loss": total_loss / cfg.steps_per_epoch,
+                   "seconds_per_step": (time.time() - t0) / cfg.steps_per_epoch}
+            if self.validate is not None:
+                self.model.eval()
+                with torch.no_grad():
+                    row.update({f"valid_{k}": v for k, v in self.validate(self.model).items()})
+            score = row.get(f"valid_{self.monitor}", row["train_loss"])
+            if cfg.scheduler == "plateau":
+                self.scheduler.step(score)
+            if self._improved(score):
+                self.best, self.bad_epochs = score, 0
+                self._save("best.pt", {"model": self.model.state_dict(), "epoch": self.epoch, "score": score})
+            else:
+                self.bad_epochs += 1
+            row["best"] = self.best
+            self._log(row)
+            self._save("last.pt", self._state())
+            log.info("epoch %s", row)
+            if callback:
+                callback("train", self.epoch, cfg.epochs)
+            if cfg.patience is not None and self.bad_epochs >= cfg.patience:
+                log.info("early stop: no better %s for %d epochs", self.monitor, cfg.patience)
+                break
+            if cfg.max_minutes is not None and time.time() - started > cfg.max_minutes * 60:
+                log.info("time limit reached; run again to resume")
+                break
+        return {"epoch": self.epoch, "step": self.step, "best": self.best}
