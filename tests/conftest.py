@@ -1,7 +1,14 @@
 """Shared fixtures: synthetic signals with known answers, and a scratch folder per test."""
 
+import sys
+import warnings
+
 import numpy as np
 import pytest
+import torch
+
+# Tests use tiny signals and tiny models: one thread is as fast and leaves the other core free.
+torch.set_num_threads(1)
 
 
 @pytest.fixture
@@ -13,3 +20,106 @@ def tone():
         return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test sees an empty user model cache of its own, never ``~/.cache/voicetools``."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("VOICETOOLS_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture
+def write_wav(tmp_path):
+    """``write_wav(name, data, sample_rate=8000, subtype=None)``: data (time,) or (time, channels)."""
+    import soundfile as sf
+
+    def write(name, data, sample_rate=8000, subtype=None):
+        path = tmp_path / name
+        sf.write(str(path), np.asarray(data), sample_rate, subtype=subtype)
+        return path
+
+    return write
+
+
+def peak_hz(x: np.ndarray, sample_rate: int) -> float:
+    """Frequency of the strongest spectral peak (Hann window, zero-padded, parabolic interpolation)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = 8 * len(x)
+    mag = np.abs(np.fft.rfft(x * np.hanning(len(x)), n))
+    k = int(np.argmax(mag[1:-1])) + 1
+    a, b, c = np.log(mag[k - 1 : k + 2] + 1e-20)
+    shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) else 0.0
+    return (k + shift) * sample_rate / n
+
+
+def si_sdr_db(estimate, reference) -> float:
+    """Reference SI-SDR in numpy (independent of voicetools' own metric)."""
+    e = np.asarray(estimate, np.float64).ravel()
+    r = np.asarray(reference, np.float64).ravel()
+    e, r = e - e.mean(), r - r.mean()
+    target = (e @ r) / (r @ r) * r
+    return 10 * np.log10((target @ target) / ((e - target) @ (e - target) + 1e-20))
+
+
+class IdentitySeparator(torch.nn.Module):
+    """A 'separator' whose every source is the mixture: separation must then give the input back."""
+
+    def __init__(self, n_src=4):
+        super().__init__()
+        self.n_src = n_src
+        self.calls = 0
+
+    def forward(self, wav):
+        self.calls += 1
+        if wav.dim() == 2:
+            wav = wav[:, None]
+        return wav.expand(-1, self.n_src, -1).clone()
+
+
+@pytest.fixture
+def identity_model():
+    """A ``LoadedModel`` at 8 kHz with four sources that each equal the input."""
+    from voicetools.checkpoints import LoadedModel
+
+    config = {"task": "separation", "model_name": "Identity", "model_args": {"sample_rate": 8000},
+              "sources": ["soprano", "alto", "tenor", "bass"]}
+    return LoadedModel("identity", IdentitySeparator(4), config)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``voicetools.cli.main(argv)``; returns (exit code, stdout, stderr).
+
+    Warnings are printed to stderr as they would be outside pytest, so a stray warning shows up in
+    the stderr the test checks. argparse's own exits (``--version``, usage errors) become codes.
+    """
+    from voicetools.cli import main
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    def run(*argv):
+        capsys.readouterr()
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = show
+            try:
+                code = main([str(a) for a in argv])
+            except SystemExit as exc:
+                code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def assert_one_error_line(code, err):
+    """A failed command: non-zero exit, exactly one stderr line ``voicetools: error: ...``, no traceback."""
+    assert code not in (0, None), f"expected a failure, got exit code {code}"
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one error line, got: {err!r}"
+    assert lines[0].startswith("voicetools: error: "), lines[0]
+    assert "Traceback" not in err
+    assert len(lines[0]) > len("voicetools: error: ") + 10  # says something

@@ -76,7 +76,13 @@ def available_models(task: str | None = None) -> list[str]:
     if cache_dir().is_dir():
         for d in cache_dir().iterdir():
             cfg = d / CONFIG
-            if cfg.exists() and task in (None, json.loads(cfg.read_text()).get("task")):
+            if not cfg.is_file():
+                continue
+            try:  # one broken folder in the user cache must not break every command
+                entry = json.loads(cfg.read_text())
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                continue
+            if isinstance(entry, dict) and task in (None, entry.get("task")):
                 names.add(d.name)
     names |= {n for n, e in TINY_MODELS.items() if task in (None, e["task"])}
     return sorted(names)
@@ -106,7 +112,7 @@ def _build(config: dict, state_dict: dict | None, origin: str) -> torch.nn.Modul
 
 
 def _load_folder(folder: Path, name: str, sha256: str | None = None) -> LoadedModel:
-    from safetensors import SafetensorsError
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     cfg_path, weights = folder / CONFIG, folder / WEIGHTS
@@ -117,7 +123,7 @@ def _load_folder(folder: Path, name: str, sha256: str | None = None) -> LoadedMo
     try:
         config = json.loads(cfg_path.read_text())
         state = load_file(str(weights))
-    except (json.JSONDecodeError, SafetensorsError, OSError) as exc:
+    except (json.JSONDecodeError, SafetensorError, OSError) as exc:
         raise ModelLoadError(f"checkpoint {name!r} is unreadable: {exc}") from None
     return LoadedModel(name, _build(config, state, name), config)
 

@@ -100,10 +100,10 @@ def as_audio(audio, sample_rate: int | None = None) -> Audio:
             x = x[None]
         if x.dim() != 2:
             raise ParameterError(f"audio must be shaped (time,) or (channels, time), got {tuple(x.shape)}")
+        _check_finite_and_nonempty(x.numpy(), "input audio")  # before the shape guess: (1, 0) is empty
         if x.shape[0] > x.shape[1]:
             raise ParameterError(
                 f"audio shaped {tuple(x.shape)} looks like (time, channels); pass (channels, time)")
-        _check_finite_and_nonempty(x.numpy(), "input audio")
         return Audio(x.contiguous(), int(sample_rate))
     raise ParameterError(f"unsupported audio input of type {type(audio).__name__}; "
                          "give a path, an array/tensor with sample_rate, or a {'waveform', 'sample_rate'} dict")

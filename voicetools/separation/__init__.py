@@ -26,7 +26,7 @@ from ..errors import AudioLoadError, ParameterError, VoicetoolsError
 DEFAULT_MODEL = "satb-convtasnet"
 SEGMENT_S = 8.0
 OVERLAP_S = 1.0
-FORMATS = {"wav": "PCM_16", "flac": "PCM_16", "ogg": "VORBIS"}
+FORMATS = {"wav": "PCM_16", "flac": "PCM_16", "ogg": "VORBIS", "mp3": "MPEG_LAYER_III"}
 Callback = Callable[[str, int, int], None]
 
 
@@ -70,7 +70,12 @@ def _write_all_or_nothing(targets: dict[str, Path], write: Callable[[Path], None
     existing = [p for p in targets.values() if p.exists()]
     if existing and not overwrite:
         raise VoicetoolsError(f"{existing[0]} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    created = not out.exists()
+    # the highest folder this call creates (out or one of its parents): removed again on failure
+    created = None
+    for folder in (out, *out.parents):
+        if folder.exists():
+            break
+        created = folder
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".voicetools-", dir=out))
     try:
@@ -78,8 +83,8 @@ def _write_all_or_nothing(targets: dict[str, Path], write: Callable[[Path], None
         for name, target in targets.items():
             (tmp / target.name).replace(target)
     except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -252,6 +257,10 @@ def separate_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=
         _write_all_or_nothing(targets, write, format=format, overwrite=overwrite)
     except sf.LibsndfileError as exc:
         raise AudioLoadError(f"{p}: could not be decoded to the end ({exc}); the file may be truncated") from None
+    except AudioLoadError as exc:  # found while streaming (e.g. NaN samples): say which file
+        if str(exc).startswith(f"{p}:"):
+            raise
+        raise AudioLoadError(f"{p}: {exc}") from None
     notes = _soft_warnings(info.channels, peak[0])
     return {"input": str(p), "model": loaded.name, "sample_rate": info.samplerate,
             "duration_s": info.frames / info.samplerate, "channels": info.channels,

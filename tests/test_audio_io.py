@@ -1,0 +1,147 @@
+"""audio.io: one normalised input type, resampling that keeps pitch and length, downmixing, saving."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from conftest import peak_hz
+from voicetools.audio.io import Audio, as_audio, load_audio, resample, save_audio, to_mono
+from voicetools.errors import AudioLoadError, ParameterError
+
+SR = 8000
+
+
+def _stereo(tone):
+    return np.stack([tone(440.0), tone(660.0, amplitude=0.1)])  # (2, time)
+
+
+def test_path_is_loaded_as_channels_first_float32(write_wav, tone):
+    x = _stereo(tone)
+    path = write_wav("s.wav", x.T, subtype="FLOAT")
+    for given in (path, str(path)):
+        a = as_audio(given)
+        assert isinstance(a, Audio) and a.sample_rate == SR and a.path == path
+        assert a.samples.dtype == torch.float32 and tuple(a.samples.shape) == (2, SR)
+        assert a.channels == 2 and a.duration_s == pytest.approx(1.0)
+        np.testing.assert_array_equal(a.samples.numpy(), x)
+
+
+def test_16_bit_file_is_scaled_to_unit_range(write_wav, tone):
+    x = tone(amplitude=0.5)
+    a = load_audio(write_wav("p.wav", x, subtype="PCM_16"))
+    np.testing.assert_allclose(a.samples[0].numpy(), x, atol=1 / 32768)
+
+
+def test_numpy_1d_becomes_one_channel(tone):
+    x = tone()
+    a = as_audio(x, SR)
+    assert tuple(a.samples.shape) == (1, SR) and a.sample_rate == SR
+    np.testing.assert_array_equal(a.samples[0].numpy(), x)
+
+
+def test_numpy_2d_and_float64_and_torch(tone):
+    x = _stereo(tone)
+    a = as_audio(x.astype(np.float64), SR)
+    assert a.samples.dtype == torch.float32 and tuple(a.samples.shape) == (2, SR)
+    np.testing.assert_allclose(a.samples.numpy(), x, atol=1e-7)
+    t = torch.from_numpy(x).requires_grad_(False)
+    b = as_audio(t, 16000)
+    assert b.sample_rate == 16000 and torch.equal(b.samples, t)
+    c = as_audio(torch.from_numpy(x[0]), SR)
+    assert tuple(c.samples.shape) == (1, SR)
+
+
+def test_dict_input(tone):
+    x = tone()
+    a = as_audio({"waveform": torch.from_numpy(x)[None], "sample_rate": 22050})
+    assert a.sample_rate == 22050 and tuple(a.samples.shape) == (1, SR)
+    with pytest.raises(ParameterError, match="waveform"):
+        as_audio({"audio": x, "sample_rate": SR})
+
+
+def test_audio_passes_through(tone):
+    a = as_audio(tone(), SR)
+    assert as_audio(a) is a
+
+
+def test_time_channels_layout_is_rejected(tone):
+    x = _stereo(tone).T  # (time, 2)
+    with pytest.raises(ParameterError, match=r"\(time, channels\)"):
+        as_audio(x, SR)
+    with pytest.raises(ParameterError, match=r"\(time, channels\)"):
+        as_audio(torch.from_numpy(x), SR)
+    with pytest.raises(ParameterError):
+        as_audio({"waveform": x, "sample_rate": SR})
+
+
+@pytest.mark.parametrize("bad, rate, match", [
+    (np.zeros((2, 3, 100), np.float32), SR, "shaped"),
+    (np.zeros(100, np.float32), None, "sample_rate is required"),
+    (np.zeros(100, np.float32), 0, "positive"),
+    (np.zeros(100, np.float32), -8000, "positive"),
+    ([0.0, 0.1, 0.2], SR, "unsupported audio input"),
+    (42, SR, "unsupported audio input"),
+])
+def test_bad_arguments_are_parameter_errors(bad, rate, match):
+    with pytest.raises(ParameterError, match=match):
+        as_audio(bad, rate)
+    assert issubclass(ParameterError, ValueError)
+
+
+def test_nonfinite_and_empty_arrays_are_audio_errors():
+    with pytest.raises(AudioLoadError, match="NaN"):
+        as_audio(np.array([0.0, np.nan, 0.0] * 10, np.float32), SR)
+    with pytest.raises(AudioLoadError, match="zero length"):
+        as_audio(np.zeros(0, np.float32), SR)
+    with pytest.raises(AudioLoadError, match="zero length"):
+        as_audio(torch.zeros(2, 0), SR)
+
+
+def test_max_duration_is_checked_before_decoding(write_wav, tone):
+    path = write_wav("long.wav", tone(seconds=2.0))
+    with pytest.raises(AudioLoadError, match="limit"):
+        load_audio(path, max_duration_s=1.0)
+    assert load_audio(path, max_duration_s=3.0).duration_s == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("orig, target", [(8000, 16000), (44100, 8000), (96000, 8000), (8000, 22050)])
+def test_resample_keeps_pitch_and_length(orig, target, tone):
+    x = torch.from_numpy(tone(440.0, seconds=1.0, sample_rate=orig))[None]
+    y = resample(x, orig, target)
+    assert y.dtype == torch.float32 and y.shape[0] == 1
+    assert abs(y.shape[-1] - orig * 1.0 * target / orig) <= 1  # one second stays one second
+    assert y.shape[-1] == round(x.shape[-1] * target / orig)
+    assert peak_hz(y[0].numpy(), target) == pytest.approx(440.0, abs=1.0)
+    mid = y[0, target // 4 : 3 * target // 4].numpy()  # amplitude kept away from the edges
+    assert np.abs(mid).max() == pytest.approx(0.3, rel=0.02)
+
+
+def test_resample_multichannel_and_noop(tone):
+    x = torch.from_numpy(np.stack([tone(440.0), tone(1000.0)]))
+    y = resample(x, SR, 16000)
+    assert tuple(y.shape) == (2, 16000)
+    assert peak_hz(y[0].numpy(), 16000) == pytest.approx(440.0, abs=1.0)
+    assert peak_hz(y[1].numpy(), 16000) == pytest.approx(1000.0, abs=1.0)
+    assert resample(x, SR, SR) is x
+
+
+def test_to_mono_averages_and_warns(tone):
+    x = torch.from_numpy(_stereo(tone))
+    with pytest.warns(UserWarning, match="2 channels downmixed"):
+        y = to_mono(x, warn_for="song.wav")
+    assert tuple(y.shape) == (1, SR)
+    torch.testing.assert_close(y[0], (x[0] + x[1]) / 2)
+    mono = x[:1]
+    assert to_mono(mono, warn_for="song.wav") is mono  # nothing to do, nothing to say
+
+
+def test_save_audio_round_trip_and_clipping(tmp_path, tone):
+    x = torch.from_numpy(np.stack([tone(), 2.0 * np.ones(SR, np.float32)]))
+    p = save_audio(tmp_path / "x.wav", x, SR)
+    y, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    assert sr == SR and y.shape == (SR, 2) and sf.info(str(p)).subtype == "PCM_16"
+    np.testing.assert_allclose(y[:, 0], x[0].numpy(), atol=1 / 32768)
+    assert y[:, 1].max() == pytest.approx(1.0, abs=1 / 32768)  # clipped, not wrapped
+    p = save_audio(tmp_path / "x.flac", x[:1], SR)
+    assert sf.info(str(p)).format == "FLAC"

@@ -1,0 +1,157 @@
+"""The ``voicetools`` command: overwrite protection, --json, --version, model names, exit codes."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import voicetools as vt
+from conftest import assert_one_error_line
+
+SR = 8000
+SOURCES = ["soprano", "alto", "tenor", "bass"]
+
+
+@pytest.fixture
+def song(tmp_path, tone):
+    path = tmp_path / "song.wav"
+    sf.write(str(path), tone(330.0, seconds=1.5), SR)
+    return path
+
+
+def test_separate_writes_stems_matching_the_api(song, tmp_path, cli):
+    out = tmp_path / "out"
+    code, stdout, err = cli("separate", song, "-o", out, "--model", "tiny-satb", "-q")
+    assert code == 0 and err == "" and stdout == ""  # --quiet: nothing on either stream
+    res = vt.separate(song, model="tiny-satb")
+    for s in SOURCES:
+        y, sr = sf.read(str(out / "song" / f"{s}.wav"), dtype="float32")
+        assert sr == SR and y.shape == (int(1.5 * SR),)
+        np.testing.assert_allclose(y, np.clip(res.stems[s][0].numpy(), -1, 1), atol=2e-4)
+
+
+def test_summary_line_without_quiet(song, tmp_path, cli):
+    code, stdout, err = cli("separate", song, "-o", tmp_path / "out", "--model", "tiny-satb")
+    assert code == 0
+    assert stdout.strip() == f"{song} -> {tmp_path / 'out' / 'song'}/ (soprano.wav, alto.wav, tenor.wav, bass.wav)"
+    assert "Traceback" not in err and "error" not in err
+
+
+def test_existing_stems_are_not_overwritten_without_flag(song, tmp_path, cli):
+    out = tmp_path / "out"
+    assert cli("separate", song, "-o", out, "--model", "tiny-satb", "-q")[0] == 0
+    stem = out / "song" / "soprano.wav"
+    stem.write_bytes(b"precious")  # whatever is there must survive a refused run
+    code, stdout, err = cli("separate", song, "-o", out, "--model", "tiny-satb", "-q")
+    assert_one_error_line(code, err)
+    assert "--overwrite" in err and "soprano.wav" in err
+    assert stem.read_bytes() == b"precious"
+    assert sorted(p.name for p in (out / "song").iterdir()) == sorted(f"{s}.wav" for s in SOURCES)
+
+    code, stdout, err = cli("separate", song, "-o", out, "--model", "tiny-satb", "-q", "--overwrite")
+    assert code == 0, err
+    assert sf.info(str(stem)).frames == int(1.5 * SR)
+
+
+def test_api_save_refuses_to_overwrite(tmp_path, tone):
+    res = vt.separate(tone(), sample_rate=SR, model="tiny-satb")
+    paths = res.save(tmp_path / "a")
+    assert sorted(p.name for p in paths.values()) == sorted(f"{s}.wav" for s in SOURCES)
+    before = paths["alto"].read_bytes()
+    with pytest.raises(vt.VoicetoolsError, match="overwrite=True"):
+        res.save(tmp_path / "a")
+    assert paths["alto"].read_bytes() == before
+    res.save(tmp_path / "a", overwrite=True)
+
+
+def test_json_summary(song, tmp_path, cli):
+    out = tmp_path / "out"
+    code, stdout, err = cli("separate", song, "-o", out, "--model", "tiny-satb", "--json", "-q")
+    assert code == 0
+    summary = json.loads(stdout)
+    assert summary["input"] == str(song)
+    assert summary["model"] == "tiny-satb"
+    assert summary["sample_rate"] == SR and summary["channels"] == 1
+    assert summary["duration_s"] == pytest.approx(1.5)
+    assert summary["warnings"] == []
+    assert list(summary["stems"]) == SOURCES
+    for s, p in summary["stems"].items():
+        assert p == str(out / "song" / f"{s}.wav") and sf.info(p).frames == int(1.5 * SR)
+
+
+def test_json_with_several_inputs_lists_errors_too(song, tmp_path, cli):
+    missing = tmp_path / "gone.wav"
+    code, stdout, err = cli("separate", song, missing, "-o", tmp_path / "out", "--model", "tiny-satb",
+                            "--json", "-q")
+    assert code == 1
+    assert_one_error_line(code, err)
+    rows = json.loads(stdout)
+    assert [r["input"] for r in rows] == [str(song), str(missing)]
+    assert "stems" in rows[0] and "no such file" in rows[1]["error"]
+
+
+def test_version(cli):
+    code, stdout, err = cli("--version")
+    assert code == 0
+    assert stdout.strip() == f"voicetools {vt.__version__}"
+
+
+def test_no_command_prints_help(cli):
+    code, stdout, err = cli()
+    assert code == 2
+    assert "separate" in stdout and "usage" in stdout.lower()
+
+
+def test_unknown_model_lists_valid_names(song, tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = cli("separate", song, "--model", "no-such-model")
+    assert_one_error_line(code, err)
+    assert "no-such-model" in err
+    for name in vt.available_models("separation"):
+        assert name in err
+    assert "tiny-satb" in err
+    assert not (tmp_path / "separated").exists()
+
+
+def test_bad_checkpoint_path_is_one_error_line(song, tmp_path, cli):
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint at all")
+    code, stdout, err = cli("separate", song, "-o", tmp_path / "out", "--model", junk)
+    assert_one_error_line(code, err)
+    assert "junk.pth" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_models_command(cli):
+    code, stdout, err = cli("models", "--json")
+    assert code == 0
+    assert json.loads(stdout) == vt.available_models()
+    assert "tiny-satb" in json.loads(stdout)
+    code, stdout, err = cli("models", "--task", "separation")
+    assert code == 0 and "tiny-satb" in stdout.split()
+
+
+def test_internal_error_is_one_line_without_traceback(song, tmp_path, cli, monkeypatch):
+    from voicetools import separation
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(separation, "separate_file", boom)
+    monkeypatch.delenv("VOICETOOLS_DEBUG", raising=False)
+    code, stdout, err = cli("separate", song, "-o", tmp_path / "out", "--model", "tiny-satb", "-q")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("voicetools: internal error: RuntimeError: simulated bug")
+    assert "Traceback" not in err
+
+
+def test_broken_user_cache_folder_does_not_break_the_cli(song, tmp_path, cli, isolated_cache):
+    broken = isolated_cache / "half-copied"
+    broken.mkdir()
+    (broken / "config.json").write_text("{ not json")
+    code, stdout, err = cli("models", "--json")
+    assert code == 0 and "tiny-satb" in json.loads(stdout)
+    code, stdout, err = cli("separate", song, "-o", tmp_path / "out", "--model", "tiny-satb", "-q")
+    assert code == 0, err
