@@ -1,0 +1,1 @@
+"""One module per app tab; each defines ``TAB = TabSpec(...)`` and is listed in ``app/registry.py``."""
