@@ -139,7 +139,7 @@ element.addEventListener('click', (ev) => {
 # Scoped to the component by gr.HTML(css_template=...).
 PLAYER_CSS = """
 .vt-note { margin: 0 0 .5rem; opacity: .8; }
-.vt-players { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: .75rem; }
+.vt-players { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 420px), 1fr)); gap: .75rem; }
 .vt-player { border: 1px solid var(--border-color-primary, #ddd); border-radius: 8px; padding: .5rem;
              display: flex; flex-direction: column; gap: .4rem; }
 .vt-head { display: flex; justify-content: space-between; align-items: baseline; }

@@ -15,7 +15,7 @@ from ..registry import TabSpec
 TITLES = {"soprano": "Soprano", "alto": "Alto", "tenor": "Tenor", "bass": "Bass"}
 PLACEHOLDER = ('<p class="vt-note">The four voices appear here, each with its spectrogram and a player: '
                'upload or record a choir, or pick an example, then press Separate.</p>')
-# spectrograms show up to this frequency: where the voices' fundamentals and main harmonics are
+# spectrograms show up to this frequency (or the model's band, if narrower): voices and harmonics
 SPECTROGRAM_F_MAX_HZ = 8000.0
 
 
@@ -53,7 +53,7 @@ def run_separation(ctx, audio_path, *, session=None, progress=None):
     for name, x in result.stems.items():
         x = torch.as_tensor(x)
         paths[name] = save_audio(out / f"{base}-{name}.wav", x, sr)
-        dbs[name] = spectrogram_db(x, sr, f_max_hz=SPECTROGRAM_F_MAX_HZ)
+        dbs[name] = spectrogram_db(x, sr, f_max_hz=min(SPECTROGRAM_F_MAX_HZ, model.sample_rate / 2))
     ref_db = max(float(d.max()) for d in dbs.values())
     players = [player_html(name=name, title=TITLES.get(name), audio_url=ctx.store.url(paths[name]),
                            image_uri=png_data_uri(spectrogram_rgb(dbs[name], ref_db=ref_db)),
@@ -75,18 +75,9 @@ def build(ctx):
     import gradio as gr
 
     s = ctx.settings
-    with gr.Row():
-        with gr.Column(scale=1, min_width=320):
-            audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Choir recording",
-                                elem_id="vt-separate-input")
-            run = gr.Button("Separate", variant="primary", elem_id="vt-separate-run")
-            gr.Markdown(f"Up to {s.max_upload_mb:g} MB and {s.max_duration_s / 60:g} min per file "
-                        f"(WAV, FLAC, OGG, MP3, AIFF). Model: `{s.models.get('separation')}`.",
-                        elem_id="vt-separate-limits")
-        with gr.Column(scale=1, min_width=320):
-            zip_out = gr.File(label="All four stems (zip)", elem_id="vt-separate-zip", interactive=False)
     players = gr.HTML(PLACEHOLDER, js_on_load=PLAYER_JS, css_template=PLAYER_CSS, apply_default_css=False,
-                      elem_id="vt-separate-players")
+                      elem_id="vt-separate-players", render=False)
+    zip_out = gr.File(label="All four stems (zip)", elem_id="vt-separate-zip", interactive=False, render=False)
 
     def separate_handler(audio_path, request: gr.Request = None, progress=gr.Progress()):
         try:
@@ -99,11 +90,35 @@ def build(ctx):
             gr.Warning(note[0].upper() + note[1:] + ".")
         return html, zip_path
 
+    def check_handler(audio_path):
+        """On upload: the same checks as Separate, so a bad file is reported at once."""
+        if audio_path:
+            try:
+                ctx.check_upload(audio_path)
+            except VoicetoolsError as exc:
+                raise gr.Error(str(exc), title="Cannot use this audio", duration=None,
+                               print_exception=False) from None
+
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Choir recording",
+                                elem_id="vt-separate-input")
+            run = gr.Button("Separate", variant="primary", elem_id="vt-separate-run")
+            if s.examples:
+                gr.Examples(examples=[[str(p)] for p in s.examples], inputs=[audio_in], outputs=[players, zip_out],
+                            fn=separate_handler, run_on_click=True, cache_examples=False,
+                            label="Examples: one click separates them", elem_id="vt-separate-examples")
+        with gr.Column(scale=1, min_width=320):
+            gr.Markdown(f"Upload or record a choir (soprano, alto, tenor, bass) and press **Separate**. "
+                        f"Up to {s.max_upload_mb:g} MB and {s.max_duration_s / 60:g} min per file "
+                        f"(WAV, FLAC, OGG, MP3, AIFF). Model: `{s.models.get('separation')}`. "
+                        "Click a spectrogram to jump there.", elem_id="vt-separate-help")
+            zip_out.render()
+    players.render()
+
+    audio_in.upload(check_handler, inputs=[audio_in], outputs=None, api_visibility="private",
+                    show_progress="hidden")
     run.click(separate_handler, inputs=[audio_in], outputs=[players, zip_out], api_name="separate")
-    if s.examples:
-        gr.Examples(examples=[[str(p)] for p in s.examples], inputs=[audio_in], outputs=[players, zip_out],
-                    fn=separate_handler, run_on_click=True, cache_examples=False,
-                    label="Examples: one click separates them", elem_id="vt-separate-examples")
     ctx.handlers["separate"] = separate_handler
 
 
