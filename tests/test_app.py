@@ -1,0 +1,214 @@
+"""The browser app without a browser: the factory, the Separate handler, limits, cleanup, the CLI."""
+
+import base64
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+gr = pytest.importorskip("gradio")
+# gr.Warning outside a page warns instead; the notes are checked through the HTML
+pytestmark = pytest.mark.filterwarnings("ignore:Tiny-satb is a random-weight:UserWarning")
+
+from voicetools.app import AppSettings, build_app, require_gradio  # noqa: E402
+from voicetools.app.context import AppContext, ResultStore, default_examples, safe_stem  # noqa: E402
+from voicetools.app.player import png_bytes, spectrogram_db, spectrogram_rgb  # noqa: E402
+from voicetools.app.registry import TAB_MODULES, load_tabs  # noqa: E402
+from voicetools.errors import MissingDependencyError, ParameterError, VoicetoolsError  # noqa: E402
+
+SR = 16000
+
+
+def write_choir(path, seconds=2.0, sample_rate=SR):
+    """Four sine 'voices' (C5, G4, E4, C3) with a little vibrato: a stand-in choir."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    x = sum(0.15 * np.sin(2 * np.pi * f * t + 0.3 * np.sin(2 * np.pi * 5 * t)) for f in (523.25, 392.0, 329.63, 130.81))
+    sf.write(str(path), x.astype(np.float32), sample_rate)
+    return Path(path)
+
+
+@pytest.fixture(scope="module")
+def upload_dir(tmp_path_factory):
+    """Gradio's upload folder for these tests (inputs are only accepted from there)."""
+    d = tmp_path_factory.mktemp("gradio-uploads")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(d))
+        yield d
+
+
+@pytest.fixture(scope="module")
+def app(upload_dir, tmp_path_factory):
+    example = write_choir(tmp_path_factory.mktemp("examples") / "example.wav", seconds=1.0)
+    demo = build_app(model="tiny-satb", examples=[example])
+    yield demo
+    demo.voicetools.store.close()
+
+
+def test_factory_builds_tabs_from_the_registry(app):
+    specs = load_tabs()
+    assert [s.key for s in specs][0] == "separate" and len(specs) == len(TAB_MODULES)
+    assert app.voicetools.settings.models["separation"] == "tiny-satb"
+    assert "separate" in app.voicetools.handlers
+    api_names = {fn.api_name for fn in app.fns.values()}
+    assert "separate" in api_names
+    with pytest.raises(ParameterError, match="unknown app tab 'nope'"):
+        load_tabs(["nope"])
+
+
+def test_separate_handler_gives_four_players_and_a_zip(app, upload_dir):
+    path = write_choir(upload_dir / "my choir.wav")
+    html, zip_path = app.voicetools.handlers["separate"](str(path))
+
+    players = re.findall(r'<div class="vt-player" data-stem="(\w+)"', html)
+    assert players == ["soprano", "alto", "tenor", "bass"]
+    srcs = re.findall(r'<audio class="vt-audio" controls preload="metadata" src="([^"]+)"', html)
+    assert len(srcs) == 4 and all(s.startswith("gradio_api/file=") for s in srcs)
+    images = re.findall(r'<img class="vt-spec" src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == 4 and base64.b64decode(images[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert html.count('class="vt-playhead"') == 4 and html.count("download=") == 4
+
+    with zipfile.ZipFile(zip_path) as z:
+        names = sorted(z.namelist())
+        assert names == sorted(f"my_choir-{v}.wav" for v in ("soprano", "alto", "tenor", "bass"))
+        x, sr = sf.read(io.BytesIO(z.read(names[0])))
+    assert sr == SR and len(x) == 2 * SR
+    # served files live in the app's own results folder, nowhere else
+    root = app.voicetools.store.root
+    assert Path(zip_path).resolve().is_relative_to(root)
+
+
+def test_non_audio_upload_gives_one_clear_message(app, upload_dir):
+    handler = app.voicetools.handlers["separate"]
+    text = upload_dir / "notes.txt"
+    text.write_text("not audio\n")
+    fake = upload_dir / "broken.wav"
+    fake.write_bytes(os.urandom(2000))
+    for bad in (text, fake):
+        with pytest.raises(gr.Error) as info:
+            handler(str(bad))
+        msg = str(info.value.message)
+        assert msg == f"“{bad.name}” could not be read as audio. Upload a WAV, FLAC, OGG, MP3 or AIFF file."
+        assert str(upload_dir) not in msg
+    with pytest.raises(gr.Error, match="No audio yet"):
+        handler(None)
+
+
+def test_paths_outside_the_upload_folder_are_refused(app, tmp_path):
+    outside = write_choir(tmp_path / "elsewhere.wav")
+    with pytest.raises(gr.Error, match="did not come through the upload box"):
+        app.voicetools.handlers["separate"](str(outside))
+    with pytest.raises(gr.Error, match="did not come through the upload box"):
+        app.voicetools.handlers["separate"]("/etc/passwd")
+
+
+def test_example_files_are_accepted(app):
+    (example,) = app.voicetools.settings.examples
+    html, _ = app.voicetools.handlers["separate"](str(example))
+    assert html.count("<audio") == 4
+
+
+def test_size_and_duration_limits(upload_dir):
+    ctx = AppContext(AppSettings(models={"separation": "tiny-satb"}, max_duration_s=1.0, max_upload_mb=0.05))
+    try:
+        long = write_choir(upload_dir / "long.wav", seconds=1.5, sample_rate=8000)  # 24 kB, 1.5 s
+        with pytest.raises(VoicetoolsError, match=r"“long.wav” is 2 s long; this app takes up to 1 s"):
+            ctx.check_upload(long)
+        big = write_choir(upload_dir / "big.wav", seconds=0.5, sample_rate=48000)  # 48 kB... and 0.5 s
+        sf.write(str(big), np.zeros(40000, np.float32), 48000, subtype="FLOAT")  # 160 kB
+        with pytest.raises(VoicetoolsError, match=r"“big.wav” is 0.2 MB; this app takes files up to 0.05 MB"):
+            ctx.check_upload(big)
+    finally:
+        ctx.store.close()
+    with pytest.raises(ParameterError, match="max_duration_s must be positive"):
+        AppSettings(max_duration_s=0)
+
+
+def test_result_store_cleans_up(tmp_path):
+    store = ResultStore(ttl_s=3600)
+    a, b = store.new_dir("session-a"), store.new_dir("session-b")
+    (a / "x.wav").write_bytes(b"1")
+    store.release("session-a")
+    assert not a.exists() and b.exists()
+    assert store.url(b / "y.wav").startswith("gradio_api/file=")
+    with pytest.raises(ValueError):
+        store.url(tmp_path / "not-a-result.wav")
+    store.ttl_s = 0.0
+    time.sleep(0.01)
+    store.sweep()
+    assert not b.exists()
+    root = store.root
+    store.close()
+    assert not root.exists()
+
+
+def test_missing_gradio_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gradio", None)
+    with pytest.raises(MissingDependencyError, match=r"voicetools\[app\]"):
+        require_gradio()
+
+
+def test_examples_folder_is_picked_up():
+    repo_example = Path(__file__).resolve().parents[1] / "examples" / "choir.wav"
+    if repo_example.exists():
+        assert repo_example in default_examples()
+    assert safe_stem("../../etc/pass wd.wav") == "pass_wd" and safe_stem("....wav") == "audio"
+
+
+def test_spectrogram_is_bounded_and_png_is_valid():
+    x = np.random.default_rng(0).standard_normal(SR * 60).astype(np.float32) * 0.1
+    db = spectrogram_db(x, SR, max_columns=300, n_mels=64)
+    assert db.shape == (64, 300)
+    rgb = spectrogram_rgb(db)
+    png = png_bytes(rgb)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 300
+    assert spectrogram_db(np.zeros(10, np.float32), SR).shape[0] == 96  # shorter than one FFT: padded
+
+
+def test_cli_app_options():
+    from voicetools.cli import build_parser
+
+    args = build_parser().parse_args(["app"])
+    assert (args.host, args.port, args.share) == ("127.0.0.1", 7860, False)
+    args = build_parser().parse_args(["app", "--share", "--port", "8000", "--model", "tiny-satb",
+                                      "--max-upload-mb", "5", "--max-duration-s", "30"])
+    assert args.share and args.port == 8000 and args.max_duration_s == 30.0
+
+
+def test_cli_app_serves_the_page(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "voicetools.cli", "app", "--model", "tiny-satb", "--port",
+                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                    page = r.read().decode()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"voicetools app did not serve: {proc.stdout.read().decode()[-2000:]}")
+                time.sleep(0.5)
+        assert "voicetools" in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_cli_app_unknown_model_fails_before_serving():
+    r = subprocess.run([sys.executable, "-m", "voicetools.cli", "app", "--model", "no-such-model"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "unknown model 'no-such-model'" in r.stderr
