@@ -110,8 +110,10 @@ def test_user_cache_models_are_listed_and_load_by_name(trained, isolated_cache, 
     save_checkpoint(trained, isolated_cache / "my-tagger", task="tagging", architecture="ConvTasNet")
     (isolated_cache / "notes.txt").write_text("not a model")
     (isolated_cache / "empty-folder").mkdir()
-    assert available_models("separation") == sorted(["my-choir", "tiny-satb"])
-    assert available_models() == sorted(["my-choir", "my-tagger", "tiny-satb"])
+    tiny_sep = [n for n, e in TINY_MODELS.items() if e["task"] == "separation"]
+    assert available_models("separation") == sorted(["my-choir", *tiny_sep])
+    assert available_models("tagging") == sorted(["my-tagger", *(n for n, e in TINY_MODELS.items() if e["task"] == "tagging")])
+    assert available_models() == sorted(["my-choir", "my-tagger", *TINY_MODELS])
     loaded = load_model("my-choir")
     assert loaded.name == "my-choir" and loaded.sources == SOURCES
     _same_weights(loaded.model, trained)
@@ -152,6 +154,6 @@ def test_unknown_name_lists_choices(trained, isolated_cache, tmp_path, monkeypat
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("VOICETOOLS_CACHE", str(tmp_path / "elsewhere"))
     assert checkpoints.cache_dir() == tmp_path / "elsewhere"
-    assert available_models() == ["tiny-satb"]  # a missing cache folder is simply empty
+    assert available_models() == sorted(TINY_MODELS)  # a missing cache folder is simply empty
     monkeypatch.delenv("VOICETOOLS_CACHE")
     assert checkpoints.cache_dir().parts[-2:] == (".cache", "voicetools")
