@@ -8,9 +8,10 @@ __version__ = "0.1.0"
 
 from .checkpoints import available_models, load_model
 from .errors import AudioLoadError, ModelLoadError, ParameterError, VoicetoolsError
+from .classify import ClassificationResult, classify
 from .separation import SeparationResult, separate, separate_file
 
 __all__ = [
     "__version__", "available_models", "load_model", "separate", "separate_file", "SeparationResult",
-    "VoicetoolsError", "AudioLoadError", "ModelLoadError", "ParameterError",
+    "VoicetoolsError", "AudioLoadError", "ModelLoadError", "ParameterError", "classify", "ClassificationResult",
 ]

@@ -28,9 +28,10 @@ WEIGHTS, CONFIG = "model.safetensors", "config.json"
 
 
 def _architectures():
+    from .nn.classifiers import AudioClassifier
     from .nn.convtasnet import ConvTasNet
 
-    return {"ConvTasNet": ConvTasNet.from_model_args}
+    return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args}
 
 
 # Random-weight models for tests: same code paths as the real ones, seconds to run.
@@ -39,6 +40,12 @@ TINY_MODELS = {
         "task": "separation", "model_name": "ConvTasNet", "sources": ["soprano", "alto", "tenor", "bass"],
         "model_args": dict(n_src=4, n_filters=32, kernel_size=32, stride=16, bn_chan=16, hid_chan=32,
                            skip_chan=16, n_blocks=3, n_repeats=1, sample_rate=8000),
+    },
+    "tiny-emotion": {
+        "task": "emotion", "model_name": "AudioClassifier",
+        "labels": ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"],
+        "model_args": dict(backbone="cnn", n_classes=8, n_mels=32, pooling="avg", sample_rate=8000, n_fft=256,
+                           hop_length=128, clip_s=1.0, backbone_args={}),
     },
 }
 

@@ -6,6 +6,18 @@ and ``best.pt`` (weights with the best validation score), and a per-epoch log as
 An "epoch" is ``steps_per_epoch`` optimiser steps, so endless (dynamically mixed) datasets and
 finite ones train the same way. ``max_minutes`` stops cleanly at an epoch end; calling ``fit`` again
 on the same run directory resumes where it stopped, schedule and all.
+
+Generalization gap: with ``evaluate_train`` given, each epoch also re-measures the training loss
+with the model in eval mode (no dropout, batch-norm running statistics, no augmentation) and logs
+``train_eval_loss`` and ``generalization_gap = valid_loss - train_eval_loss`` for the same epoch and
+the same weights — unlike the running training loss, which averages over an epoch of changing
+weights with dropout and augmentation on. ``curves.png`` plots the log at the end of ``fit``.
+
+Distributed: under ``torchrun`` (``WORLD_SIZE`` > 1) the trainer joins the process group (gloo on
+CPU, nccl on GPU) and wraps the model in DistributedDataParallel. Every rank iterates the same
+seeded batches and trains on its slice ``batch[rank::world_size]``, so with a mean loss the averaged
+gradient equals the one-process gradient of the whole batch (models with batch norm differ slightly:
+statistics are per slice). Only rank 0 writes checkpoints and logs.
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ import csv
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +50,7 @@ class TrainConfig:
     patience: int | None = None  # early stopping, in epochs without a better validation score
     max_minutes: float | None = None
     seed: int = 0
+    plot: bool = True  # write curves.png from the log at the end of fit
     extra: dict = field(default_factory=dict)  # recipe settings, saved with the run
 
 
@@ -44,16 +58,27 @@ class Trainer:
     """Train ``model`` on batches from ``train_batches`` with ``loss_fn(model, batch) -> loss``.
 
     ``validate(model) -> dict`` returns metrics; ``monitor`` names the one that decides "best"
-    (higher is better when ``mode="max"``).
+    (higher is better when ``mode="max"``). ``evaluate_train(model) -> {"loss": ...}`` re-measures
+    the training loss in eval mode for the generalization gap (see the module docstring).
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: Callable, run_dir: str | Path, config: TrainConfig,
                  *, validate: Callable[[torch.nn.Module], dict] | None = None, monitor: str = "loss",
-                 mode: str = "min"):
+                 mode: str = "min", evaluate_train: Callable[[torch.nn.Module], dict] | None = None):
         self.model, self.loss_fn, self.validate = model, loss_fn, validate
+        self.evaluate_train = evaluate_train
         self.run_dir = Path(run_dir)
         self.config = config
         self.monitor, self.mode = monitor, mode
+        self.dist = _distributed()
+        self.rank = self.dist.get_rank() if self.dist else 0
+        self.world_size = self.dist.get_world_size() if self.dist else 1
+        if self.dist:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.net = DistributedDataParallel(model)
+        else:
+            self.net = model
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         total = config.epochs * config.steps_per_epoch
         if config.scheduler == "cosine":
@@ -83,6 +108,8 @@ class Trainer:
         }
 
     def _save(self, name: str, state: dict) -> None:
+        if self.rank != 0:
+            return
         tmp = self.run_dir / f".{name}.tmp"
         torch.save(state, tmp)
         tmp.replace(self.run_dir / name)  # atomic: an interrupted save never corrupts the last good one
@@ -102,6 +129,8 @@ class Trainer:
         return True
 
     def _log(self, row: dict) -> None:
+        if self.rank != 0:
+            return
         with open(self.run_dir / "log.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         csv_path = self.run_dir / "log.csv"
@@ -121,8 +150,9 @@ class Trainer:
     def fit(self, train_batches: Iterable, *, callback: Callable[[str, int, int], None] | None = None) -> dict:
         """Train until ``epochs`` are done, early stopping triggers or ``max_minutes`` pass."""
         cfg = self.config
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+        if self.rank == 0:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
         torch.manual_seed(cfg.seed)
         self.resume()
         started = time.time()
@@ -136,7 +166,7 @@ class Trainer:
                 except StopIteration:  # finite loaders: start another pass
                     batches = iter(train_batches)
                     batch = next(batches)
-                loss = self.loss_fn(self.model, batch)
+                loss = self.loss_fn(self.net, _shard(batch, self.rank, self.world_size))
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad_norm)
@@ -146,14 +176,26 @@ class Trainer:
                 self.step += 1
                 total_loss += loss.item()
             self.epoch += 1
+            if self.dist:  # the logged loss is the mean over all ranks' slices
+                t = torch.tensor([total_loss])
+                self.dist.all_reduce(t)
+                total_loss = float(t) / self.world_size
             row = {"epoch": self.epoch, "step": self.step, "lr": self.optimizer.param_groups[0]["lr"],
                    "train_loss": total_loss / cfg.steps_per_epoch,
                    "seconds_per_step": (time.time() - t0) / cfg.steps_per_epoch}
-            if self.validate is not None:
-                self.model.eval()
-                with torch.no_grad():
+            self.model.eval()
+            with torch.no_grad():
+                if self.validate is not None:
                     row.update({f"valid_{k}": v for k, v in self.validate(self.model).items()})
+                if self.evaluate_train is not None:
+                    row.update({f"train_eval_{k}": v for k, v in self.evaluate_train(self.model).items()})
+            if "valid_loss" in row and "train_eval_loss" in row:
+                row["generalization_gap"] = row["valid_loss"] - row["train_eval_loss"]
             score = row.get(f"valid_{self.monitor}", row["train_loss"])
+            if self.dist:  # every rank takes rank 0's decision (best, plateau, early stop)
+                box = [score]
+                self.dist.broadcast_object_list(box, src=0)
+                score = box[0]
             if cfg.scheduler == "plateau":
                 self.scheduler.step(score)
             if self._improved(score):
@@ -164,6 +206,8 @@ class Trainer:
             row["best"] = self.best
             self._log(row)
             self._save("last.pt", self._state())
+            if self.dist:
+                self.dist.barrier()
             log.info("epoch %s", row)
             if callback:
                 callback("train", self.epoch, cfg.epochs)
@@ -173,4 +217,75 @@ class Trainer:
             if cfg.max_minutes is not None and time.time() - started > cfg.max_minutes * 60:
                 log.info("time limit reached; run again to resume")
                 break
+        if cfg.plot and self.rank == 0:
+            try:
+                plot_log(self.run_dir)
+            except Exception as exc:  # a missing plotting library must not lose a finished run
+                log.warning("no curves.png: %s", exc)
         return {"epoch": self.epoch, "step": self.step, "best": self.best}
+
+
+def _distributed():
+    """The process group when running under torchrun (initialised here if needed), else None."""
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        return None
+    if not dist.is_initialized():
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return None
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist if dist.get_world_size() > 1 else None
+
+
+def _shard(batch, rank: int, world: int):
+    """This rank's slice ``[rank::world]`` of every tensor in a (nested) batch."""
+    if world == 1:
+        return batch
+    if isinstance(batch, torch.Tensor):
+        return batch[rank::world]
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_shard(b, rank, world) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _shard(v, rank, world) for k, v in batch.items()}
+    return batch
+
+
+def read_log(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / "log.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def plot_log(run_dir: str | Path) -> Path | None:
+    """``curves.png``: losses per epoch (train running, train re-measured in eval mode, valid) and
+    the validation metrics."""
+    rows = read_log(run_dir)
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [r["epoch"] for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for key, label in (("train_loss", "train (running, train mode)"), ("train_eval_loss", "train (eval mode)"),
+                       ("valid_loss", "validation")):
+        if any(key in r for r in rows):
+            a.plot(ep, [r.get(key, float("nan")) for r in rows], label=label)
+    a.set_xlabel("epoch")
+    a.set_ylabel("loss")
+    a.legend(fontsize=8)
+    metrics = sorted({k for r in rows for k in r if k.startswith("valid_") and k != "valid_loss"})
+    for key in metrics:
+        b.plot(ep, [r.get(key, float("nan")) for r in rows], label=key[len("valid_"):])
+    if any("generalization_gap" in r for r in rows):
+        b.plot(ep, [r.get("generalization_gap", float("nan")) for r in rows], "--", label="generalization gap")
+    b.set_xlabel("epoch")
+    if metrics:
+        b.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(run_dir) / "curves.png"
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
