@@ -1,0 +1,104 @@
+"""Browser-test fixtures: the app served on a free loopback port, and Debian's Chromium driven by
+the Python Playwright client (its own browser download is never used).
+
+Skipped cleanly when playwright, gradio or a chromium binary is missing; CI installs all three
+(``.ci/run``: apt-get install chromium; the ``test`` extra: gradio, playwright).
+Screenshots go to ``test-artifacts/`` at the repository root (ignored by git).
+"""
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
+    "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+]
+
+
+def chromium_path():
+    for p in (os.environ.get("VOICETOOLS_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+              shutil.which("chromium-browser")):
+        if p and os.path.exists(p):
+            return p
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_choir(path, seconds=3.0, sample_rate=16000):
+    """Four sine 'voices' (C5, G4, E4, C3) with vibrato: a stand-in choir."""
+    import soundfile as sf
+
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    x = sum(0.15 * np.sin(2 * np.pi * f * t + 0.3 * np.sin(2 * np.pi * 5 * t)) for f in (523.25, 392.0, 329.63, 130.81))
+    sf.write(str(path), x.astype(np.float32), sample_rate)
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("browser-inputs")
+    (d / "notes.txt").write_text("these are notes, not audio\n")
+    (d / "broken.wav").write_bytes(np.random.default_rng(0).bytes(4000))
+    return {"choir": write_choir(d / "choir.wav"), "text": d / "notes.txt", "broken": d / "broken.wav"}
+
+
+@pytest.fixture(scope="session")
+def server(files):
+    """The app (tiny random-weight model: fast) served from a thread on 127.0.0.1:<free port>."""
+    pytest.importorskip("gradio")
+    from voicetools.app import build_app, launch_app
+
+    example = REPO / "examples" / "choir.wav"
+    demo = build_app(model="tiny-satb", examples=[example if example.exists() else files["choir"]])
+    launch_app(demo, host="127.0.0.1", port=free_port(), block=False, quiet=True)
+    yield demo.local_url
+    demo.close()
+    demo.voicetools.store.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the Python playwright package is not installed")
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("no chromium binary (apt-get install chromium, or set VOICETOOLS_CHROMIUM)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(server)
+    pg.wait_for_selector("#vt-separate-run")
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page, request):
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = ARTIFACTS / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
