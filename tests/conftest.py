@@ -43,7 +43,7 @@ def write_wav(tmp_path):
     return write
 
 
-def peak_hz(x: np.ndarray, sample_rate: int) -> float:
+def _peak_hz(x: np.ndarray, sample_rate: int) -> float:
     """Frequency of the strongest spectral peak (Hann window, zero-padded, parabolic interpolation)."""
     x = np.asarray(x, dtype=np.float64)
     n = 8 * len(x)
@@ -54,7 +54,7 @@ def peak_hz(x: np.ndarray, sample_rate: int) -> float:
     return (k + shift) * sample_rate / n
 
 
-def si_sdr_db(estimate, reference) -> float:
+def _si_sdr_db(estimate, reference) -> float:
     """Reference SI-SDR in numpy (independent of voicetools' own metric)."""
     e = np.asarray(estimate, np.float64).ravel()
     r = np.asarray(reference, np.float64).ravel()
@@ -115,7 +115,7 @@ def cli(capsys):
     return run
 
 
-def assert_one_error_line(code, err):
+def _assert_one_error_line(code, err):
     """A failed command: non-zero exit, exactly one stderr line ``voicetools: error: ...``, no traceback."""
     assert code not in (0, None), f"expected a failure, got exit code {code}"
     lines = [line for line in err.splitlines() if line.strip()]
@@ -123,3 +123,24 @@ def assert_one_error_line(code, err):
     assert lines[0].startswith("voicetools: error: "), lines[0]
     assert "Traceback" not in err
     assert len(lines[0]) > len("voicetools: error: ") + 10  # says something
+
+
+# Helpers are handed out as fixtures: ``from conftest import ...`` breaks as soon as another
+# conftest.py (tests/browser/) is imported first under the same module name.
+
+@pytest.fixture
+def peak_hz():
+    """``peak_hz(x, sample_rate)``: frequency of the strongest spectral peak."""
+    return _peak_hz
+
+
+@pytest.fixture
+def si_sdr_db():
+    """``si_sdr_db(estimate, reference)``: SI-SDR in dB computed independently in numpy."""
+    return _si_sdr_db
+
+
+@pytest.fixture
+def assert_one_error_line():
+    """``assert_one_error_line(code, stderr)``: the CLI failed with exactly one clean error line."""
+    return _assert_one_error_line

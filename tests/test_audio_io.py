@@ -5,7 +5,6 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import peak_hz
 from voicetools.audio.io import Audio, as_audio, load_audio, resample, save_audio, to_mono
 from voicetools.errors import AudioLoadError, ParameterError
 
@@ -106,7 +105,7 @@ def test_max_duration_is_checked_before_decoding(write_wav, tone):
 
 
 @pytest.mark.parametrize("orig, target", [(8000, 16000), (44100, 8000), (96000, 8000), (8000, 22050)])
-def test_resample_keeps_pitch_and_length(orig, target, tone):
+def test_resample_keeps_pitch_and_length(orig, target, tone, peak_hz):
     x = torch.from_numpy(tone(440.0, seconds=1.0, sample_rate=orig))[None]
     y = resample(x, orig, target)
     assert y.dtype == torch.float32 and y.shape[0] == 1
@@ -117,7 +116,7 @@ def test_resample_keeps_pitch_and_length(orig, target, tone):
     assert np.abs(mid).max() == pytest.approx(0.3, rel=0.02)
 
 
-def test_resample_multichannel_and_noop(tone):
+def test_resample_multichannel_and_noop(tone, peak_hz):
     x = torch.from_numpy(np.stack([tone(440.0), tone(1000.0)]))
     y = resample(x, SR, 16000)
     assert tuple(y.shape) == (2, 16000)

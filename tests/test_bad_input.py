@@ -14,7 +14,6 @@ import soundfile as sf
 import torch
 
 import voicetools as vt
-from conftest import assert_one_error_line
 from voicetools.errors import AudioLoadError
 
 SR = 8000
@@ -121,7 +120,7 @@ def _assert_stems(folder, n_frames, sample_rate):
 # --- CLI ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_cli_bad_input_fails_cleanly(case, tmp_path, cli):
+def test_cli_bad_input_fails_cleanly(case, tmp_path, cli, assert_one_error_line):
     path = BAD[case](tmp_path)
     out = tmp_path / "out"
     code, stdout, err = cli("separate", path, "-o", out, "--model", "tiny-satb")
@@ -163,7 +162,7 @@ def test_cli_silent_input_gives_silent_stems_and_a_warning(tmp_path, cli):
         assert np.abs(y).max() == 0.0
 
 
-def test_cli_one_bad_file_does_not_stop_the_others(tmp_path, cli):
+def test_cli_one_bad_file_does_not_stop_the_others(tmp_path, cli, assert_one_error_line):
     good = tmp_path / "good.wav"
     sf.write(str(good), _sine(), SR)
     bad = _text(tmp_path)
@@ -300,7 +299,7 @@ def test_api_failure_mid_stream_keeps_existing_folder_untouched(tmp_path):
     assert (out / "keep.txt").read_text() == "mine"
 
 
-def test_cli_failure_mid_stream_leaves_no_partial_folder(tmp_path, cli, monkeypatch):
+def test_cli_failure_mid_stream_leaves_no_partial_folder(tmp_path, cli, monkeypatch, assert_one_error_line):
     from voicetools import separation
 
     # the CLI reads 30 s blocks; 1 s blocks let a short file fail after several blocks were written

@@ -7,7 +7,6 @@ import pytest
 import soundfile as sf
 
 import voicetools as vt
-from conftest import assert_one_error_line
 
 SR = 8000
 SOURCES = ["soprano", "alto", "tenor", "bass"]
@@ -38,7 +37,7 @@ def test_summary_line_without_quiet(song, tmp_path, cli):
     assert "Traceback" not in err and "error" not in err
 
 
-def test_existing_stems_are_not_overwritten_without_flag(song, tmp_path, cli):
+def test_existing_stems_are_not_overwritten_without_flag(song, tmp_path, cli, assert_one_error_line):
     out = tmp_path / "out"
     assert cli("separate", song, "-o", out, "--model", "tiny-satb", "-q")[0] == 0
     stem = out / "song" / "soprano.wav"
@@ -80,7 +79,7 @@ def test_json_summary(song, tmp_path, cli):
         assert p == str(out / "song" / f"{s}.wav") and sf.info(p).frames == int(1.5 * SR)
 
 
-def test_json_with_several_inputs_lists_errors_too(song, tmp_path, cli):
+def test_json_with_several_inputs_lists_errors_too(song, tmp_path, cli, assert_one_error_line):
     missing = tmp_path / "gone.wav"
     code, stdout, err = cli("separate", song, missing, "-o", tmp_path / "out", "--model", "tiny-satb",
                             "--json", "-q")
@@ -103,7 +102,7 @@ def test_no_command_prints_help(cli):
     assert "separate" in stdout and "usage" in stdout.lower()
 
 
-def test_unknown_model_lists_valid_names(song, tmp_path, cli, monkeypatch):
+def test_unknown_model_lists_valid_names(song, tmp_path, cli, monkeypatch, assert_one_error_line):
     monkeypatch.chdir(tmp_path)
     code, stdout, err = cli("separate", song, "--model", "no-such-model")
     assert_one_error_line(code, err)
@@ -114,7 +113,7 @@ def test_unknown_model_lists_valid_names(song, tmp_path, cli, monkeypatch):
     assert not (tmp_path / "separated").exists()
 
 
-def test_bad_checkpoint_path_is_one_error_line(song, tmp_path, cli):
+def test_bad_checkpoint_path_is_one_error_line(song, tmp_path, cli, assert_one_error_line):
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint at all")
     code, stdout, err = cli("separate", song, "-o", tmp_path / "out", "--model", junk)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import si_sdr_db
 from voicetools.separation.metrics import ideal_ratio_mask, si_sdr, si_sdr_loss
 
 SR = 8000
@@ -32,7 +31,7 @@ def test_identical_signal_is_very_high():
 
 
 @pytest.mark.parametrize("snr_db", [0.0, 10.0, 20.0])
-def test_noise_at_known_snr(snr_db):
+def test_noise_at_known_snr(snr_db, si_sdr_db):
     s = _signal()
     exact = si_sdr(s + _noise_at_snr(s, snr_db, orthogonal=True), s)
     assert float(exact) == pytest.approx(snr_db, abs=1e-3)
@@ -69,7 +68,7 @@ def test_broadcasting_and_loss():
     assert float(si_sdr_loss(stepped, s)) < float(si_sdr_loss(est, s))
 
 
-def test_ideal_ratio_mask_separates_two_sines(tone):
+def test_ideal_ratio_mask_separates_two_sines(tone, si_sdr_db):
     a = torch.from_numpy(tone(440.0, seconds=2.0, amplitude=0.3))
     b = torch.from_numpy(tone(1500.0, seconds=2.0, amplitude=0.2))
     sources = torch.stack([a, b])

@@ -10,7 +10,6 @@ import soundfile as sf
 import torch
 
 import voicetools as vt
-from conftest import peak_hz, si_sdr_db
 from voicetools.chunking import OverlapAdd
 from voicetools.errors import ParameterError
 
@@ -36,7 +35,7 @@ def test_identity_model_gives_the_input_back_at_8k(identity_model, length):
 
 
 @pytest.mark.parametrize("rate", [16000, 22050, 44100, 96000])
-def test_identity_model_through_resampling(identity_model, rate):
+def test_identity_model_through_resampling(identity_model, rate, peak_hz, si_sdr_db):
     x = _music(2.0, rate)
     res = vt.separate(x, sample_rate=rate, model=identity_model, segment_s=0.5, overlap_s=0.1)
     for s in SOURCES:
@@ -86,7 +85,7 @@ def test_callback_counts_every_chunk(identity_model):
 
 
 @pytest.mark.parametrize("rate, channels", [(SR, 1), (44100, 2)])
-def test_separate_file_streams_to_the_same_answer(identity_model, tmp_path, rate, channels):
+def test_separate_file_streams_to_the_same_answer(identity_model, tmp_path, rate, channels, si_sdr_db):
     x = _music(3.0, rate)
     data = np.stack([x] * channels, 1) if channels > 1 else x
     path = tmp_path / "in.wav"
