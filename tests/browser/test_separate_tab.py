@@ -3,98 +3,81 @@
 import time
 
 import pytest
+from pages import SeparateTab
 
-PLAYERS = "#vt-separate-players .vt-player"
 # gradio's queue calls a pandas API that pandas 3 deprecates; not ours to fix
 pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
 
-
-def fraction(page, i=0):
-    return float(page.locator(f"{PLAYERS} .vt-playhead").nth(i).get_attribute("data-fraction") or 0)
+UNREADABLE = "“broken.wav” could not be read as audio. Upload a WAV, FLAC, OGG, MP3 or AIFF file."
 
 
-def wait_for_players(page):
-    page.wait_for_function(
-        f"() => document.querySelectorAll('{PLAYERS} audio').length === 4", timeout=90_000)
+@pytest.fixture
+def tab(page):
+    return SeparateTab(page)
 
 
-def test_upload_separate_play(page, files, screenshot):
-    page.locator("#vt-separate-input input[type=file]").set_input_files(str(files["choir"]))
-    page.wait_for_selector("#vt-separate-input audio, #vt-separate-input .waveform-container", state="attached")
-    page.click("#vt-separate-run")
-    wait_for_players(page)
+def test_upload_separate_play(tab, page, files, screenshot):
+    tab.upload(files["choir"])
+    tab.run()
+    tab.wait_for_players()
+    assert tab.stems() == ["soprano", "alto", "tenor", "bass"]
 
-    stems = page.eval_on_selector_all(f"{PLAYERS}", "els => els.map(e => e.dataset.stem)")
-    assert stems == ["soprano", "alto", "tenor", "bass"]
     # every player has a source the server really serves: metadata loads, duration is the input's
-    page.wait_for_function(f"""() => [...document.querySelectorAll('{PLAYERS} audio')]
-                                     .every(a => a.currentSrc && a.readyState >= 1)""", timeout=30_000)
-    audio = page.eval_on_selector_all(f"{PLAYERS} audio", "els => els.map(a => [a.currentSrc, a.duration])")
+    tab.wait_for_audio_ready()
+    audio = tab.audio()
     assert all(src.startswith("http://127.0.0.1") and "gradio_api/file=" in src for src, _ in audio)
     assert all(abs(d - 3.0) < 0.05 for _, d in audio)
-    assert page.locator(f"{PLAYERS} img.vt-spec").count() == 4
-    assert page.eval_on_selector_all(f"{PLAYERS} img.vt-spec", "els => els.every(i => i.naturalWidth > 50)")
+    assert tab.spectrograms().count() == 4
+    assert tab.spectrograms().evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 50)")
 
-    # per-stem download and the zip
-    href = page.locator(f"{PLAYERS} a.vt-download").first.get_attribute("href")
-    r = page.request.get(page.url.rstrip("/") + "/" + href)
+    # per-stem download and the zip of all four
+    r = page.request.get(page.url.rstrip("/") + "/" + tab.download_href(0))
     assert r.ok and r.body()[:4] == b"RIFF"
-    zip_link = page.locator('#vt-separate-zip a[download="choir-stems.zip"]')
-    zip_link.wait_for()
-    zip_href = zip_link.get_attribute("href")
-    r = page.request.get(zip_href if zip_href.startswith("http") else page.url.rstrip("/") + "/" + zip_href.lstrip("/"))
+    link = tab.zip_link("choir-stems.zip")
+    link.wait_for()
+    r = page.request.get(link.get_attribute("href"))
     assert r.ok and r.body()[:2] == b"PK"
 
     # the playhead follows the audio while it plays
-    assert fraction(page) == 0.0
-    page.evaluate(f"() => document.querySelector('{PLAYERS} audio').play()")
-    page.wait_for_function(f"() => !document.querySelector('{PLAYERS} audio').paused")
+    assert tab.playhead(0) == 0.0
+    tab.play(0)
     time.sleep(0.6)
-    first = fraction(page)
+    first = tab.playhead(0)
     time.sleep(0.6)
-    second = fraction(page)
-    current = page.evaluate(f"() => document.querySelector('{PLAYERS} audio').currentTime")
+    second = tab.playhead(0)
     assert 0.0 < first < second <= 1.0, (first, second)
-    assert abs(second - current / 3.0) < 0.15  # in step with the audio's own clock
-    left = page.eval_on_selector(f"{PLAYERS} .vt-playhead", "e => parseFloat(e.style.left)")
-    assert left > 0
+    assert abs(second - tab.current_time(0) / 3.0) < 0.15  # in step with the audio's own clock
+    assert tab.playhead_left_percent(0) > 0
     screenshot("playing")
-    page.evaluate(f"() => document.querySelector('{PLAYERS} audio').pause()")
+    tab.pause(0)
 
-    # clicking the spectrogram seeks: 75 % of the way in
-    box = page.locator(f"{PLAYERS} .vt-spec-wrap").nth(2).bounding_box()
-    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + box["height"] / 2)
-    page.wait_for_function(f"() => document.querySelectorAll('{PLAYERS} audio')[2].currentTime > 2.0")
-    assert abs(fraction(page, 2) - 0.75) < 0.05
+    # clicking a spectrogram seeks there: 75 % of the way into the tenor
+    tab.click_spectrogram(2, 0.75)
+    page.wait_for_function("() => document.querySelectorAll('#vt-separate-players audio')[2].currentTime > 2.0")
+    assert abs(tab.playhead(2) - 0.75) < 0.05
 
 
-def test_unreadable_upload_shows_the_message(page, files, screenshot):
-    page.locator("#vt-separate-input input[type=file]").set_input_files(str(files["broken"]))
-    msg = "“broken.wav” could not be read as audio. Upload a WAV, FLAC, OGG, MP3 or AIFF file."
-    page.get_by_text(msg).first.wait_for(timeout=30_000)
+def test_unreadable_upload_shows_the_message(tab, files, screenshot):
+    tab.upload(files["broken"])
+    tab.wait_for_message(UNREADABLE)  # at once, on upload
     screenshot("error")
-    # pressing Separate anyway gives the same message, and no players
-    page.click("#vt-separate-run")
-    page.wait_for_function(f"() => [...document.querySelectorAll('.toast-body, [data-testid=\"toast-body\"]')]"
-                           f".length >= 1", timeout=30_000)
-    assert page.locator(f"{PLAYERS}").count() == 0
+    tab.run()  # pressing Separate anyway: the same message again, and no players
+    tab.page.wait_for_function(f"() => document.body.innerText.split({UNREADABLE!r}).length - 1 >= 2")
+    assert tab.player_count() == 0
 
 
-def test_non_audio_file_is_refused(page, files):
-    # the upload box itself refuses a file that is not audio by type, with a visible message
-    page.locator("#vt-separate-input input[type=file]").set_input_files(str(files["text"]))
-    page.get_by_text("notes.txt", exact=False).first.wait_for(timeout=30_000)
-    page.click("#vt-separate-run")
-    page.get_by_text("No audio yet: upload a file or record with the microphone").first.wait_for(timeout=30_000)
-    assert page.locator(f"{PLAYERS}").count() == 0
+def test_non_audio_file_is_refused(tab, files):
+    # the upload box itself refuses a file that is not audio by type ("Invalid file type: notes.txt ...")
+    tab.upload(files["text"])
+    tab.wait_for_message("notes.txt")
+    tab.run()
+    tab.wait_for_message("No audio yet: upload a file or record with the microphone")
+    assert tab.player_count() == 0
 
 
-def test_example_is_one_click_away(page, screenshot):
-    examples = page.locator("#vt-separate-examples")
-    if examples.count() == 0:
-        pytest.fail("no examples shown")
-    examples.get_by_text("choir.wav").first.click()
-    wait_for_players(page)
-    assert page.locator(f"{PLAYERS} audio").count() == 4
+def test_example_is_one_click_away(tab, screenshot):
+    tab.click_example("choir.wav")
+    tab.wait_for_players()
+    tab.wait_for_audio_ready()
     screenshot("example")
