@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--concurrency", type=int, default=1, help="jobs run at once; others queue (default: 1)")
     a.add_argument("--max-queue", type=int, default=16, help="jobs allowed to wait (default: 16)")
     a.set_defaults(func=cmd_app)
+
+    from .classify.cli import add_parsers as add_classify_parsers  # train, classify, evaluate
+
+    add_classify_parsers(sub)
     return p
 
 

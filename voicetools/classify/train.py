@@ -73,7 +73,7 @@ class Recipe:
     pitch_semitones: float = 0.0  # ± range; 0 = off (costs a phase vocoder per clip)
     specaugment: bool = True
     mixup_alpha: float = 0.0
-    gap_max_clips: int = 512  # training clips re-measured in eval mode per epoch for the gap
+    gap_max_clips: int = 256  # training clips (a fixed random subset) re-measured in eval mode per epoch
     features: dict = field(default_factory=dict)
     backbone_args: dict = field(default_factory=dict)
 
@@ -332,7 +332,11 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
             callback("folds", k, len(splits))
         res = train_fold(p, split, r, run_dir / split.name, guard=guard, seed=r.seed + k, noise_bank=noise_bank)
         folds.append(res["out"])
-        log.info("%s: test %s", split.name, res["out"].get("test"))
+        o = res["out"]
+        if "test" in o:
+            log.info("%s: accuracy %.4f macro-F1 %.4f (best epoch %d of %d, %.0f s, %d train / %d valid / %d test)",
+                     split.name, o["test"]["accuracy"], o["test"]["macro_f1"], o["best_epoch"], o["epochs_run"],
+                     o["seconds"], o["n_train"], o["n_valid"], o["n_test"])
         if not cv:
             single = res["model"]
     summary = {"task": r.task, "model": r.model, "pooling": r.pooling, "dataset": dataset.name,
@@ -350,6 +354,7 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
         every = np.arange(len(p.rows))
         last = Split("final", every, np.array([], dtype=int), np.array([], dtype=int))
         fr = replace(r, epochs=epochs, patience=None)
+        log.info("final model: all %d clips, %d epochs", len(p.rows), epochs)
         res = train_fold(p, last, fr, run_dir / "final", guard=guard, seed=r.seed + len(splits),
                          noise_bank=noise_bank)
         summary["final"] = {"epochs": epochs, "clips": len(p.rows),

@@ -1,0 +1,187 @@
+"""``voicetools train | classify | evaluate``: the classifier verbs, added to the main parser."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import ParameterError, VoicetoolsError
+
+
+def _stderr_log(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    lg = logging.getLogger("voicetools.classify")
+    lg.handlers[:] = [] if quiet else [handler]
+    lg.setLevel(logging.INFO)
+    lg.propagate = False
+
+
+def cmd_train(args) -> int:
+    import torch
+
+    from ..checkpoints import cache_dir
+    from ..data.labelled import read_dataset
+    from .train import MODEL_ALIASES, Recipe, format_table, run
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    _stderr_log(args.quiet)
+    features = {k: v for k, v in (("clip_s", args.clip_s), ("n_mels", args.n_mels)) if v is not None}
+    recipe = Recipe(task=args.task, model=MODEL_ALIASES.get(args.model.lower(), args.model), pooling=args.pooling,
+                    epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience or None,
+                    seed=args.seed, n_folds=args.folds, time_shift_s=args.time_shift_s,
+                    noise_snr_db=tuple(args.noise_snr_db) if args.noise_snr_db else None,
+                    pitch_semitones=args.pitch_semitones, specaugment=not args.no_specaugment,
+                    mixup_alpha=args.mixup, features=features)
+    dataset = read_dataset(args.data, layout=args.layout, folds_csv=args.folds_csv)
+    run_dir = Path(args.run or f"runs/{args.task}-{recipe.model}")
+    cache = Path(args.cache) if args.cache else cache_dir() / "features"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = run(dataset, recipe, run_dir, cv=args.cv, final=not args.no_final, cache_dir=cache,
+                      noise_dir=args.noise_dir, overwrite=args.overwrite)
+    for w in caught:
+        print(f"voicetools: warning: {w.message}", file=sys.stderr)
+    for note in dataset.notes:
+        print(f"voicetools: note: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({k: v for k, v in summary.items() if k != "confusion"}, indent=1))
+    else:
+        print(format_table(summary))
+        if "exported" in summary:
+            print(f"model: {summary['exported']}  (voicetools classify FILE --model {summary['exported']})")
+        print(f"run: {run_dir}/ (summary.json, confusion.png, fold-*/curves.png)")
+    return 0
+
+
+def cmd_classify(args) -> int:
+    from . import classify, resolve_model
+
+    model = resolve_model(args.model, task=args.task)  # once for all inputs
+    failed, results = 0, []
+    for inp in args.inputs:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = classify(inp, model=model, task=args.task, top_k=args.top_k, segments=args.segments,
+                               hop_s=args.hop_s, device=args.device)
+        except VoicetoolsError as exc:
+            failed += 1
+            print(f"voicetools: error: {exc}", file=sys.stderr)
+            results.append({"input": inp, "error": str(exc)})
+            continue
+        for note in res.warnings:
+            print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
+        results.append({"input": inp, **res.to_dict()})
+        if not args.json:
+            top = ", ".join(f"{k} {v:.2f}" for k, v in res.top_k)
+            print(f"{inp}: {res.label} ({res.score:.2f})  top-{len(res.top_k)}: {top}")
+            for s in res.segments:
+                tag = f"  {s.token}" if res.task == "emotion" else ""
+                print(f"  {s.start_s:7.2f}-{s.end_s:7.2f} s  {s.label:<14} {s.score:.2f}{tag}")
+    if args.json:
+        print(json.dumps(results[0] if len(results) == 1 else results, indent=1))
+    return 1 if failed else 0
+
+
+def cmd_evaluate(args) -> int:
+    from .train import evaluate_on, evaluate_run, format_table
+
+    if not args.run and not args.model:
+        raise ParameterError("give --run RUN (a `voicetools train` folder) or --model with --data")
+    if args.data:
+        from ..checkpoints import cache_dir
+        from ..data.labelled import read_dataset
+
+        dataset = read_dataset(args.data, layout=args.layout, folds_csv=args.folds_csv)
+        res = evaluate_on(args.model or args.run, dataset,
+                          cache_dir=Path(args.cache) if args.cache else cache_dir() / "features")
+        if args.json:
+            print(json.dumps(res, indent=1))
+        else:
+            print(f"{res['model']} on {res['data']}: accuracy {res['accuracy']:.4f}, macro-F1 "
+                  f"{res['macro_f1']:.4f}, loss {res['loss']:.4f} ({res['clips']} clips, {res['skipped']} skipped)")
+        return 0
+    summary = evaluate_run(args.run)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(format_table(summary))
+        gaps = [g for g in summary.get("generalization_gap_at_best", []) if g is not None]
+        if gaps:
+            print(f"generalization gap at the best epoch (valid loss - train loss in eval mode): "
+                  f"{sum(gaps) / len(gaps):.3f} mean over {len(gaps)} folds")
+        print(f"confusion matrix: {Path(args.run) / 'confusion.png'}")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    from ..data.labelled import READERS
+    from ..nn.classifiers import BACKBONES, POOLINGS
+    from . import TASKS
+    from .train import Recipe
+
+    d = Recipe()
+    t = sub.add_parser("train", help="train a sound-event, emotion or genre classifier (with --cv: k-fold)",
+                       description="Train a classifier on a dataset in its distributed layout. With --cv every "
+                                   "fold trains a fresh model (normalisation from its training folds, the next "
+                                   "fold validates, the test fold is scored once), then a final model is "
+                                   "trained on all clips and exported to RUN/best.")
+    t.add_argument("task", choices=TASKS)
+    t.add_argument("--data", required=True, help="dataset folder as distributed")
+    t.add_argument("--layout", default="auto", choices=["auto", *READERS], help="dataset layout (default: detect)")
+    t.add_argument("--folds-csv", default=None, help="folder/GTZAN layouts: CSV with path + fold/group/artist")
+    t.add_argument("--model", default="cnn", help=f"architecture: {', '.join(BACKBONES)} (default cnn)")
+    t.add_argument("--pooling", default="avg", choices=POOLINGS)
+    t.add_argument("--cv", action="store_true", help="cross-validate over all folds")
+    t.add_argument("--folds", type=int, default=None, help="folds for speaker/stratified splits")
+    t.add_argument("--epochs", type=int, default=d.epochs)
+    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--lr", type=float, default=d.lr)
+    t.add_argument("--patience", type=int, default=d.patience, help="early stopping (0 = off)")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--time-shift-s", type=float, default=d.time_shift_s)
+    t.add_argument("--noise-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None)
+    t.add_argument("--noise-dir", default=None, help="background noise clips for --noise-snr-db (default white)")
+    t.add_argument("--pitch-semitones", type=float, default=0.0)
+    t.add_argument("--no-specaugment", action="store_true")
+    t.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA")
+    t.add_argument("--clip-s", type=float, default=None, help="window length in seconds (task default)")
+    t.add_argument("--n-mels", type=int, default=None)
+    t.add_argument("--run", default=None, help="run folder (default runs/<task>-<model>)")
+    t.add_argument("--cache", default=None, help="feature cache folder (default $VOICETOOLS_CACHE/features)")
+    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--no-final", action="store_true", help="with --cv: skip the final all-data model")
+    t.add_argument("--overwrite", action="store_true", help="replace a finished run folder")
+    t.add_argument("--json", action="store_true")
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("classify", help="label audio files (sound event, emotion, genre)",
+                       description="Top-k labels per file; --segments adds one label per window.")
+    c.add_argument("inputs", nargs="+", metavar="AUDIO")
+    c.add_argument("--model", default=None, help="model name, model folder or train run folder")
+    c.add_argument("--task", default=None, choices=TASKS, help="checks the model; picks the shipped default")
+    c.add_argument("--top-k", type=int, default=3)
+    c.add_argument("--segments", action="store_true", help="one label per window of a long file")
+    c.add_argument("--hop-s", type=float, default=None, help="window hop (default half a window)")
+    c.add_argument("--device", default=None)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_classify)
+
+    e = sub.add_parser("evaluate", help="per-fold table and confusion matrix of a training run",
+                       description="Without --data: re-read RUN's per-fold results (table, mean±std, "
+                                   "confusion.png). With --data: score RUN's (or --model's) exported model "
+                                   "on every clip of that dataset.")
+    e.add_argument("--run", default=None)
+    e.add_argument("--model", default=None)
+    e.add_argument("--data", default=None)
+    e.add_argument("--layout", default="auto", choices=["auto", *READERS])
+    e.add_argument("--folds-csv", default=None)
+    e.add_argument("--cache", default=None)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
