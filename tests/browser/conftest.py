@@ -20,6 +20,8 @@ CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
     "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+    # a synthetic microphone (a beep), granted without a prompt, for the recording test
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
 ]
 
 
@@ -83,7 +85,8 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True,
+                                  permissions=["microphone"])
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     pg.goto(server)

@@ -13,6 +13,17 @@ class SeparateTab:
     def upload(self, path):
         self.page.locator("#vt-separate-input input[type=file]").set_input_files(str(path))
 
+    def record(self, seconds: float):
+        """Record from the microphone (Chromium's fake device in tests) for ``seconds``."""
+        import time
+
+        box = self.page.locator("#vt-separate-input")
+        box.locator("button[aria-label='Record audio']").click()
+        box.locator("button:visible", has_text="Record").first.click()
+        time.sleep(seconds)
+        box.locator("button:visible", has_text="Stop").first.click()
+        box.locator("audio[src^='blob:']").first.wait_for(state="attached")
+
     def run(self):
         self.page.click("#vt-separate-run")
 

@@ -5,6 +5,8 @@ import time
 import pytest
 from pages import SeparateTab
 
+PlaywrightTimeoutError = pytest.importorskip("playwright.sync_api").TimeoutError
+
 # gradio's queue calls a pandas API that pandas 3 deprecates; not ours to fix
 pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
@@ -56,6 +58,19 @@ def test_upload_separate_play(tab, page, files, screenshot):
     tab.click_spectrogram(2, 0.75)
     page.wait_for_function("() => document.querySelectorAll('#vt-separate-players audio')[2].currentTime > 2.0")
     assert abs(tab.playhead(2) - 0.75) < 0.05
+
+
+def test_record_from_microphone_then_separate(tab, page):
+    tab.record(2.0)
+    for attempt in range(5):  # the recording is uploaded just after it shows: retry an early click
+        tab.run()
+        try:
+            tab.wait_for_players(timeout_ms=10_000)
+            break
+        except PlaywrightTimeoutError:
+            time.sleep(0.5)
+    tab.wait_for_players()
+    assert "audio.wav" in page.inner_text("#vt-separate-players")
 
 
 def test_unreadable_upload_shows_the_message(tab, files, screenshot):
