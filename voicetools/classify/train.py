@@ -257,12 +257,12 @@ def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: F
     best = torch.load(fold_dir / "best.pt", map_location="cpu", weights_only=True)
     if len(split.valid):
         model.load_state_dict(best["model"])
-    guard.record_end(split.name + ":best", model)
+    guard.record_end(split.name + " (best epoch)", model)
     out = {"fold": split.name, "seed": seed, "start_fingerprint": start_fp, "end_fingerprint": end_fp,
            "epochs_run": trainer.epoch, "best_epoch": int(best["epoch"]), "seconds": time.time() - t0,
            "n_train": len(split.train), "n_valid": len(split.valid), "n_test": len(split.test),
-           "train": [p.clip_ids[i] for i in split.train], "valid": [p.clip_ids[i] for i in split.valid],
-           "test": [p.clip_ids[i] for i in split.test]}
+           "train_clips": [p.clip_ids[i] for i in split.train], "valid_clips": [p.clip_ids[i] for i in split.valid],
+           "test_clips": [p.clip_ids[i] for i in split.test]}
     if p.groups is not None:
         out.update({f"{k}_groups": sorted({str(p.groups[i]) for i in getattr(split, k)}, key=str)
                     for k in ("train", "valid", "test")})
@@ -412,7 +412,7 @@ def evaluate_run(run_dir: str | Path) -> dict:
     cvs = CVSummary(outs).to_dict()
     summary.update({"accuracy": cvs["accuracy"], "macro_f1": cvs["macro_f1"], "folds": cvs["folds"]})
     for o in outs:  # the leakage invariants, re-checked from what was recorded
-        if set(o["train"]) & set(o["test"]) or set(o.get("train_groups", [])) & set(o.get("test_groups", [])):
+        if set(o["train_clips"]) & set(o["test_clips"]) or set(o.get("train_groups", [])) & set(o.get("test_groups", [])):
             raise LeakageError(f"{run_dir}: {o['fold']} trained on test clips or speakers")
     labels = summary.get("labels")
     if labels:

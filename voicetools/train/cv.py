@@ -126,9 +126,10 @@ def check_splits(splits: list[Split], clip_ids: list[str], *, groups: list | Non
 
 
 def fingerprint(model: torch.nn.Module) -> str:
-    """sha256 of all parameters and buffers (names, shapes, values)."""
+    """sha256 of the learnable parameters (names and values); buffers such as the per-fold
+    normalisation statistics are left out, so carried-over weights are found whatever the buffers."""
     h = hashlib.sha256()
-    for k, v in sorted(model.state_dict().items()):
+    for k, v in sorted(model.named_parameters()):
         h.update(k.encode())
         h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
