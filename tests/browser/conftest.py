@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_helpers import write_choir
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -39,16 +40,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_choir(path, seconds=3.0, sample_rate=16000):
-    """Four sine 'voices' (C5, G4, E4, C3) with vibrato: a stand-in choir."""
-    import soundfile as sf
-
-    t = np.arange(int(seconds * sample_rate)) / sample_rate
-    x = sum(0.15 * np.sin(2 * np.pi * f * t + 0.3 * np.sin(2 * np.pi * 5 * t)) for f in (523.25, 392.0, 329.63, 130.81))
-    sf.write(str(path), x.astype(np.float32), sample_rate)
-    return Path(path)
-
-
 @pytest.fixture(scope="session")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("browser-inputs")
@@ -57,15 +48,29 @@ def files(tmp_path_factory):
     return {"choir": write_choir(d / "choir.wav"), "text": d / "notes.txt", "broken": d / "broken.wav"}
 
 
-@pytest.fixture(scope="session")
-def server(files):
-    """The app (tiny random-weight model: fast) served from a thread on 127.0.0.1:<free port>."""
+def serve(**build_kwargs):
+    """Build the app (tiny random-weight model: fast) and serve it from a thread on 127.0.0.1."""
     pytest.importorskip("gradio")
     from voicetools.app import build_app, launch_app
 
-    example = REPO / "examples" / "choir.wav"
-    demo = build_app(model="tiny-satb", examples=[example if example.exists() else files["choir"]])
+    demo = build_app(model="tiny-satb", **build_kwargs)
     launch_app(demo, host="127.0.0.1", port=free_port(), block=False, quiet=True)
+    return demo
+
+
+@pytest.fixture(scope="session")
+def server(files):
+    example = REPO / "examples" / "choir.wav"
+    demo = serve(examples=[example if example.exists() else files["choir"]])
+    yield demo.local_url
+    demo.close()
+    demo.voicetools.store.close()
+
+
+@pytest.fixture(scope="session")
+def strict_server():
+    """The same app with tight limits: 64 kB per upload, 2 s of audio."""
+    demo = serve(examples=[], max_upload_mb=0.0625, max_duration_s=2.0)
     yield demo.local_url
     demo.close()
     demo.voicetools.store.close()
@@ -83,16 +88,28 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, server):
+def open_page(browser, url):
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True,
                                   permissions=["microphone"])
     pg = context.new_page()
     pg.set_default_timeout(60_000)
-    pg.goto(server)
+    pg.goto(url)
     pg.wait_for_selector("#vt-separate-run")
+    return pg
+
+
+@pytest.fixture
+def page(browser, server):
+    pg = open_page(browser, server)
     yield pg
-    context.close()
+    pg.context.close()
+
+
+@pytest.fixture
+def strict_page(browser, strict_server):
+    pg = open_page(browser, strict_server)
+    yield pg
+    pg.context.close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from browser_helpers import write_choir
 from pages import SeparateTab
 
 PlaywrightTimeoutError = pytest.importorskip("playwright.sync_api").TimeoutError
@@ -96,3 +97,18 @@ def test_example_is_one_click_away(tab, screenshot):
     tab.wait_for_players()
     tab.wait_for_audio_ready()
     screenshot("example")
+
+
+def test_upload_limits(strict_page, files, tmp_path, screenshot):
+    tab = SeparateTab(strict_page)
+    assert "Up to 0.0625 MB and 2 s per file" in strict_page.inner_text("#vt-separate-help")
+    # too large: refused while uploading, by the server's size limit
+    tab.upload(files["choir"])  # 3 s at 16 kHz: 96 kB
+    tab.wait_for_message("exceed the maximum allowed size")
+    # small enough but too long: our message, with the limit and what to do instead
+    strict_page.reload()
+    strict_page.wait_for_selector("#vt-separate-run")
+    long = write_choir(tmp_path / "long.wav", seconds=3.0, sample_rate=8000)  # 48 kB
+    tab.upload(long)
+    tab.wait_for_message("“long.wav” is 3 s long; this app takes up to 2 s.")
+    screenshot("too-long")

@@ -51,7 +51,6 @@ def build_app(*, model: str | None = None, models: dict | None = None, tabs: lis
     Models are loaded here, once, so a wrong name fails before the server starts.
     The returned Blocks has ``.voicetools``, the ``AppContext`` (settings, handlers, results store).
     """
-    gr = require_gradio()
     from ..separation import DEFAULT_MODEL
 
     all_models = {"separation": DEFAULT_MODEL}
@@ -66,7 +65,8 @@ def build_app(*, model: str | None = None, models: dict | None = None, tabs: lis
     ctx = AppContext(settings)
     for spec in specs:
         if spec.task:
-            ctx.model(spec.task)
+            ctx.model(spec.task)  # before importing gradio: a wrong model name fails fast
+    gr = require_gradio()
     # the results folder and the example files are served as they are; nothing else is added
     gr.set_static_paths([ctx.store.root, *example_files])
     ttl = int(max(60, result_ttl_s))

@@ -69,7 +69,8 @@ def safe_stem(name: str) -> str:
     return stem[:60] or "audio"
 
 
-def _fmt_s(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``2:05 min``: how limits and lengths are shown to users."""
     seconds = round(seconds)
     return f"{seconds // 60}:{seconds % 60:02d} min" if seconds >= 60 else f"{seconds} s"
 
@@ -189,8 +190,8 @@ class AppContext:
             raise unreadable
         duration = info.frames / info.samplerate
         if duration > self.settings.max_duration_s:
-            raise AudioLoadError(f"“{name}” is {_fmt_s(duration)} long; this app takes up to "
-                                 f"{_fmt_s(self.settings.max_duration_s)}. Trim it first, or use the "
+            raise AudioLoadError(f"“{name}” is {format_duration(duration)} long; this app takes up to "
+                                 f"{format_duration(self.settings.max_duration_s)}. Trim it first, or use the "
                                  "command line (voicetools separate), which has no limit.")
         return Upload(p, name, int(info.samplerate), int(info.channels), duration)
 

@@ -74,6 +74,8 @@ def run_separation(ctx, audio_path, *, session=None, progress=None):
 def build(ctx):
     import gradio as gr
 
+    from ..context import format_duration
+
     s = ctx.settings
     players = gr.HTML(PLACEHOLDER, js_on_load=PLAYER_JS, css_template=PLAYER_CSS, apply_default_css=False,
                       elem_id="vt-separate-players", render=False)
@@ -110,7 +112,7 @@ def build(ctx):
                             label="Examples: one click separates them", elem_id="vt-separate-examples")
         with gr.Column(scale=1, min_width=320):
             gr.Markdown(f"Upload or record a choir (soprano, alto, tenor, bass) and press **Separate**. "
-                        f"Up to {s.max_upload_mb:g} MB and {s.max_duration_s / 60:g} min per file "
+                        f"Up to {s.max_upload_mb:g} MB and {format_duration(s.max_duration_s)} per file "
                         f"(WAV, FLAC, OGG, MP3, AIFF). Model: `{s.models.get('separation')}`. "
                         "Click a spectrogram to jump there.", elem_id="vt-separate-help")
             zip_out.render()
