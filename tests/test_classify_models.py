@@ -183,3 +183,17 @@ def test_cli_errors_are_one_line(trained_run, cli, tmp_path, assert_one_error_li
     assert "finished run" in err
     code, out, err = cli("evaluate", "--run", tmp_path)
     assert_one_error_line(code, err)
+
+
+def test_publish_merges_the_registry(trained_run, tmp_path):
+    from voicetools.checkpoints import _load_folder
+    from voicetools.classify.publish import publish
+
+    _, run = trained_run
+    other = {"satb-convtasnet": {"path": "satb-convtasnet", "sha256": "ab" * 32, "task": "separation"}}
+    (tmp_path / "registry.json").write_text(json.dumps(other))
+    entry = publish(run, "events-toy", checkpoint_dir=tmp_path)
+    reg = json.loads((tmp_path / "registry.json").read_text())
+    assert reg["satb-convtasnet"] == other["satb-convtasnet"] and reg["events-toy"] == entry
+    loaded = _load_folder(tmp_path / "events-toy", "events-toy", entry["sha256"])
+    assert loaded.config["labels"] == ["dog", "rain", "siren"] and entry["task"] == "events"
