@@ -61,6 +61,9 @@ def test_factory_builds_tabs_from_the_registry(app):
     assert "separate" in app.voicetools.handlers
     api_names = {fn.api_name for fn in app.fns.values()}
     assert "separate" in api_names
+    # the button and the example click share one bounded concurrency group
+    runs = [fn for fn in app.fns.values() if fn.name == "separate_handler"]
+    assert len(runs) == 2 and {(fn.concurrency_id, fn.concurrency_limit) for fn in runs} == {("separate", 1)}
     with pytest.raises(ParameterError, match="unknown app tab 'nope'"):
         load_tabs(["nope"])
 

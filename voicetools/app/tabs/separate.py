@@ -106,10 +106,11 @@ def build(ctx):
             audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Choir recording",
                                 elem_id="vt-separate-input")
             run = gr.Button("Separate", variant="primary", elem_id="vt-separate-run")
+            examples = None
             if s.examples:
-                gr.Examples(examples=[[str(p)] for p in s.examples], inputs=[audio_in], outputs=[players, zip_out],
-                            fn=separate_handler, run_on_click=True, cache_examples=False,
-                            label="Examples: one click separates them", elem_id="vt-separate-examples")
+                examples = gr.Examples(examples=[[str(p)] for p in s.examples], inputs=[audio_in],
+                                       cache_examples=False, label="Examples: one click separates them",
+                                       elem_id="vt-separate-examples")
         with gr.Column(scale=1, min_width=320):
             gr.Markdown(f"Upload or record a choir (soprano, alto, tenor, bass) and press **Separate**. "
                         f"Up to {s.max_upload_mb:g} MB and {format_duration(s.max_duration_s)} per file "
@@ -118,9 +119,16 @@ def build(ctx):
             zip_out.render()
     players.render()
 
+    # the quick header check is not queued behind running separations
     audio_in.upload(check_handler, inputs=[audio_in], outputs=None, api_visibility="private",
-                    show_progress="hidden")
-    run.click(separate_handler, inputs=[audio_in], outputs=[players, zip_out], api_name="separate")
+                    show_progress="hidden", concurrency_limit=None)
+    # the button and an example click share one concurrency limit (the app's --concurrency)
+    run.click(separate_handler, inputs=[audio_in], outputs=[players, zip_out], api_name="separate",
+              concurrency_id="separate", concurrency_limit=s.concurrency)
+    if examples is not None:
+        examples.load_input_event.then(separate_handler, inputs=[audio_in], outputs=[players, zip_out],
+                                       api_visibility="private", concurrency_id="separate",
+                                       concurrency_limit=s.concurrency)
     ctx.handlers["separate"] = separate_handler
 
 
