@@ -186,3 +186,23 @@ def test_stratified_folds_balance_labels():
     folds = assign_folds(labels=labels, n_folds=5, seed=3)
     for k in range(5):
         assert sorted(np.asarray(labels)[folds == k].tolist()) == [0, 0, 1, 1]
+
+
+def test_an_interrupted_cv_run_resumes_without_retraining_finished_folds(cv_run):
+    ds, summary, run = cv_run
+    (run / "summary.json").rename(run / "summary.saved")  # as if killed before the end
+    mtimes = {p: p.stat().st_mtime_ns for p in run.glob("*/best.pt")}
+    try:
+        again = ctrain.run(ds, recipe(), run, cv=True, cache_dir=run.parent / "cache")
+    finally:
+        (run / "summary.saved").replace(run / "summary.json")
+    assert again["folds"] == summary["folds"]
+    assert {p: p.stat().st_mtime_ns for p in run.glob("*/best.pt")} == mtimes
+    with pytest.raises(Exception, match="finished run"):
+        ctrain.run(ds, recipe(), run, cv=True)
+    (run / "summary.json").rename(run / "summary.saved")
+    try:
+        with pytest.raises(Exception, match="unfinished run with other settings"):
+            ctrain.run(ds, recipe(epochs=2), run, cv=True)
+    finally:
+        (run / "summary.saved").replace(run / "summary.json")

@@ -234,10 +234,27 @@ def dataset_splits(p: Prepared, r: Recipe) -> list[Split]:
 
 def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: FreshModelGuard, seed: int,
                noise_bank=None, callback=None) -> dict:
-    """Train a NEW model on ``split.train`` and score ``split.test`` once with the best weights."""
+    """Train a NEW model on ``split.train`` and score ``split.test`` once with the best weights.
+
+    A fold whose ``fold.json`` is already written (an interrupted CV run started again) is not
+    trained again: its recorded result and weights are reused after checking they are that split's.
+    """
     feats, y = p.feats, p.y
     mels = feats.mels[p.rows]
     n_classes = len(p.dataset.labels)
+    done = fold_dir / "fold.json"
+    if done.exists():
+        out = json.loads(done.read_text())
+        if out.get("test_clips") == [p.clip_ids[i] for i in split.test] and \
+                out.get("train_clips") == [p.clip_ids[i] for i in split.train]:
+            model = build_model(r, n_classes, seed=seed)
+            guard.finals[split.name] = out["end_fingerprint"]
+            state = torch.load(fold_dir / ("best.pt" if len(split.valid) else "last.pt"), map_location="cpu",
+                               weights_only=True)
+            model.load_state_dict(state["model"])
+            log.info("%s: already done, reusing %s", split.name, done)
+            return {"out": out, "model": model}
+        raise VoicetoolsError(f"{done} belongs to a different split; use a new --run or pass --overwrite")
     model = build_model(r, n_classes, seed=seed)
     model.set_normalization(*normalization(feats, p.rows[split.train]))
     steps = math.ceil(len(split.train) / r.batch_size)

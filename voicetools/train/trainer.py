@@ -155,6 +155,8 @@ class Trainer:
             (self.run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
         torch.manual_seed(cfg.seed)
         self.resume()
+        if cfg.patience is not None and self.bad_epochs >= cfg.patience:  # it had stopped early
+            return {"epoch": self.epoch, "step": self.step, "best": self.best}
         started = time.time()
         batches = iter(train_batches)
         while self.epoch < cfg.epochs:
