@@ -186,3 +186,21 @@ def test_corrupt_clips_are_skipped_with_a_count(tmp_path):
     a = extract([c.path for c in ds.clips], cfg, cache_dir=tmp_path / "cache")
     b = extract([c.path for c in ds.clips], cfg, cache_dir=tmp_path / "cache")
     assert np.array_equal(a.mels, b.mels) and b.errors == a.errors and len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_a_training_run_reports_skipped_clips(tmp_path):
+    import json
+
+    from voicetools.classify.train import Recipe, run
+
+    root = make_toy_dataset(tmp_path / "f", "folder", **SMALL)
+    (root / "noise" / "truncated.wav").write_bytes(b"RIFF\x00\x00")
+    with open(root / "folds.csv", "a") as f:
+        f.write("noise/truncated.wav,1\n")
+    r = Recipe(task="events", epochs=1, batch_size=4, scheduler="plateau",
+               features=dict(sample_rate=8000, clip_s=0.25, n_fft=256, hop_length=64, n_mels=16))
+    with pytest.warns(UserWarning, match=r"1 of 10 clips could not be read and were skipped \(first: .*truncated.wav"):
+        summary = run(read_dataset(root), r, tmp_path / "run")
+    assert summary["skipped"] == 1 and summary["clips"] == 9
+    skipped = json.loads((tmp_path / "run" / "dataset.json").read_text())["skipped"]
+    assert len(skipped) == 1 and skipped[0]["path"].endswith("truncated.wav")

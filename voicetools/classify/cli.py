@@ -33,7 +33,7 @@ def cmd_train(args) -> int:
     features = {k: v for k, v in (("clip_s", args.clip_s), ("n_mels", args.n_mels)) if v is not None}
     recipe = Recipe(task=args.task, model=MODEL_ALIASES.get(args.model.lower(), args.model), pooling=args.pooling,
                     epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience or None,
-                    seed=args.seed, n_folds=args.folds, time_shift_s=args.time_shift_s,
+                    seed=args.seed, n_folds=args.folds, scheduler=args.scheduler, time_shift_s=args.time_shift_s,
                     noise_snr_db=tuple(args.noise_snr_db) if args.noise_snr_db else None,
                     pitch_semitones=args.pitch_semitones, specaugment=not args.no_specaugment,
                     mixup_alpha=args.mixup, features=features)
@@ -143,6 +143,7 @@ def add_parsers(sub) -> None:
     t.add_argument("--batch-size", type=int, default=d.batch_size)
     t.add_argument("--lr", type=float, default=d.lr)
     t.add_argument("--patience", type=int, default=d.patience, help="early stopping (0 = off)")
+    t.add_argument("--scheduler", default=d.scheduler, choices=["cosine", "plateau"])
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--time-shift-s", type=float, default=d.time_shift_s)
     t.add_argument("--noise-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None)

@@ -64,6 +64,7 @@ class Recipe:
     lr: float = 2e-3
     weight_decay: float = 1e-2
     patience: int | None = 8
+    scheduler: str = "cosine"  # or "plateau" (ReduceLROnPlateau on the validation score)
     seed: int = 0
     n_folds: int | None = None
     valid_fold: bool = True
@@ -96,6 +97,8 @@ def check_recipe(r: Recipe) -> None:
             raise ParameterError(f"{name} must be at least 1, got {getattr(r, name)}")
     if r.lr <= 0:
         raise ParameterError(f"lr must be positive, got {r.lr}")
+    if r.scheduler not in ("cosine", "plateau"):
+        raise ParameterError(f"unknown scheduler {r.scheduler!r}; choose cosine or plateau")
 
 
 def build_model(r: Recipe, n_classes: int, *, seed: int) -> AudioClassifier:
@@ -260,6 +263,7 @@ def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: F
     steps = math.ceil(len(split.train) / r.batch_size)
     config = TrainConfig(lr=r.lr, weight_decay=r.weight_decay, epochs=r.epochs, steps_per_epoch=steps,
                          warmup_steps=steps, patience=r.patience if len(split.valid) else None, seed=seed,
+                         scheduler=r.scheduler,
                          extra={"recipe": asdict(r), "split": split.name})
     gap_rows = np.random.default_rng(seed).permutation(split.train)[: r.gap_max_clips]
     validate = (lambda m: scores(m, mels[split.valid], y[split.valid])[0]) if len(split.valid) else None
