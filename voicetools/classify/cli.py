@@ -44,6 +44,10 @@ def cmd_train(args) -> int:
         warnings.simplefilter("always")
         summary = run(dataset, recipe, run_dir, cv=args.cv, final=not args.no_final, cache_dir=cache,
                       noise_dir=args.noise_dir, overwrite=args.overwrite)
+    from .train import _is_main_process
+
+    if not _is_main_process():  # torchrun: rank 0 reports
+        return 0
     for w in caught:
         print(f"voicetools: warning: {w.message}", file=sys.stderr)
     for note in dataset.notes:
@@ -153,7 +157,8 @@ def add_parsers(sub) -> None:
     t.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA")
     t.add_argument("--clip-s", type=float, default=None, help="window length in seconds (task default)")
     t.add_argument("--n-mels", type=int, default=None)
-    t.add_argument("--run", default=None, help="run folder (default runs/<task>-<model>)")
+    t.add_argument("--run", "--run-dir", dest="run", default=None,
+                   help="run folder (default runs/<task>-<model>); spell it --run-dir under torchrun")
     t.add_argument("--cache", default=None, help="feature cache folder (default $VOICETOOLS_CACHE/features)")
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--no-final", action="store_true", help="with --cv: skip the final all-data model")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -142,7 +143,7 @@ def extract(paths: list[Path], cfg: FeatureConfig, *, cache_dir: str | Path | No
     feats = Features(cfg, waves, mels, ok, content, errors)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
+        tmp = cache.with_name(f".{cache.stem}-{os.getpid()}.tmp.npz")  # ranks/processes never share a tmp file
         np.savez(tmp, waves=waves, mels=mels, ok=ok, content=np.array(content),
                  errors=np.array(["\t".join(e) for e in errors], dtype=str))
         tmp.replace(cache)

@@ -297,7 +297,8 @@ def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: F
         out["y_true"] = y[split.test].tolist()
         out["y_pred"] = pred.tolist()
         out["confusion"] = metrics.confusion_matrix(y[split.test], pred, n_classes).tolist()
-    (fold_dir / "fold.json").write_text(json.dumps(out, indent=1) + "\n")
+    if _is_main_process():
+        (fold_dir / "fold.json").write_text(json.dumps(out, indent=1) + "\n")
     return {"out": out, "model": model}
 
 
@@ -328,19 +329,22 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
     """Train (one split) or cross-validate (every fold) and export ``run_dir/best``; returns a summary."""
     check_recipe(r)
     run_dir = Path(run_dir)
-    if (run_dir / "summary.json").exists() and not overwrite:
-        raise VoicetoolsError(f"{run_dir} holds a finished run; choose another --run or pass --overwrite")
-    if overwrite and run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    recipe_file = run_dir / "recipe.json"
-    if recipe_file.exists() and json.loads(recipe_file.read_text()) != json.loads(json.dumps(asdict(r))):
-        raise VoicetoolsError(f"{run_dir} holds an unfinished run with other settings; "
-                              "choose another --run or pass --overwrite")
-    recipe_file.write_text(json.dumps(asdict(r), indent=1) + "\n")
+    main = _is_main_process()  # under torchrun only rank 0 checks and writes the run folder
+    if main:
+        if (run_dir / "summary.json").exists() and not overwrite:
+            raise VoicetoolsError(f"{run_dir} holds a finished run; choose another --run or pass --overwrite")
+        if overwrite and run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        recipe_file = run_dir / "recipe.json"
+        if recipe_file.exists() and json.loads(recipe_file.read_text()) != json.loads(json.dumps(asdict(r))):
+            raise VoicetoolsError(f"{run_dir} holds an unfinished run with other settings; "
+                                  "choose another --run or pass --overwrite")
+        recipe_file.write_text(json.dumps(asdict(r), indent=1) + "\n")
     p = prepare_dataset(dataset, r, cache_dir=cache_dir, callback=callback)
-    (run_dir / "dataset.json").write_text(json.dumps(
-        {**dataset.summary(), "skipped": [{"path": a, "error": b} for a, b in p.feats.errors]}, indent=1) + "\n")
+    if main:
+        (run_dir / "dataset.json").write_text(json.dumps(
+            {**dataset.summary(), "skipped": [{"path": a, "error": b} for a, b in p.feats.errors]}, indent=1) + "\n")
     splits = dataset_splits(p, r)
     check_splits(splits, p.clip_ids, groups=p.groups, content=p.content, cover_all=cv)
     if not cv:
@@ -369,7 +373,8 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
     cm = np.sum([np.array(f["confusion"]) for f in folds if "confusion" in f], axis=0)
     summary["confusion"] = cm.tolist()
     summary["generalization_gap_at_best"] = [f["at_best_epoch"].get("generalization_gap") for f in folds]
-    _figures(run_dir, p, summary, cm)
+    if main:
+        _figures(run_dir, p, summary, cm)
     if cv and final:
         epochs = max(1, int(np.median([f["best_epoch"] for f in folds])))
         every = np.arange(len(p.rows))
@@ -383,14 +388,22 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
         model = res["model"]
     else:
         model = single if not cv else None
-    if model is not None:
+    if model is not None and main:
         cv_numbers = {k: summary[k] for k in ("accuracy", "macro_f1")}
         export_model(model, p, r, run_dir / "best", evaluation={"cv" if cv else "split": cv_numbers,
                                                                    "folds": summary["folds"]})
         summary["exported"] = str(run_dir / "best")
-    (run_dir / "cv.json" if cv else run_dir / "split.json").write_text(json.dumps(cvs, indent=1) + "\n")
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if main:
+        (run_dir / "cv.json" if cv else run_dir / "split.json").write_text(json.dumps(cvs, indent=1) + "\n")
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _is_main_process() -> bool:
+    """False on every torchrun rank but 0 (the process group may not be initialised yet)."""
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _figures(run_dir: Path, p: Prepared, summary: dict, cm: np.ndarray) -> None:
