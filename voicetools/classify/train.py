@@ -24,6 +24,7 @@ import logging
 import math
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from ..audio import augment
 from ..data.labelled import LabelledDataset
 from ..errors import ParameterError, VoicetoolsError
 from ..nn.classifiers import BACKBONES, POOLINGS, AudioClassifier, n_parameters
-from ..train.cv import CVSummary, FreshModelGuard, LeakageError, Split, assign_folds, check_splits, make_splits
+from ..train.cv import (CVSummary, FreshModelGuard, LeakageError, Split, assign_folds, check_splits,
+                        drop_duplicates_of_test, make_splits)
 from ..train.trainer import TrainConfig, Trainer, read_log
 from . import metrics
 from .features import FeatureConfig, Features, extract, logmel
@@ -345,7 +347,9 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
     if main:
         (run_dir / "dataset.json").write_text(json.dumps(
             {**dataset.summary(), "skipped": [{"path": a, "error": b} for a, b in p.feats.errors]}, indent=1) + "\n")
-    splits = dataset_splits(p, r)
+    splits, notes = drop_duplicates_of_test(dataset_splits(p, r), p.content, p.clip_ids)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
     check_splits(splits, p.clip_ids, groups=p.groups, content=p.content, cover_all=cv)
     if not cv:
         splits = splits[:1]

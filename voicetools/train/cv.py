@@ -125,6 +125,27 @@ def check_splits(splits: list[Split], clip_ids: list[str], *, groups: list | Non
         raise LeakageError(f"clip {clip_ids[missing[0]]} is in no test fold ({len(missing)} clips untested)")
 
 
+def drop_duplicates_of_test(splits: list[Split], content: list[str], clip_ids: list[str]) -> tuple[list[Split], list[str]]:
+    """Remove from training and validation every clip whose audio is identical to a test clip's
+    (and from training every clip identical to a validation clip).
+
+    Datasets do ship the same recording under two names; refusing to run would leave the user
+    stuck, training on it would leak. Returns the cleaned splits and one note per affected fold.
+    """
+    out, notes = [], []
+    for s in splits:
+        test_content = {content[i] for i in s.test}
+        valid = np.array([i for i in s.valid if content[i] not in test_content], dtype=int)
+        held_out = test_content | {content[i] for i in valid}
+        train = np.array([i for i in s.train if content[i] not in held_out], dtype=int)
+        dropped = sorted(set(s.train.tolist()) - set(train.tolist()) | set(s.valid.tolist()) - set(valid.tolist()))
+        if dropped:
+            notes.append(f"{s.name}: {len(dropped)} training/validation clip(s) are identical to test or "
+                         f"validation clips and were left out (first: {clip_ids[dropped[0]]})")
+        out.append(Split(s.name, train, valid, s.test))
+    return out, notes
+
+
 def fingerprint(model: torch.nn.Module) -> str:
     """sha256 of the learnable parameters (names and values); buffers such as the per-fold
     normalisation statistics are left out, so carried-over weights are found whatever the buffers."""
