@@ -71,7 +71,7 @@ def plot_mean_mels(mels: np.ndarray, y: np.ndarray, labels: list[str], path: str
     hi = max(float(m.max()) for m in means.values())
     cols = min(4, len(present))
     rows = int(np.ceil(len(present) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, constrained_layout=True)
     extent = None
     if config is not None:
         extent = [0, mels.shape[-1] * config.hop_length / config.sample_rate, 0, mels.shape[-2]]

@@ -410,13 +410,16 @@ def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def _confusion_title(summary: dict) -> str:
+    return (f"{summary['task']} {summary['model']} on {summary['dataset']}: acc "
+            f"{summary['accuracy']['mean']:.3f}±{summary['accuracy']['std']:.3f}, "
+            f"macro-F1 {summary['macro_f1']['mean']:.3f}±{summary['macro_f1']['std']:.3f}\n"
+            f"{summary['accuracy']['n']} test folds summed")
+
+
 def _figures(run_dir: Path, p: Prepared, summary: dict, cm: np.ndarray) -> None:
     try:
-        title = (f"{summary['task']} {summary['model']} on {summary['dataset']}: acc "
-                 f"{summary['accuracy']['mean']:.3f}±{summary['accuracy']['std']:.3f}, "
-                 f"macro-F1 {summary['macro_f1']['mean']:.3f}±{summary['macro_f1']['std']:.3f} "
-                 f"({summary['accuracy']['n']} test folds)")
-        metrics.plot_confusion(cm, list(p.dataset.labels), run_dir / "confusion.png", title=title)
+        metrics.plot_confusion(cm, list(p.dataset.labels), run_dir / "confusion.png", title=_confusion_title(summary))
         if summary["task"] == "emotion":
             from .emotion import plot_mean_mels
 
@@ -452,20 +455,17 @@ def evaluate_run(run_dir: str | Path) -> dict:
     for o in outs:  # the leakage invariants, re-checked from what was recorded
         if set(o["train_clips"]) & set(o["test_clips"]) or set(o.get("train_groups", [])) & set(o.get("test_groups", [])):
             raise LeakageError(f"{run_dir}: {o['fold']} trained on test clips or speakers")
+    for key in ("task", "model", "dataset"):
+        summary.setdefault(key, "?")
+    summary.setdefault("clips", sum(o["n_test"] for o in outs))
     labels = summary.get("labels")
     if labels:
         cm = np.sum([np.array(o["confusion"]) for o in outs], axis=0)
         summary["confusion"] = cm.tolist()
         try:
-            metrics.plot_confusion(cm, labels, run_dir / "confusion.png",
-                                   title=f"{summary.get('task', '')} {summary.get('model', '')}: "
-                                         f"{len(outs)} test folds summed")
+            metrics.plot_confusion(cm, labels, run_dir / "confusion.png", title=_confusion_title(summary))
         except VoicetoolsError:
             pass
-    summary.setdefault("task", "?")
-    summary.setdefault("model", "?")
-    summary.setdefault("dataset", "?")
-    summary.setdefault("clips", sum(o["n_test"] for o in outs))
     return summary
 
 
