@@ -11,12 +11,12 @@ from pathlib import Path
 from ..errors import ParameterError, VoicetoolsError
 
 
-def _stderr_log(quiet: bool) -> None:
+def _stderr_log(quiet: bool, verbose: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     lg = logging.getLogger("voicetools.classify")
     lg.handlers[:] = [] if quiet else [handler]
-    lg.setLevel(logging.INFO)
+    lg.setLevel(logging.DEBUG if verbose else logging.INFO)
     lg.propagate = False
 
 
@@ -29,7 +29,7 @@ def cmd_train(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    _stderr_log(args.quiet)
+    _stderr_log(args.quiet, args.verbose)
     features = {k: v for k, v in (("clip_s", args.clip_s), ("n_mels", args.n_mels)) if v is not None}
     recipe = Recipe(task=args.task, model=MODEL_ALIASES.get(args.model.lower(), args.model), pooling=args.pooling,
                     epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience or None,
@@ -164,7 +164,8 @@ def add_parsers(sub) -> None:
     t.add_argument("--no-final", action="store_true", help="with --cv: skip the final all-data model")
     t.add_argument("--overwrite", action="store_true", help="replace a finished run folder")
     t.add_argument("--json", action="store_true")
-    t.add_argument("-q", "--quiet", action="store_true")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    t.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch")
     t.set_defaults(func=cmd_train)
 
     c = sub.add_parser("classify", help="label audio files (sound event, emotion, genre)",

@@ -275,7 +275,15 @@ def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: F
     start_fp = guard.check_start(split.name, model, trainer.optimizer)
     t0 = time.time()
     batches = Batches(feats, p.rows[split.train], y[split.train], r, seed=seed, noise_bank=noise_bank)
-    trainer.fit(batches, callback=callback)
+    def progress(stage, done, total):
+        row = read_log(fold_dir)[-1] if _is_main_process() else {}
+        log.debug("%s epoch %d/%d: train loss %.3f, eval-mode %.3f, valid loss %s acc %s, gap %s", split.name,
+                  done, total, row.get("train_loss", float("nan")), row.get("train_eval_loss", float("nan")),
+                  _fmt(row.get("valid_loss")), _fmt(row.get("valid_accuracy")), _fmt(row.get("generalization_gap")))
+        if callback:
+            callback(stage, done, total)
+
+    trainer.fit(batches, callback=progress)
     end_fp = guard.record_end(split.name, model)
     best = torch.load(fold_dir / "best.pt", map_location="cpu", weights_only=True)
     if len(split.valid):
@@ -302,6 +310,10 @@ def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: F
     if _is_main_process():
         (fold_dir / "fold.json").write_text(json.dumps(out, indent=1) + "\n")
     return {"out": out, "model": model}
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.3f}"
 
 
 def export_model(model: AudioClassifier, p: Prepared, r: Recipe, out_dir: Path, **meta) -> str:
