@@ -171,7 +171,11 @@ def add_parsers(sub) -> None:
     c = sub.add_parser("classify", help="label audio files (sound event, emotion, genre)",
                        description="Top-k labels per file; --segments adds one label per window.")
     c.add_argument("inputs", nargs="+", metavar="AUDIO")
-    c.add_argument("--model", default=None, help="model name, model folder or train run folder")
+    from ..checkpoints import available_models
+
+    installed = sorted({m for t in TASKS for m in available_models(t)})
+    c.add_argument("--model", default=None,
+                   help=f"model name, model folder or train run folder; installed: {', '.join(installed)}")
     c.add_argument("--task", default=None, choices=TASKS, help="checks the model; picks the shipped default")
     c.add_argument("--top-k", type=int, default=3)
     c.add_argument("--segments", action="store_true", help="one label per window of a long file")
