@@ -109,6 +109,8 @@ def _stream(blocks: Iterator[np.ndarray], in_rate: int, model: LoadedModel, *, n
 
     sr = model.sample_rate
     net = model.model.to(device)
+    # trained TCN weights produce denormal floats, which slow CPU inference several-fold
+    torch.set_flush_denormal(True)
     n_src = len(model.sources)
     segment, overlap = int(segment_s * sr), int(overlap_s * sr)
     if not 0 <= overlap < segment:

@@ -94,6 +94,8 @@ def main(argv=None):
         export(args.run, args.export)
         return
     torch.set_num_threads(args.threads)
+    # trained TCN weights produce denormal floats that slow CPU matmuls several-fold
+    torch.set_flush_denormal(True)
     train = SATBMixtures(sorted((args.data / "train").glob("*-v*.npy")), segment_s=args.segment_s)
     loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, num_workers=1)
     validate = make_validate(validation_set(sorted((args.data / "valid").glob("*-v*.npy"))))
