@@ -187,3 +187,26 @@ def save_checkpoint(model: torch.nn.Module, out_dir: str | os.PathLike, *, task:
               "sources": sources or [], "voicetools_version": __version__, "torch_version": torch.__version__, **meta}
     (out / CONFIG).write_text(json.dumps(config, indent=1) + "\n")
     return sha256_of(out / WEIGHTS)
+
+
+def register_checkpoint(name: str, *, checkpoint_dir: Path | None = None) -> dict:
+    """Add (or refresh) ``<checkpoint_dir>/<name>/`` in the shipped registry with its sha256.
+
+    The folder must hold ``config.json`` and ``model.safetensors``; other entries are kept.
+    """
+    checkpoint_dir = Path(checkpoint_dir or CHECKPOINT_DIR)
+    folder = checkpoint_dir / name
+    config = json.loads((folder / CONFIG).read_text())
+    entry = {"path": name, "sha256": sha256_of(folder / WEIGHTS), "task": config["task"],
+             "model_name": config["model_name"], "sample_rate": config["model_args"]["sample_rate"],
+             "card": f"{name}/MODEL_CARD.md"}
+    for key in ("labels", "sources"):
+        if config.get(key):
+            entry[key] = config[key]
+    registry_file = checkpoint_dir / REGISTRY_FILE.name
+    entries = json.loads(registry_file.read_text()) if registry_file.exists() else {}
+    entries[name] = entry
+    tmp = registry_file.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
+    tmp.replace(registry_file)  # atomic: a crash never leaves a half-written registry
+    return entry

@@ -64,8 +64,11 @@ def loss_fn(model, batch):
 
 
 def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
-    """Write the run's best weights as a shipped checkpoint (safetensors + config JSON)."""
-    from ..checkpoints import save_checkpoint
+    """Write the run's best weights as a checkpoint folder (safetensors + config JSON).
+
+    A folder inside the shipped ``checkpoints/`` is also entered in its registry with its sha256.
+    """
+    from ..checkpoints import CHECKPOINT_DIR, register_checkpoint, save_checkpoint
 
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
     model = ConvTasNet(**MODEL_ARGS)
@@ -74,6 +77,8 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     save_checkpoint(model, out_dir, task="separation", architecture="ConvTasNet",
                     sources=["soprano", "alto", "tenor", "bass"],
                     training={"epochs": state["epoch"], "steps": log[-1]["step"], "valid_si_sdri": state["score"]})
+    if Path(out_dir).resolve().parent == CHECKPOINT_DIR:
+        register_checkpoint(Path(out_dir).name)
 
 
 def main(argv=None):
