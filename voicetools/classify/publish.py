@@ -2,8 +2,8 @@
 
     python -m voicetools.classify.publish --run runs/emotion-ravdess-cnn --name emotion-ravdess-cnn
 
-The registry (``checkpoints/registry.json``) is read, the one entry added or replaced, and written
-back atomically: every other entry is kept. The model card is written by hand beside the weights.
+``checkpoints.register_checkpoint`` adds (or refreshes) the one registry entry with the weights'
+sha256 and keeps every other entry. The model card is written by hand beside the weights.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ..checkpoints import CHECKPOINT_DIR, CONFIG, REGISTRY_FILE, WEIGHTS, sha256_of
+from ..checkpoints import CHECKPOINT_DIR, CONFIG, WEIGHTS, register_checkpoint
 from ..errors import VoicetoolsError
 
 
@@ -25,17 +25,7 @@ def publish(run_dir: str | Path, name: str, *, checkpoint_dir: Path = CHECKPOINT
     dst.mkdir(parents=True, exist_ok=True)
     for f in (CONFIG, WEIGHTS):
         shutil.copy2(src / f, dst / f)
-    config = json.loads((dst / CONFIG).read_text())
-    entry = {"path": name, "sha256": sha256_of(dst / WEIGHTS), "task": config["task"],
-             "model_name": config["model_name"], "sample_rate": config["model_args"]["sample_rate"],
-             "labels": config["labels"], "card": f"{name}/MODEL_CARD.md"}
-    registry_file = checkpoint_dir / REGISTRY_FILE.name
-    entries = json.loads(registry_file.read_text()) if registry_file.exists() else {}
-    entries[name] = entry
-    tmp = registry_file.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
-    tmp.replace(registry_file)
-    return entry
+    return register_checkpoint(name, checkpoint_dir=checkpoint_dir)
 
 
 def main(argv=None):
