@@ -111,9 +111,10 @@ def test_user_cache_models_are_listed_and_load_by_name(trained, isolated_cache, 
     (isolated_cache / "notes.txt").write_text("not a model")
     (isolated_cache / "empty-folder").mkdir()
     tiny_sep = [n for n, e in TINY_MODELS.items() if e["task"] == "separation"]
-    assert available_models("separation") == sorted(["my-choir", *tiny_sep])
+    shipped = [n for n, e in checkpoints.registry().items() if e["task"] == "separation"]
+    assert available_models("separation") == sorted(["my-choir", *tiny_sep, *shipped])
     assert available_models("tagging") == sorted(["my-tagger", *(n for n, e in TINY_MODELS.items() if e["task"] == "tagging")])
-    assert available_models() == sorted(["my-choir", "my-tagger", *TINY_MODELS])
+    assert available_models() == sorted(["my-choir", "my-tagger", *TINY_MODELS, *checkpoints.registry()])
     loaded = load_model("my-choir")
     assert loaded.name == "my-choir" and loaded.sources == SOURCES
     _same_weights(loaded.model, trained)
@@ -154,6 +155,7 @@ def test_unknown_name_lists_choices(trained, isolated_cache, tmp_path, monkeypat
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("VOICETOOLS_CACHE", str(tmp_path / "elsewhere"))
     assert checkpoints.cache_dir() == tmp_path / "elsewhere"
-    assert available_models() == sorted(TINY_MODELS)  # a missing cache folder is simply empty
+    # a missing cache folder is simply empty: only shipped and tiny models remain
+    assert available_models() == sorted([*TINY_MODELS, *checkpoints.registry()])
     monkeypatch.delenv("VOICETOOLS_CACHE")
     assert checkpoints.cache_dir().parts[-2:] == (".cache", "voicetools")
