@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -94,10 +95,11 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "classify.json")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
+    load_before = os.getloadavg()[0]  # other jobs on the machine slow every number below
     clips = 96 if a.quick else 480
     rows = [speed(m, clips=clips) for m in a.models]
-    print(f"## Classifier speed ({platform.processor() or platform.machine()}, {a.threads} threads, "
-          f"torch {torch.__version__})\n")
+    print(f"## Classifier speed ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{a.threads} threads, torch {torch.__version__}, load average {load_before:.1f} before the run)\n")
     print("| model | params | train s/epoch (480 clips) | train clips/s | infer clips/s | infer clips/s incl. log-mel |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
@@ -111,6 +113,7 @@ def main(argv=None):
     print(cv["table"])
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__, "quick": a.quick,
+                                 "load_average_1min_before": load_before, "cpu_count": os.cpu_count(),
                                  "speed": rows, "cv": cv}, indent=1) + "\n")
     print(f"\n{a.out}")
 
