@@ -154,3 +154,23 @@ def test_broken_user_cache_folder_does_not_break_the_cli(song, tmp_path, cli, is
     assert code == 0 and "tiny-satb" in json.loads(stdout)
     code, stdout, err = cli("separate", song, "-o", tmp_path / "out", "--model", "tiny-satb", "-q")
     assert code == 0, err
+
+
+def test_two_inputs_with_the_same_name_do_not_share_an_output_folder(tmp_path, tone, capsys):
+    import soundfile as sf
+
+    from voicetools.cli import main as cli_main
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    sf.write(tmp_path / "a" / "take.wav", tone(440.0), 8000)
+    sf.write(tmp_path / "b" / "take.wav", tone(220.0), 8000)
+    out = tmp_path / "out"
+    code = cli_main(["separate", str(tmp_path / "a" / "take.wav"), str(tmp_path / "b" / "take.wav"),
+                     "-o", str(out), "--model", "tiny-satb", "-q"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("voicetools: error:") == 1 and "already used by" in err and "Traceback" not in err
+    # the first file was still separated; the second was refused before writing anything
+    soprano, sr = sf.read(out / "take" / "soprano.wav")
+    assert sr == 8000 and len(soprano) == 8000

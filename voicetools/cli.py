@@ -47,10 +47,15 @@ def cmd_separate(args) -> int:
     model = _resolve_model(args.model)  # once for all inputs
     failed = 0
     summaries = []
+    used: dict[Path, str] = {}
     for inp in args.inputs:
         out_dir = Path(args.output) / Path(inp).stem
         progress = _progress(not args.quiet)
         try:
+            if out_dir in used:  # a.wav and other/a.wav would write the same stems
+                raise VoicetoolsError(f"{inp}: its stems would go to {out_dir}/, already used by {used[out_dir]}; "
+                                      "rename it or separate it in another run")
+            used[out_dir] = inp
             with warnings.catch_warnings(record=True):
                 warnings.simplefilter("always")
                 summary = separate_file(inp, out_dir, model=model, format=args.format,
