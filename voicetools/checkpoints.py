@@ -103,6 +103,12 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type when empty), for one-line errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _build(config: dict, state_dict: dict | None, origin: str) -> torch.nn.Module:
     arch = config.get("model_name")
     builders = _architectures()
@@ -113,8 +119,7 @@ def _build(config: dict, state_dict: dict | None, origin: str) -> torch.nn.Modul
         if state_dict is not None:
             model.load_state_dict(state_dict)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"{origin}: weights do not fit the model ({first})") from None
+        raise ModelLoadError(f"{origin}: weights do not fit the model ({_first_line(exc)})") from None
     return model.eval()
 
 
@@ -141,8 +146,7 @@ def _load_asteroid(path: Path) -> LoadedModel:
     try:
         package = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"{path}: not a loadable weights file ({first[:160]})") from None
+        raise ModelLoadError(f"{path}: not a loadable weights file ({_first_line(exc)[:160]})") from None
     if not isinstance(package, dict) or not {"model_name", "model_args", "state_dict"} <= set(package):
         raise ModelLoadError(f"{path}: not an asteroid checkpoint (needs model_name, model_args, state_dict)")
     args = package["model_args"]
