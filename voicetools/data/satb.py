@@ -57,10 +57,15 @@ def build(out_dir: Path, splits=("train", "valid"), versions: int = 1, jobs: int
     return paths
 
 
-def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb_p: float = 0.7):
-    """One mixture from (renderer, voice, samples) stems: returns (mixture (samples,), targets (4, samples))."""
+def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb_p: float = 0.7,
+        mixed_p: float = 0.7):
+    """One mixture from (renderer, voice, samples) stems: returns (mixture (samples,), targets (4, samples)).
+
+    With probability ``mixed_p`` each part draws its own renderer; otherwise one renderer sings all
+    four, which is the harder case (no timbre cue) and the one the test set measures.
+    """
     n_r = stems.shape[0]
-    choice = rng.integers(n_r, size=4) if rng.uniform() < 0.7 else np.full(4, rng.integers(n_r))
+    choice = rng.integers(n_r, size=4) if rng.uniform() < mixed_p else np.full(4, rng.integers(n_r))
     parts = stems[choice, np.arange(4)].astype(np.float32)
     parts *= (10 ** (rng.uniform(*GAIN_DB, size=4) / 20))[:, None].astype(np.float32)
     if rng.uniform() < reverb_p:
@@ -74,7 +79,8 @@ def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb
 class SATBMixtures(torch.utils.data.IterableDataset):
     """Endless random crops of dynamically mixed chorales from rendered ``.npy`` files."""
 
-    def __init__(self, files, *, segment_s: float = 4.0, sample_rate: int = SAMPLE_RATE, seed: int = 0):
+    def __init__(self, files, *, segment_s: float = 4.0, sample_rate: int = SAMPLE_RATE, seed: int = 0,
+                 mixed_p: float = 0.7):
         self.files = sorted(Path(f) for f in files)
         if not self.files:
             raise FileNotFoundError("no rendered chorales found; run python -m voicetools.data.satb first")
@@ -82,6 +88,7 @@ class SATBMixtures(torch.utils.data.IterableDataset):
         self.segment = int(segment_s * sample_rate)
         self.sample_rate = sample_rate
         self.seed = seed
+        self.mixed_p = mixed_p
 
     def crop(self, rng: np.random.Generator) -> np.ndarray:
         """A crop in which every voice sings for at least a quarter of the time (rests are short)."""
@@ -99,7 +106,7 @@ class SATBMixtures(torch.utils.data.IterableDataset):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0])
         while True:
-            mixture, targets = mix(self.crop(rng), rng, sample_rate=self.sample_rate)
+            mixture, targets = mix(self.crop(rng), rng, sample_rate=self.sample_rate, mixed_p=self.mixed_p)
             yield torch.from_numpy(mixture[None]), torch.from_numpy(targets)
 
 

@@ -90,6 +90,8 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--segment-s", type=float, default=4.0)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--mixed-p", type=float, default=0.5,
+                    help="share of training mixtures whose parts come from different renderers")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export", type=Path, default=None, help="export the run's best model here and exit")
@@ -101,12 +103,14 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     # trained TCN weights produce denormal floats that slow CPU matmuls several-fold
     torch.set_flush_denormal(True)
-    train = SATBMixtures(sorted((args.data / "train").glob("*-v*.npy")), segment_s=args.segment_s)
+    train = SATBMixtures(sorted((args.data / "train").glob("*-v*.npy")), segment_s=args.segment_s,
+                         mixed_p=args.mixed_p)
     loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, num_workers=1)
     validate = make_validate(validation_set(sorted((args.data / "valid").glob("*-v*.npy"))))
     config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                          max_minutes=args.max_minutes,
-                         extra={"model_args": MODEL_ARGS, "batch_size": args.batch_size, "segment_s": args.segment_s})
+                         extra={"model_args": MODEL_ARGS, "batch_size": args.batch_size, "segment_s": args.segment_s,
+                                "mixed_p": args.mixed_p})
     trainer = Trainer(ConvTasNet(**MODEL_ARGS), loss_fn, args.run, config, validate=validate,
                       monitor="si_sdri", mode="max")
     print(trainer.fit(loader))
