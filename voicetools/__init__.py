@@ -10,8 +10,10 @@ from .checkpoints import available_models, load_model
 from .errors import AudioLoadError, ModelLoadError, ParameterError, VoicetoolsError
 from .classify import ClassificationResult, classify
 from .separation import SeparationResult, separate, separate_file
+from .transcribe import TranscriptionResult, transcribe
 
 __all__ = [
     "__version__", "available_models", "load_model", "separate", "separate_file", "SeparationResult",
     "VoicetoolsError", "AudioLoadError", "ModelLoadError", "ParameterError", "classify", "ClassificationResult",
+    "transcribe", "TranscriptionResult",
 ]

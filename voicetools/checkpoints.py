@@ -30,8 +30,10 @@ WEIGHTS, CONFIG = "model.safetensors", "config.json"
 def _architectures():
     from .nn.classifiers import AudioClassifier
     from .nn.convtasnet import ConvTasNet
+    from .nn.voice2midi import Voice2Midi
 
-    return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args}
+    return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args,
+            "Voice2Midi": Voice2Midi.from_model_args}
 
 
 # Random-weight models for tests: same code paths as the real ones, seconds to run.
@@ -46,6 +48,11 @@ TINY_MODELS = {
         "labels": ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"],
         "model_args": dict(backbone="cnn", n_classes=8, n_mels=32, pooling="avg", sample_rate=8000, n_fft=256,
                            hop_length=128, clip_s=1.0, backbone_args={}),
+    },
+    "tiny-voice2midi": {
+        "task": "transcription", "model_name": "Voice2Midi",
+        "model_args": dict(sample_rate=8000, n_fft=256, hop_length=128, n_mels=32, f_min=40.0, f_max=4000.0,
+                           min_pitch=36, max_pitch=84, channels=[4, 4, 4], hidden=16, rnn_hidden=8, dropout=0.0),
     },
 }
 

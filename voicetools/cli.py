@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .classify.cli import add_parsers as add_classify_parsers  # train, classify, evaluate
 
     add_classify_parsers(sub)
+    from .transcribe.cli import add_parser as add_transcribe_parser
+
+    add_transcribe_parser(sub)
     return p
 
 

@@ -1,0 +1,173 @@
+"""Training recipe for Voice2Midi: precomputed chorale-part features wired into the one Trainer.
+
+    python -m voicetools.data.satb --out /work/data/satb
+    python -m voicetools.transcribe.data --stems /work/data/satb --out /work/data/transcribe --splits train valid
+    python -m voicetools.transcribe.train --data /work/data/transcribe --run runs/voice2midi --max-minutes 40
+    python -m voicetools.transcribe.train --data /work/data/transcribe --run runs/voice2midi   # resumes
+    python -m voicetools.transcribe.train --run runs/voice2midi --export checkpoints/voice2midi
+
+Training crops are random 4-second windows of any part (both renderers), shifted in gain by a
+random dB offset. Validation decodes fixed 20-second excerpts of the validation chorales' sung
+parts and scores note onsets with mir_eval, so "best" is the note F1 the product is judged by.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..nn.voice2midi import HEADS, Voice2Midi
+from ..train.trainer import TrainConfig, Trainer
+from .decoding import decode, note_targets
+
+MODEL_ARGS = dict(sample_rate=8000, n_fft=1024, hop_length=128, n_mels=128, f_min=40.0, f_max=4000.0,
+                  min_pitch=36, max_pitch=84, channels=[16, 16, 32], hidden=192, rnn_hidden=96, dropout=0.2)
+N_PITCHES = MODEL_ARGS["max_pitch"] - MODEL_ARGS["min_pitch"] + 1
+FRAME_RATE = MODEL_ARGS["sample_rate"] / MODEL_ARGS["hop_length"]
+SINGING = range(4, 8)  # examples sung by the singing synthesizer inside each file (see data.py)
+HEAD_WEIGHTS = {"frame": 1.0, "onset": 1.0, "offset": 0.5}
+POS_WEIGHT = {"frame": 1.0, "onset": 3.0, "offset": 3.0}
+
+
+def load_examples(files) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(features (n_mels, frames) float16, notes (n, 3) pitch/onset_s/offset_s) for every part of every file."""
+    out = []
+    for f in sorted(files):
+        d = np.load(f)
+        feats, notes = d["features"], d["notes"]
+        for k in range(feats.shape[0]):
+            out.append((feats[k], notes[notes[:, 0] == k, 1:]))
+    return out
+
+
+class Crops(torch.utils.data.IterableDataset):
+    """Endless batches of random crops: (features (batch, n_mels, frames), targets (batch, 3, frames, pitches))."""
+
+    def __init__(self, examples, *, frames: int = 256, batch_size: int = 16, gain_db=(-20.0, 10.0), seed: int = 0):
+        self.examples, self.frames, self.batch_size, self.gain_db, self.seed = examples, frames, batch_size, gain_db, seed
+
+    def __iter__(self):
+        rng = np.random.default_rng(self.seed)
+        while True:
+            xs, ys = [], []
+            for _ in range(self.batch_size):
+                feats, notes = self.examples[rng.integers(len(self.examples))]
+                start = int(rng.integers(0, max(1, feats.shape[1] - self.frames)))
+                x = np.full((feats.shape[0], self.frames), -100.0, np.float32)
+                crop = feats[:, start : start + self.frames].astype(np.float32)
+                x[:, : crop.shape[1]] = crop
+                xs.append(np.maximum(x + rng.uniform(*self.gain_db), -100.0))
+                ys.append(note_targets(notes, self.frames, frame_rate=FRAME_RATE, min_pitch=MODEL_ARGS["min_pitch"],
+                                       n_pitches=N_PITCHES, start_frame=start))
+            yield torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+
+
+def loss_fn(model, batch):
+    x, y = batch
+    logits = model(x)
+    total = 0.0
+    for i, h in enumerate(HEADS):
+        pw = torch.tensor(POS_WEIGHT[h])
+        total = total + HEAD_WEIGHTS[h] * F.binary_cross_entropy_with_logits(logits[h], y[:, i], pos_weight=pw)
+    return total
+
+
+def validation_set(examples, *, seconds: float = 20.0):
+    """The middle ``seconds`` of every sung part: (features, notes) with note times relative to the excerpt."""
+    n = int(seconds * FRAME_RATE)
+    items = []
+    for i, (feats, notes) in enumerate(examples):
+        if i % 8 not in SINGING:
+            continue
+        start = max(0, feats.shape[1] // 2 - n // 2)
+        t0 = start / FRAME_RATE
+        inside = notes[(notes[:, 1] >= t0) & (notes[:, 1] < t0 + n / FRAME_RATE)].copy()
+        inside[:, 1:] -= t0
+        items.append((torch.from_numpy(feats[:, start : start + n].astype(np.float32)), inside))
+    return items
+
+
+def note_f1(ref_notes, est_notes, *, offset_ratio=None) -> float:
+    """mir_eval note F1 (onset ±50 ms; with ``offset_ratio=0.2`` offsets count too)."""
+    import mir_eval
+
+    ref = np.asarray(ref_notes, float).reshape(-1, 3)
+    est = np.asarray(est_notes, float).reshape(-1, 3)
+    if len(ref) == 0 or len(est) == 0:
+        return float(len(ref) == len(est))
+    hz = lambda p: 440.0 * 2 ** ((p - 69) / 12)  # noqa: E731
+    _, _, f, _ = mir_eval.transcription.precision_recall_f1_overlap(
+        ref[:, 1:], hz(ref[:, 0]), est[:, 1:], hz(est[:, 0]), onset_tolerance=0.05, offset_ratio=offset_ratio)
+    return float(f)
+
+
+def make_validate(items):
+    def validate(model):
+        losses, f1s, f1o = [], [], []
+        for feats, notes in items:
+            logits = model(feats[None])
+            y = torch.from_numpy(note_targets(notes, feats.shape[1], frame_rate=FRAME_RATE,
+                                              min_pitch=MODEL_ARGS["min_pitch"], n_pitches=N_PITCHES))[None]
+            losses.append(float(loss_fn(lambda _: logits, (feats[None], y))))
+            probs = {h: torch.sigmoid(v[0]).numpy() for h, v in logits.items()}
+            est = decode(probs["frame"], probs["onset"], probs["offset"], frame_rate=FRAME_RATE,
+                         min_pitch=MODEL_ARGS["min_pitch"])
+            est = [(n.pitch, n.start_s, n.end_s) for n in est]
+            f1s.append(note_f1(notes, est))
+            f1o.append(note_f1(notes, est, offset_ratio=0.2))
+        return {"loss": float(np.mean(losses)), "note_f1": float(np.mean(f1s)), "note_f1_offset": float(np.mean(f1o))}
+    return validate
+
+
+def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
+    """Write the run's best weights as a checkpoint folder; inside ``checkpoints/`` also register it."""
+    from ..checkpoints import CHECKPOINT_DIR, register_checkpoint, save_checkpoint
+
+    state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
+    model = Voice2Midi.from_model_args(MODEL_ARGS)
+    model.load_state_dict(state["model"])
+    log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
+    save_checkpoint(model, out_dir, task="transcription", architecture="Voice2Midi",
+                    training={"epochs": state["epoch"], "steps": log[-1]["step"], "valid_note_f1": state["score"]})
+    if Path(out_dir).resolve().parent == CHECKPOINT_DIR:
+        register_checkpoint(Path(out_dir).name)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Train Voice2Midi on sung chorale parts (resumable).")
+    ap.add_argument("--data", type=Path, default=Path("/work/data/transcribe"))
+    ap.add_argument("--run", type=Path, default=Path("runs/voice2midi"))
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--steps-per-epoch", type=int, default=100)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--frames", type=int, default=256, help="crop length in frames (16 ms each)")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--export", type=Path, default=None, help="export the run's best model here and exit")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.export:
+        export(args.run, args.export)
+        return
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    train = load_examples((args.data / "train").glob("*.npz"))
+    valid = validation_set(load_examples((args.data / "valid").glob("*.npz")))
+    logging.info("%d training parts, %d validation excerpts", len(train), len(valid))
+    config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, warmup_steps=100,
+                         max_minutes=args.max_minutes,
+                         extra={"model_args": MODEL_ARGS, "batch_size": args.batch_size, "frames": args.frames})
+    trainer = Trainer(Voice2Midi.from_model_args(MODEL_ARGS), loss_fn, args.run, config,
+                      validate=make_validate(valid), monitor="note_f1", mode="max")
+    print(trainer.fit(Crops(train, frames=args.frames, batch_size=args.batch_size)))
+
+
+if __name__ == "__main__":
+    main()
