@@ -18,19 +18,25 @@ def midi_to_hz(pitch):
 
 
 def piano_roll(tracks: dict, *, audio: torch.Tensor | None = None, sample_rate: int | None = None,
-               duration_s: float | None = None, path: str | os.PathLike | None = None, title: str | None = None):
+               duration_s: float | None = None, path: str | os.PathLike | None = None, title: str | None = None,
+               bare: bool = False):
     """Notes of every track as bars at their pitch (log-frequency axis), over the spectrogram of
     ``audio`` (mono, shape (time,) or (1, time)) when given. Writes a PNG to ``path`` when given;
     returns the matplotlib figure.
 
-    ``tracks`` maps a track name to notes with ``pitch``, ``start_s``, ``end_s``.
+    ``tracks`` maps a track name to notes with ``pitch``, ``start_s``, ``end_s``. ``bare=True`` draws
+    the plot edge to edge without axes (time runs exactly across the image, for a playhead over it).
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 4))
+    if bare:
+        fig = plt.figure(figsize=(10, 2.8))
+        ax = fig.add_axes((0, 0, 1, 1))
+    else:
+        fig, ax = plt.subplots(figsize=(10, 4))
     f_lo, f_hi = 50.0, 2000.0
     if audio is not None and sample_rate:
         x = torch.as_tensor(audio, dtype=torch.float32).reshape(-1)
@@ -62,9 +68,12 @@ def piano_roll(tracks: dict, *, audio: torch.Tensor | None = None, sample_rate: 
     ax.set_ylabel("pitch")
     if len(tracks) > 1 and any(tracks.values()):
         ax.legend(loc="upper right", fontsize=8)
-    if title:
+    if title and not bare:
         ax.set_title(title)
-    fig.tight_layout()
+    if bare:
+        ax.set_axis_off()
+    else:
+        fig.tight_layout()
     if path is not None:
         fig.savefig(Path(path), dpi=100)
     return fig

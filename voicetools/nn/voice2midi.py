@@ -2,9 +2,11 @@
 
 Encoder: a conv stack over (frequency, time) of the shared log-mel front-end
 (``voicetools.audio.frontend``), pooled along frequency, then a linear bottleneck.
-Decoder: a bidirectional GRU over time and three heads, each one logit per frame and MIDI pitch:
-``frame`` (a note sounds), ``onset`` (a note starts) and ``offset`` (a note ends).
-Notes are decoded from the three activations in ``voicetools.transcribe.decoding``.
+Decoder: a bidirectional GRU over time and three heads per frame: ``pitch``, logits over
+"no note" and each MIDI pitch of the range (one voice sings one note at a time: a softmax learns
+far faster on two CPU cores than independent per-pitch sigmoids), ``onset`` (a note starts here)
+and ``offset`` (a note ends here), one logit each. ``voicetools.transcribe.decoding`` turns the
+three into notes.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from torch import nn
 
 from ..audio.frontend import log_mel_spectrogram
 
-HEADS = ("frame", "onset", "offset")
+HEADS = ("pitch", "onset", "offset")
 
 
 class Voice2Midi(nn.Module):
-    """Log-mel (batch, n_mels, frames) → logits {head: (batch, frames, n_pitches)}.
+    """Log-mel (batch, n_mels, frames) → logits: ``pitch`` (batch, frames, 1 + n_pitches), index 0 being
+    "no note" and index i pitch ``min_pitch + i - 1``; ``onset`` and ``offset`` (batch, frames).
 
     ``model_args`` (saved with every checkpoint) fix the front-end (``sample_rate``, ``n_fft``,
     ``hop_length``, ``n_mels``, ``f_min``, ``f_max``), the pitch range (``min_pitch`` … ``max_pitch``,
@@ -41,7 +44,8 @@ class Voice2Midi(nn.Module):
         self.proj = nn.Sequential(nn.Linear(c3 * (n_mels // 4), hidden), nn.ReLU(), nn.Dropout(dropout))
         self.rnn = nn.GRU(hidden, rnn_hidden, batch_first=True, bidirectional=True)
         self.n_pitches = max_pitch - min_pitch + 1
-        self.heads = nn.ModuleDict({h: nn.Linear(2 * rnn_hidden, self.n_pitches) for h in HEADS})
+        self.heads = nn.ModuleDict({"pitch": nn.Linear(2 * rnn_hidden, 1 + self.n_pitches),
+                                    "onset": nn.Linear(2 * rnn_hidden, 1), "offset": nn.Linear(2 * rnn_hidden, 1)})
 
     @classmethod
     def from_model_args(cls, args: dict) -> "Voice2Midi":
@@ -66,4 +70,5 @@ class Voice2Midi(nn.Module):
         b, c, f, t = x.shape
         x = self.proj(x.permute(0, 3, 1, 2).reshape(b, t, c * f))
         x, _ = self.rnn(x)
-        return {h: head(x) for h, head in self.heads.items()}
+        return {"pitch": self.heads["pitch"](x), "onset": self.heads["onset"](x)[..., 0],
+                "offset": self.heads["offset"](x)[..., 0]}

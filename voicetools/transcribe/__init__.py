@@ -1,6 +1,6 @@
 """Voice to MIDI: a sung melody in, notes out — or a choir in, one MIDI track per voice.
 
-The model (``Voice2Midi``, 8 kHz mono log-mel → frame / onset / offset activations per MIDI pitch)
+The model (``Voice2Midi``, 8 kHz mono log-mel → per-frame pitch, onset and offset activations)
 runs over fixed chunks with context on both sides that is trimmed away, so memory does not grow
 with the input's length. Activations are decoded into notes (``decoding.decode``), velocities
 come from the loudness of each note's attack, and ``parts=True`` first separates a choir with the
@@ -36,7 +36,8 @@ __all__ = ["transcribe", "TranscriptionResult", "NoteEvent", "write_midi", "DEFA
 class TranscriptionResult:
     """Notes per track (``melody``, or ``soprano`` … ``bass`` with ``parts=True``), times in seconds.
 
-    ``frames[track]`` keeps the frame activations (frames, pitches) at ``frame_rate`` for plots.
+    ``frames[track]`` keeps the pitch probabilities (frames, 1 + pitches; column 0 "no note") at
+    ``frame_rate`` for plots.
     """
 
     tracks: dict[str, list[NoteEvent]]
@@ -81,7 +82,8 @@ def _resolve_model(model) -> LoadedModel:
 
 def activations(x: torch.Tensor, loaded: LoadedModel, *, chunk_s: float = CHUNK_S, context_s: float = CONTEXT_S,
                 device: str = "cpu", callback: Callback | None = None) -> dict[str, np.ndarray]:
-    """Mono audio (time,) at the model's rate → probabilities {head: (frames, pitches)}.
+    """Mono audio (time,) at the model's rate → probabilities: ``pitch`` (frames, 1 + pitches), ``onset``
+    and ``offset`` (frames,).
 
     Chunks of ``chunk_s`` are run with ``context_s`` of audio on each side, which is trimmed off.
     """
@@ -91,7 +93,7 @@ def activations(x: torch.Tensor, loaded: LoadedModel, *, chunk_s: float = CHUNK_
     n_frames = x.shape[-1] // hop + 1
     chunk = max(1, int(chunk_s * net.frame_rate))
     ctx = int(context_s * net.frame_rate)
-    out = {h: [] for h in ("frame", "onset", "offset")}
+    out = {h: [] for h in ("pitch", "onset", "offset")}
     starts = range(0, n_frames, chunk)
     for i, f0 in enumerate(starts):
         f1 = min(n_frames, f0 + chunk)
@@ -100,8 +102,10 @@ def activations(x: torch.Tensor, loaded: LoadedModel, *, chunk_s: float = CHUNK_
         with torch.inference_mode():
             feats = net.features(seg[None].to(device))
             logits = net(feats)
-        for h, v in logits.items():
-            out[h].append(torch.sigmoid(v[0, f0 - a : f0 - a + (f1 - f0)]).cpu().numpy())
+        keep = slice(f0 - a, f0 - a + (f1 - f0))
+        out["pitch"].append(torch.softmax(logits["pitch"][0, keep], -1).cpu().numpy())
+        for h in ("onset", "offset"):
+            out[h].append(torch.sigmoid(logits[h][0, keep]).cpu().numpy())
         if callback:
             callback("transcribe", i + 1, len(starts))
     return {h: np.concatenate(v) for h, v in out.items()}
@@ -119,24 +123,24 @@ def _velocities(notes: list[NoteEvent], x: np.ndarray, sample_rate: int) -> None
 
 
 def _transcribe_track(x: torch.Tensor, sample_rate: int, loaded: LoadedModel, *, onset_threshold: float,
-                      frame_threshold: float, monophonic: bool, pitch_bend: bool, device: str,
+                      frame_threshold: float, pitch_bend: bool, device: str,
                       callback: Callback | None):
     sr = loaded.sample_rate
     y = resample(x, sample_rate, sr)[0]
     probs = activations(y, loaded, device=device, callback=callback)
     args = loaded.config["model_args"]
     fr = sr / args["hop_length"]
-    notes = decode(probs["frame"], probs["onset"], probs["offset"], frame_rate=fr, min_pitch=args["min_pitch"],
-                   onset_threshold=onset_threshold, frame_threshold=frame_threshold, monophonic=monophonic)
+    notes = decode(probs["pitch"], probs["onset"], probs["offset"], frame_rate=fr, min_pitch=args["min_pitch"],
+                   onset_threshold=onset_threshold, frame_threshold=frame_threshold)
     _velocities(notes, y.numpy(), sr)
-    bends = [b for n in notes for b in pitch_bends(probs["frame"], n, frame_rate=fr, min_pitch=args["min_pitch"])] \
+    bends = [b for n in notes for b in pitch_bends(probs["pitch"], n, frame_rate=fr, min_pitch=args["min_pitch"])] \
         if pitch_bend else []
-    return notes, bends, probs["frame"]
+    return notes, bends, probs["pitch"]
 
 
 def transcribe(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, parts: bool = False,
                separation_model="satb-convtasnet", onset_threshold: float = 0.5, frame_threshold: float = 0.5,
-               monophonic: bool = True, quantize: str | None = None, tempo_bpm: float | None = None,
+               quantize: str | None = None, tempo_bpm: float | None = None,
                pitch_bend: bool = False, device: str | None = None,
                callback: Callback | None = None) -> TranscriptionResult:
     """Transcribe singing to notes: one ``melody`` track, or with ``parts=True`` one track per SATB voice.
@@ -150,7 +154,7 @@ def transcribe(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, pa
         ``LoadedModel`` already in memory.
     parts : separate the choir first (``separation_model``) and transcribe soprano, alto, tenor, bass.
     onset_threshold, frame_threshold : decoding thresholds in (0, 1); lower finds more notes.
-    monophonic : one note at a time per track (right for a voice; False lets chords through).
+        Each track is one voice: one note at a time.
     quantize : snap notes to a grid such as ``"1/16"`` at ``tempo_bpm`` (estimated from the onsets
         when not given).
     tempo_bpm : the tempo written to the MIDI file (and used by ``quantize``).
@@ -180,7 +184,16 @@ def transcribe(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, pa
     a: Audio = as_audio(audio, sample_rate)
     device = device or "cpu"
     notes_out: list[str] = []
-    if parts:
+    silent = float(a.samples.abs().max()) == 0.0
+    if a.channels > 1:
+        notes_out.append(f"{a.channels} channels were downmixed to mono "
+                         + ("before separation" if parts else "(the model is mono)"))
+    if silent:  # nothing to hear: no model output could be a note
+        from ..separation import _resolve_model as separation_model_of
+
+        names = separation_model_of(separation_model).sources if parts else ["melody"]
+        inputs = {}
+    elif parts:
         from ..separation import separate
 
         with warnings.catch_warnings():
@@ -188,18 +201,13 @@ def transcribe(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, pa
             sep = separate(a.samples, sample_rate=a.sample_rate, model=separation_model, device=device,
                            callback=callback)
         inputs = {name: torch.as_tensor(s) for name, s in sep.stems.items()}
-        if a.channels > 1:
-            notes_out.append(f"{a.channels} channels were downmixed to mono before separation")
     else:
-        if a.channels > 1:
-            notes_out.append(f"{a.channels} channels were downmixed to mono: the model is mono")
         inputs = {"melody": to_mono(a.samples)}
-    silent = float(a.samples.abs().max()) == 0.0
-    tracks, bends, frames = {}, {}, {}
+    tracks, bends, frames = {name: [] for name in names} if silent else {}, {}, {}
     for name, x in inputs.items():
         tracks[name], bends[name], frames[name] = _transcribe_track(
             x, a.sample_rate, loaded, onset_threshold=onset_threshold, frame_threshold=frame_threshold,
-            monophonic=monophonic, pitch_bend=pitch_bend, device=device, callback=callback)
+            pitch_bend=pitch_bend, device=device, callback=callback)
     all_notes = [n for t in tracks.values() for n in t]
     tempo = float(tempo_bpm) if tempo_bpm else estimate_tempo(all_notes)
     if grid is not None:

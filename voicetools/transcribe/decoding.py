@@ -1,11 +1,11 @@
-"""From frame / onset / offset activations to notes, and from notes to frame targets.
+"""From pitch / onset / offset activations to notes, and from notes to training targets.
 
-Decoding follows Onsets and Frames (Hawthorne et al. 2018): a note starts where the onset
-activation peaks above ``onset_threshold`` and lasts while the frame activation stays above
-``frame_threshold``, until its offset activation fires, or until another onset of the same pitch.
-With ``monophonic=True`` (one voice at a time: a sung melody, a separated part) overlapping notes
-are resolved in time order — a new note cuts the one sounding — and of two notes starting within
-``merge_s`` the more confident one is kept (this removes octave doubles).
+One voice sings one note at a time, so per frame the model gives a distribution over "no note" and
+the pitches of its range, plus an onset and an offset probability. Decoding walks the frames: a
+note starts where the voice becomes active, where the onset activation peaks above
+``onset_threshold``, or where the most likely pitch changes and stays changed (a legato step
+without a new attack); it ends where the voice stops, where the offset activation peaks, or where
+the next note starts. A note's pitch is the most frequent frame pitch inside it.
 """
 
 from __future__ import annotations
@@ -33,73 +33,79 @@ class NoteEvent:
 
 
 def note_targets(notes, n_frames: int, *, frame_rate: float, min_pitch: int, n_pitches: int,
-                 start_frame: int = 0) -> np.ndarray:
-    """Targets (3, n_frames, n_pitches) float32 — frame, onset, offset — for notes
-    ``(pitch, onset_s, offset_s)`` seen from ``start_frame`` on (a crop of a longer example)."""
-    y = np.zeros((3, n_frames, n_pitches), np.float32)
-    for pitch, on, off in notes:
-        p = int(pitch) - min_pitch
-        if not 0 <= p < n_pitches:
+                 start_frame: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Targets for notes ``(pitch, onset_s, offset_s)`` seen from ``start_frame`` on (a crop):
+    pitch class per frame (n_frames,) int64 (0 = no note, i = ``min_pitch + i - 1``), and onset and
+    offset (n_frames,) float32, 1 at the event's frame and 0.5 on the frames either side."""
+    pitch = np.zeros(n_frames, np.int64)
+    events = np.zeros((2, n_frames), np.float32)
+    for p, on, off in notes:
+        k = int(p) - min_pitch
+        if not 0 <= k < n_pitches:
             continue
         a = int(round(on * frame_rate)) - start_frame
         b = max(a + 1, int(round(off * frame_rate)) - start_frame)
         if b <= 0 or a >= n_frames:
             continue
-        y[0, max(a, 0) : min(b, n_frames), p] = 1.0
-        if 0 <= a < n_frames:
-            y[1, a, p] = 1.0
-        if 0 <= b < n_frames:
-            y[2, b, p] = 1.0
-    return y
+        pitch[max(a, 0) : min(b, n_frames)] = k + 1
+        for row, t in ((0, a), (1, b)):
+            for dt, v in ((-1, 0.5), (0, 1.0), (1, 0.5)):
+                if 0 <= t + dt < n_frames:
+                    events[row, t + dt] = max(events[row, t + dt], v)
+    return pitch, events[0], events[1]
 
 
-def decode(frame: np.ndarray, onset: np.ndarray, offset: np.ndarray, *, frame_rate: float, min_pitch: int,
+def _peaks(x: np.ndarray, threshold: float) -> np.ndarray:
+    prev = np.concatenate([[0.0], x[:-1]])
+    nxt = np.concatenate([x[1:], [0.0]])
+    return (x >= threshold) & (x >= prev) & (x > nxt)
+
+
+def decode(pitch_probs: np.ndarray, onset: np.ndarray, offset: np.ndarray, *, frame_rate: float, min_pitch: int,
            onset_threshold: float = 0.5, frame_threshold: float = 0.5, offset_threshold: float = 0.5,
-           min_note_s: float = 0.06, monophonic: bool = True, merge_s: float = 0.05) -> list[NoteEvent]:
-    """Probabilities (frames, n_pitches) of the three heads → notes sorted by start time."""
-    n_frames, n_pitches = frame.shape
-    if n_frames == 0:
+           min_note_s: float = 0.06, stable_frames: int = 3) -> list[NoteEvent]:
+    """Probabilities — pitch (frames, 1 + n_pitches), onset (frames,), offset (frames,) — → notes."""
+    n = len(pitch_probs)
+    if n == 0:
         return []
-    prev = np.vstack([np.zeros((1, n_pitches)), onset[:-1]])
-    nxt = np.vstack([onset[1:], np.zeros((1, n_pitches))])
-    peaks = (onset >= onset_threshold) & (onset >= prev) & (onset > nxt)
+    voiced = 1.0 - pitch_probs[:, 0]
+    best = pitch_probs[:, 1:].argmax(1)
+    on_peak, off_peak = _peaks(onset, onset_threshold), _peaks(offset, offset_threshold)
     min_frames = max(1, int(round(min_note_s * frame_rate)))
+    segments, start = [], None
+    for t in range(n + 1):
+        active = t < n and voiced[t] >= frame_threshold
+        if start is not None:
+            held = t - start
+            changed = (active and held >= min_frames and best[t] != _mode(best[start:t])
+                       and t + stable_frames <= n and (best[t : t + stable_frames] == best[t]).all())
+            if not active or (held >= min_frames and (on_peak[t] or off_peak[t] or changed)):
+                segments.append((start, t))
+                start = None
+        if start is None and active and not (t < n and off_peak[t] and not on_peak[t]):
+            start = t
     notes = []
-    for t, p in zip(*np.nonzero(peaks)):
-        end = t + 1
-        while end < n_frames:
-            if frame[end, p] < frame_threshold and onset[end, p] < onset_threshold:
-                break
-            if peaks[end, p] or (end - t >= min_frames and offset[end, p] >= offset_threshold):
-                break
-            end += 1
-        if end - t < min_frames:
+    for a, b in segments:
+        if b - a < min_frames:
             continue
-        conf = float(onset[t, p] * frame[t:end, p].mean())
-        notes.append(NoteEvent(int(p) + min_pitch, t / frame_rate, end / frame_rate, confidence=conf))
-    notes.sort(key=lambda n: (n.start_s, -n.confidence))
-    return _monophonic(notes, merge_s=merge_s, min_note_s=min_note_s) if monophonic else notes
+        k = _mode(best[a:b])
+        conf = float(pitch_probs[a:b, 1 + k].mean())
+        notes.append(NoteEvent(int(k) + min_pitch, a / frame_rate, b / frame_rate, confidence=conf))
+    return notes
 
 
-def _monophonic(notes: list[NoteEvent], *, merge_s: float, min_note_s: float) -> list[NoteEvent]:
-    kept: list[NoteEvent] = []
-    for n in notes:
-        if kept and n.start_s - kept[-1].start_s < merge_s:
-            if n.confidence > kept[-1].confidence:
-                kept[-1] = n
-            continue
-        if kept and kept[-1].end_s > n.start_s:
-            kept[-1].end_s = n.start_s
-        kept.append(n)
-    return [n for n in kept if n.end_s - n.start_s >= min_note_s * 0.5]
+def _mode(x: np.ndarray) -> int:
+    return int(np.bincount(x).argmax())
 
 
-def pitch_bends(frame: np.ndarray, note: NoteEvent, *, frame_rate: float, min_pitch: int) -> list[tuple[float, float]]:
-    """(time_s, semitones) deviations inside a note, from the frame activations around its pitch.
+def pitch_bends(pitch_probs: np.ndarray, note: NoteEvent, *, frame_rate: float,
+                min_pitch: int) -> list[tuple[float, float]]:
+    """(time_s, semitones) deviations inside a note, from the pitch probabilities around its pitch.
 
-    The centroid of the activations one semitone below, at and above the note's pitch; a coarse,
+    The centroid of the probabilities one semitone below, at and above the note's pitch; a coarse,
     smooth pitch curve (vibrato, scoops), not a precise f0 tracker.
     """
+    frame = pitch_probs[:, 1:]
     p = note.pitch - min_pitch
     a, b = int(round(note.start_s * frame_rate)), int(round(note.end_s * frame_rate))
     lo, hi = max(p - 1, 0), min(p + 2, frame.shape[1])

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..nn.voice2midi import HEADS, Voice2Midi
+from ..nn.voice2midi import Voice2Midi
 from ..train.trainer import TrainConfig, Trainer
 from .decoding import decode, note_targets
 
@@ -31,8 +31,8 @@ MODEL_ARGS = dict(sample_rate=8000, n_fft=1024, hop_length=128, n_mels=128, f_mi
 N_PITCHES = MODEL_ARGS["max_pitch"] - MODEL_ARGS["min_pitch"] + 1
 FRAME_RATE = MODEL_ARGS["sample_rate"] / MODEL_ARGS["hop_length"]
 SINGING = range(4, 8)  # examples sung by the singing synthesizer inside each file (see data.py)
-HEAD_WEIGHTS = {"frame": 1.0, "onset": 1.0, "offset": 0.5}
-POS_WEIGHT = {"frame": 1.0, "onset": 3.0, "offset": 3.0}
+ONSET_WEIGHT, OFFSET_WEIGHT = 1.0, 0.5
+POS_WEIGHT = torch.tensor(3.0)  # onsets and offsets are rare frames
 
 
 def load_examples(files) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -47,7 +47,8 @@ def load_examples(files) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 class Crops(torch.utils.data.IterableDataset):
-    """Endless batches of random crops: (features (batch, n_mels, frames), targets (batch, 3, frames, pitches))."""
+    """Endless batches of random crops: features (batch, n_mels, frames), pitch classes (batch, frames),
+    onset and offset targets (batch, 2, frames)."""
 
     def __init__(self, examples, *, frames: int = 256, batch_size: int = 16, gain_db=(-20.0, 10.0), seed: int = 0):
         self.examples, self.frames, self.batch_size, self.gain_db, self.seed = examples, frames, batch_size, gain_db, seed
@@ -55,7 +56,7 @@ class Crops(torch.utils.data.IterableDataset):
     def __iter__(self):
         rng = np.random.default_rng(self.seed)
         while True:
-            xs, ys = [], []
+            xs, ps, es = [], [], []
             for _ in range(self.batch_size):
                 feats, notes = self.examples[rng.integers(len(self.examples))]
                 start = int(rng.integers(0, max(1, feats.shape[1] - self.frames)))
@@ -63,19 +64,19 @@ class Crops(torch.utils.data.IterableDataset):
                 crop = feats[:, start : start + self.frames].astype(np.float32)
                 x[:, : crop.shape[1]] = crop
                 xs.append(np.maximum(x + rng.uniform(*self.gain_db), -100.0))
-                ys.append(note_targets(notes, self.frames, frame_rate=FRAME_RATE, min_pitch=MODEL_ARGS["min_pitch"],
-                                       n_pitches=N_PITCHES, start_frame=start))
-            yield torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+                p, on, off = note_targets(notes, self.frames, frame_rate=FRAME_RATE,
+                                          min_pitch=MODEL_ARGS["min_pitch"], n_pitches=N_PITCHES, start_frame=start)
+                ps.append(p)
+                es.append(np.stack([on, off]))
+            yield torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ps)), torch.from_numpy(np.stack(es))
 
 
 def loss_fn(model, batch):
-    x, y = batch
+    x, pitch, events = batch
     logits = model(x)
-    total = 0.0
-    for i, h in enumerate(HEADS):
-        pw = torch.tensor(POS_WEIGHT[h])
-        total = total + HEAD_WEIGHTS[h] * F.binary_cross_entropy_with_logits(logits[h], y[:, i], pos_weight=pw)
-    return total
+    return (F.cross_entropy(logits["pitch"].transpose(1, 2), pitch)
+            + ONSET_WEIGHT * F.binary_cross_entropy_with_logits(logits["onset"], events[:, 0], pos_weight=POS_WEIGHT)
+            + OFFSET_WEIGHT * F.binary_cross_entropy_with_logits(logits["offset"], events[:, 1], pos_weight=POS_WEIGHT))
 
 
 def validation_set(examples, *, seconds: float = 20.0):
@@ -107,16 +108,23 @@ def note_f1(ref_notes, est_notes, *, offset_ratio=None) -> float:
     return float(f)
 
 
+def probabilities(logits: dict) -> dict[str, np.ndarray]:
+    """Logits of one clip (batch of 1) → numpy probabilities: softmax for pitch, sigmoid for events."""
+    return {"pitch": torch.softmax(logits["pitch"][0], -1).numpy(), "onset": torch.sigmoid(logits["onset"][0]).numpy(),
+            "offset": torch.sigmoid(logits["offset"][0]).numpy()}
+
+
 def make_validate(items):
     def validate(model):
         losses, f1s, f1o = [], [], []
         for feats, notes in items:
             logits = model(feats[None])
-            y = torch.from_numpy(note_targets(notes, feats.shape[1], frame_rate=FRAME_RATE,
-                                              min_pitch=MODEL_ARGS["min_pitch"], n_pitches=N_PITCHES))[None]
-            losses.append(float(loss_fn(lambda _: logits, (feats[None], y))))
-            probs = {h: torch.sigmoid(v[0]).numpy() for h, v in logits.items()}
-            est = decode(probs["frame"], probs["onset"], probs["offset"], frame_rate=FRAME_RATE,
+            p, on, off = note_targets(notes, feats.shape[1], frame_rate=FRAME_RATE,
+                                      min_pitch=MODEL_ARGS["min_pitch"], n_pitches=N_PITCHES)
+            batch = (feats[None], torch.from_numpy(p)[None], torch.from_numpy(np.stack([on, off]))[None])
+            losses.append(float(loss_fn(lambda _: logits, batch)))
+            probs = probabilities(logits)
+            est = decode(probs["pitch"], probs["onset"], probs["offset"], frame_rate=FRAME_RATE,
                          min_pitch=MODEL_ARGS["min_pitch"])
             est = [(n.pitch, n.start_s, n.end_s) for n in est]
             f1s.append(note_f1(notes, est))

@@ -1,0 +1,140 @@
+"""The Transcribe tab: singing in, MIDI out — a piano roll over the spectrogram, the MIDI played back
+with a playhead over the roll, and the MIDI file to download. "Choir" splits SATB voices first.
+
+``run_transcription`` is the gradio-free core (tests call it directly); ``build`` lays out the tab.
+(No ``from __future__ import annotations`` here: gradio reads the handler's ``gr.Request`` hint.)
+"""
+
+import base64
+import warnings
+
+from ...errors import VoicetoolsError
+from ..player import PLAYER_CSS, PLAYER_JS, player_html, players_html
+from ..registry import TabSpec
+
+PLACEHOLDER = ('<p class="vt-note">The piano roll appears here over the spectrogram, with the MIDI played '
+               'back: upload or record singing, then press Transcribe.</p>')
+QUANTIZE_CHOICES = ["off", "1/4", "1/8", "1/16"]
+PLAYBACK_RATE = 16000
+
+
+def run_transcription(ctx, audio_path, *, parts=False, quantize="off", pitch_bend=False, session=None,
+                      progress=None):
+    """Transcribe one upload; returns ``(player_html, midi_path, notes)``.
+
+    Raises ``VoicetoolsError`` (with the user's file name, never a server path) for bad input.
+    """
+    import numpy as np
+    import torch
+
+    from ...audio.io import load_audio, save_audio, to_mono
+    from ...audio.plot import piano_roll
+    from ...transcribe import transcribe
+    from ..context import safe_stem
+
+    report = progress or (lambda *args, **kwargs: None)
+    upload = ctx.check_upload(audio_path)
+    model = ctx.model("transcription")
+    report(0.0, desc="Reading audio")
+
+    def on_chunk(stage, done, total):
+        what = "Separating voices" if stage == "separate" else "Transcribing"
+        report((done, total), desc=f"{what}: chunk {done} of {total}", unit="chunks")
+
+    try:
+        audio = load_audio(upload.path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # soft problems come back in result.warnings
+            separation = ctx.model("separation") if parts and "separation" in ctx.settings.models \
+                else "satb-convtasnet"
+            result = transcribe(audio, model=model, parts=bool(parts), separation_model=separation,
+                                quantize=None if quantize in (None, "off") else quantize,
+                                pitch_bend=bool(pitch_bend), callback=on_chunk)
+    except VoicetoolsError as exc:
+        raise type(exc)(ctx.user_message(exc, upload.path)) from None
+
+    report(0.95, desc="Drawing the piano roll")
+    out = ctx.store.new_dir(session)
+    base = safe_stem(upload.name)
+    midi_path = result.save(out / f"{base}.mid", overwrite=True)
+    fig = piano_roll(result.tracks, audio=to_mono(audio.samples)[0], sample_rate=audio.sample_rate,
+                     duration_s=upload.duration_s, path=out / f"{base}-roll.png", bare=True)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    image_uri = "data:image/png;base64," + base64.b64encode((out / f"{base}-roll.png").read_bytes()).decode("ascii")
+    playback = result.midi.synthesize(fs=PLAYBACK_RATE) if result.notes else np.zeros(1, np.float32)
+    n = int(round(upload.duration_s * PLAYBACK_RATE))
+    playback = np.pad(playback[:n], (0, max(0, n - len(playback))))
+    playback = 0.5 * playback / (np.abs(playback).max() + 1e-9)
+    wav = save_audio(out / f"{base}-midi.wav", torch.from_numpy(playback.astype(np.float32))[None], PLAYBACK_RATE)
+    player = player_html(name="midi", title="MIDI playback", audio_url=ctx.store.url(wav), image_uri=image_uri,
+                         duration_s=upload.duration_s, download_name=wav.name)
+    counts = ", ".join(f"{len(v)} {k} notes" for k, v in result.tracks.items())
+    notes = list(result.warnings)
+    if result.model.startswith("tiny-"):
+        notes.append(f"{result.model} is a random-weight test model: its notes are not real")
+    summary = f"{upload.name}: {upload.duration_s:.1f} s, {counts} ({result.tempo_bpm:g} BPM), model {result.model}."
+    html = players_html([player], note=" ".join([summary] + [n[0].upper() + n[1:] + "." for n in notes]))
+    return html, str(midi_path), notes
+
+
+def build(ctx):
+    import gradio as gr
+
+    from ..context import format_duration
+
+    s = ctx.settings
+    players = gr.HTML(PLACEHOLDER, js_on_load=PLAYER_JS, css_template=PLAYER_CSS, apply_default_css=False,
+                      elem_id="vt-transcribe-players", render=False)
+    midi_out = gr.File(label="MIDI file", elem_id="vt-transcribe-midi", interactive=False, render=False)
+
+    def transcribe_handler(audio_path, parts, quantize, pitch_bend, request: gr.Request = None,
+                           progress=gr.Progress()):
+        try:
+            html, midi_path, notes = run_transcription(ctx, audio_path, parts=parts, quantize=quantize,
+                                                       pitch_bend=pitch_bend,
+                                                       session=getattr(request, "session_hash", None),
+                                                       progress=progress)
+        except VoicetoolsError as exc:
+            raise gr.Error(str(exc), title="Cannot transcribe this audio", duration=None,
+                           print_exception=False) from None
+        for note in notes:
+            gr.Warning(note[0].upper() + note[1:] + ".")
+        return html, midi_path
+
+    def check_handler(audio_path):
+        if audio_path:
+            try:
+                ctx.check_upload(audio_path)
+            except VoicetoolsError as exc:
+                raise gr.Error(str(exc), title="Cannot use this audio", duration=None,
+                               print_exception=False) from None
+
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Singing",
+                                elem_id="vt-transcribe-input")
+            with gr.Row():
+                parts = gr.Checkbox(label="Choir: one track per voice (S, A, T, B)", value=False,
+                                    elem_id="vt-transcribe-parts")
+                pitch_bend = gr.Checkbox(label="Pitch bends", value=False, elem_id="vt-transcribe-bend")
+            quantize = gr.Dropdown(QUANTIZE_CHOICES, value="off", label="Quantize to a grid",
+                                   elem_id="vt-transcribe-quantize")
+            run = gr.Button("Transcribe", variant="primary", elem_id="vt-transcribe-run")
+        with gr.Column(scale=1, min_width=320):
+            gr.Markdown(f"Upload or record singing and press **Transcribe**. Up to {s.max_upload_mb:g} MB and "
+                        f"{format_duration(s.max_duration_s)} per file. Model: `{s.models.get('transcription')}`. "
+                        "The player plays the MIDI; click the piano roll to jump there.",
+                        elem_id="vt-transcribe-help")
+            midi_out.render()
+    players.render()
+
+    audio_in.upload(check_handler, inputs=[audio_in], outputs=None, api_visibility="private",
+                    show_progress="hidden", concurrency_limit=None)
+    run.click(transcribe_handler, inputs=[audio_in, parts, quantize, pitch_bend], outputs=[players, midi_out],
+              api_name="transcribe", concurrency_id="transcribe", concurrency_limit=s.concurrency)
+    ctx.handlers["transcribe"] = transcribe_handler
+
+
+TAB = TabSpec(key="transcribe", title="Transcribe", build=build, task="transcription")
