@@ -33,7 +33,6 @@ import csv
 import hashlib
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -43,7 +42,6 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from tqdm import tqdm
 
 import voicetools as vt
 from voicetools.checkpoints import registry
@@ -52,16 +50,15 @@ from voicetools.data.chorales import VOICES, load_chorale, split_names
 from voicetools.data.render import version_of
 from voicetools.transcribe.data import augment, part_notes
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from separation import machine_info, progress  # noqa: E402  (the sibling benchmark's helpers)
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_RATE = 16000
 SPEED_S = 60.0
 CONDITIONS = ("clean", "room+noise")
 SYSTEMS = ("voicetools", "basic-pitch", "pyin")
 TARGET_RTF = 0.05
-
-
-def progress(iterable=None, **kw):
-    return tqdm(iterable, file=sys.stderr, leave=False, **kw)
 
 
 def md_table(header: list[str], rows: list[list]) -> str:
@@ -278,17 +275,6 @@ def speed_table(s: dict) -> str:
                      for k, v in s.items()])
 
 
-def machine_info() -> dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "threads": 1, "torch": torch.__version__,
-            "python": platform.python_version(), "voicetools": vt.__version__,
-            "load_average_at_start": list(os.getloadavg())}
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="voice2midi")
@@ -313,7 +299,7 @@ def main(argv=None) -> int:
                                                       cache_folder(args.cache))
     for folder in args.data:
         items += folder_items(folder)
-    results = {"machine": machine_info(), "model": {"name": args.model, "sha256": registry().get(args.model, {}).get("sha256")},
+    results = {"machine": machine_info(1), "model": {"name": args.model, "sha256": registry().get(args.model, {}).get("sha256")},
                "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
                             if k not in ("data", "cache", "out")} | {"data": [str(d) for d in args.data]}}
     m = results["machine"]

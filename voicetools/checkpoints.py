@@ -184,6 +184,19 @@ def load_model(name_or_path: str | os.PathLike, *, task: str | None = None) -> L
     raise ParameterError(f"unknown model {key!r}; choose one of: {choices} (or give a checkpoint path)")
 
 
+def resolve_model(model, task: str) -> LoadedModel:
+    """``model`` as a loaded model of ``task``: a ``LoadedModel`` as it is, a name or path loaded here.
+
+    Raises ``ParameterError`` when the model is of another task.
+    """
+    if isinstance(model, LoadedModel):
+        return model
+    loaded = load_model(model, task=task)
+    if loaded.config.get("task") != task:
+        raise ParameterError(f"model {loaded.name!r} is a {loaded.config.get('task')} model, not a {task} model")
+    return loaded
+
+
 def save_checkpoint(model: torch.nn.Module, out_dir: str | os.PathLike, *, task: str, architecture: str,
                     sources: list[str] | None = None, **meta) -> str:
     """Write ``model.safetensors`` + ``config.json`` into ``out_dir``; returns the weights' sha256."""

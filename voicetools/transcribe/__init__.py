@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..audio.io import Audio, as_audio, resample, to_mono
-from ..checkpoints import LoadedModel, load_model
+from ..checkpoints import LoadedModel, resolve_model
 from ..errors import ParameterError
 from .decoding import NoteEvent, decode, pitch_bends
 from .midi import estimate_tempo, parse_grid, quantize_notes, to_pretty_midi, write_midi
@@ -72,12 +72,7 @@ class TranscriptionResult:
 
 
 def _resolve_model(model) -> LoadedModel:
-    if isinstance(model, LoadedModel):
-        return model
-    loaded = load_model(model, task="transcription")
-    if loaded.config.get("task") != "transcription":
-        raise ParameterError(f"model {loaded.name!r} is a {loaded.config.get('task')} model, not a transcription model")
-    return loaded
+    return resolve_model(model, "transcription")
 
 
 def activations(x: torch.Tensor, loaded: LoadedModel, *, chunk_s: float = CHUNK_S, context_s: float = CONTEXT_S,
