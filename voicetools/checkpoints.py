@@ -163,7 +163,11 @@ def _load_asteroid(path: Path) -> LoadedModel:
 
 
 def load_model(name_or_path: str | os.PathLike, *, task: str | None = None) -> LoadedModel:
-    """Load a model by registry name, user-cache name, tiny test name, or path (never downloads)."""
+    """Load a model by registry name, user-cache name, tiny test name, or path (never downloads).
+
+    A path is a checkpoint folder, a `voicetools train` run folder (its ``best/``), or an asteroid
+    ``.pth`` file.
+    """
     key = str(name_or_path)
     if key in TINY_MODELS:
         spec = TINY_MODELS[key]
@@ -176,6 +180,8 @@ def load_model(name_or_path: str | os.PathLike, *, task: str | None = None) -> L
     if (cache_dir() / key / CONFIG).exists() and os.sep not in key:
         return _load_folder(cache_dir() / key, key)
     path = Path(key).expanduser()
+    if path.is_dir() and not (path / CONFIG).exists() and (path / "best" / CONFIG).exists():
+        path = path / "best"  # a `voicetools train` run folder: its best model
     if path.is_dir():
         return _load_folder(path, key)
     if path.is_file():

@@ -89,8 +89,9 @@ def cmd_models(args) -> int:
 def cmd_app(args) -> int:
     from .app import build_app, launch_app
 
-    demo = build_app(model=args.model, max_upload_mb=args.max_upload_mb, max_duration_s=args.max_duration_s,
-                     concurrency=args.concurrency, max_queue=args.max_queue)
+    models = {"classify": args.classify_model} if args.classify_model else None
+    demo = build_app(model=args.model, models=models, max_upload_mb=args.max_upload_mb,
+                     max_duration_s=args.max_duration_s, concurrency=args.concurrency, max_queue=args.max_queue)
     print(f"voicetools app: open http://{args.host}:{args.port}/ in a browser (Ctrl+C stops it)", file=sys.stderr)
     launch_app(demo, host=args.host, port=args.port, share=args.share)
     return 0
@@ -135,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"separation model name or checkpoint folder; installed: "
                         f"{', '.join(available_models('separation'))}")
+    a.add_argument("--classify-model", default=None,
+                   help="classifier for the Classify tab: a name, checkpoint folder or `voicetools train` run "
+                        "folder (default: the shipped emotion model)")
     a.add_argument("--max-upload-mb", type=float, default=50.0, help="largest upload accepted (default: 50)")
     a.add_argument("--max-duration-s", type=float, default=600.0, help="longest audio accepted (default: 600)")
     a.add_argument("--concurrency", type=int, default=1, help="jobs run at once; others queue (default: 1)")

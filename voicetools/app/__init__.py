@@ -41,7 +41,8 @@ def build_app(*, model: str | None = None, models: dict | None = None, tabs: lis
     ----------
     model : the separation model (registry name or checkpoint folder); shorthand for
         ``models={"separation": model}``. Default: ``voicetools.separation.DEFAULT_MODEL``.
-    models : task -> model name, for tabs of other tasks.
+    models : tab task -> model name or folder, e.g. ``{"classify": "runs/events-cnn"}`` (default:
+        the shipped emotion model).
     tabs : keys of the tabs to show (default: every registered tab).
     max_upload_mb, max_duration_s : per-file limits; larger or longer files get one clear message.
     concurrency, max_queue : jobs running at once, and jobs allowed to wait.
@@ -51,9 +52,10 @@ def build_app(*, model: str | None = None, models: dict | None = None, tabs: lis
     Models are loaded here, once, so a wrong name fails before the server starts.
     The returned Blocks has ``.voicetools``, the ``AppContext`` (settings, handlers, results store).
     """
+    from ..classify import DEFAULT_MODELS as CLASSIFIERS
     from ..separation import DEFAULT_MODEL
 
-    all_models = {"separation": DEFAULT_MODEL}
+    all_models = {"separation": DEFAULT_MODEL, "classify": CLASSIFIERS["emotion"]}
     all_models.update(models or {})
     if model is not None:
         all_models["separation"] = str(model)

@@ -8,9 +8,7 @@ averaged for the whole-file answer, and — with ``segments=True`` — reported 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -78,9 +76,6 @@ def resolve_model(model, *, task: str | None = None) -> LoadedModel:
                 raise ParameterError(f"no shipped {task} model; train one with `voicetools train {task} ...` "
                                      "and pass its run folder as model=")
             model = DEFAULT_MODELS[task]
-        ref = Path(os.fspath(model)).expanduser()
-        if ref.is_dir() and not (ref / "config.json").exists() and (ref / "best" / "config.json").exists():
-            model = ref / "best"
         loaded = load_model(model, task=task)
     kind = loaded.config.get("task")
     if kind not in TASKS or "labels" not in loaded.config:
