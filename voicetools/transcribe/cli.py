@@ -30,53 +30,57 @@ def _outputs(inputs: list[str], output: str | None) -> list[Path]:
     return outs
 
 
+def _transcribe_one(args, model, inp: str, out: Path, progress) -> dict:
+    """Transcribe one input into ``out`` (and its plot); returns its JSON summary or raises."""
+    from . import transcribe
+
+    if out.exists() and not args.overwrite:  # before any compute
+        raise VoicetoolsError(f"{out} exists; pass --overwrite to replace it")
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        res = transcribe(inp, model=model, parts=args.parts, separation_model=args.separation_model,
+                         onset_threshold=args.onset_threshold, frame_threshold=args.frame_threshold,
+                         quantize=args.quantize, tempo_bpm=args.tempo, pitch_bend=args.pitch_bend,
+                         device=args.device, callback=progress)
+    res.save(out, overwrite=args.overwrite)
+    extra = {}
+    if args.plot:
+        from ..audio.io import load_audio, to_mono
+        from ..audio.plot import piano_roll
+
+        a = load_audio(inp)
+        extra["plot"] = str(out.with_suffix(".png"))
+        piano_roll(res.tracks, audio=to_mono(a.samples), sample_rate=a.sample_rate, path=extra["plot"],
+                   title=Path(inp).name)
+    for note in res.warnings:
+        print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
+    if not args.json and not args.quiet:
+        counts = ", ".join(f"{k}: {len(v)} notes" for k, v in res.tracks.items())
+        print(f"{inp} -> {out} ({counts}; {res.tempo_bpm:g} BPM)")
+    return {"input": inp, "midi": str(out), **extra, **res.to_dict()}
+
+
 def cmd_transcribe(args) -> int:
     from ..cli import _progress
-    from . import _resolve_model, transcribe
+    from . import _resolve_model
 
     model = _resolve_model(args.model)  # once for all inputs
     outs = _outputs(args.inputs, args.output)
     if args.output and Path(args.output).suffix.lower() not in MIDI_SUFFIXES:
         Path(args.output).mkdir(parents=True, exist_ok=True)
-    failed, summaries = 0, []
+    summaries = []
     for inp, out in zip(args.inputs, outs):
         progress = _progress(not args.quiet)
         try:
-            if out.exists() and not args.overwrite:  # before any compute
-                raise VoicetoolsError(f"{out} exists; pass --overwrite to replace it")
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")
-                res = transcribe(inp, model=model, parts=args.parts, separation_model=args.separation_model,
-                                 onset_threshold=args.onset_threshold, frame_threshold=args.frame_threshold,
-                                 quantize=args.quantize, tempo_bpm=args.tempo, pitch_bend=args.pitch_bend,
-                                 device=args.device, callback=progress)
-            res.save(out, overwrite=args.overwrite)
-            plot = None
-            if args.plot:
-                from ..audio.io import load_audio, to_mono
-                from ..audio.plot import piano_roll
-
-                a = load_audio(inp)
-                plot = out.with_suffix(".png")
-                piano_roll(res.tracks, audio=to_mono(a.samples), sample_rate=a.sample_rate, path=plot,
-                           title=Path(inp).name)
-        except VoicetoolsError as exc:
-            failed += 1
+            summaries.append(_transcribe_one(args, model, inp, out, progress))
+        except VoicetoolsError as exc:  # this input failed: say so in one line, go on with the rest
             print(f"voicetools: error: {exc}", file=sys.stderr)
             summaries.append({"input": inp, "error": str(exc)})
-            continue
         finally:
             progress.close()
-        for note in res.warnings:
-            print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
-        summary = {"input": inp, "midi": str(out), **({"plot": str(plot)} if plot else {}), **res.to_dict()}
-        summaries.append(summary)
-        if not args.json and not args.quiet:
-            counts = ", ".join(f"{k}: {len(v)} notes" for k, v in res.tracks.items())
-            print(f"{inp} -> {out} ({counts}; {res.tempo_bpm:g} BPM)")
     if args.json:
         print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1))
-    return 1 if failed else 0
+    return 1 if any("error" in s for s in summaries) else 0
 
 
 def add_parser(sub) -> None:

@@ -14,7 +14,6 @@ parts and scores note onsets with mir_eval, so "best" is the note F1 the product
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..nn.voice2midi import Voice2Midi
-from ..train.trainer import TrainConfig, Trainer
+from ..train.trainer import TrainConfig, Trainer, read_log
 from .decoding import decode, note_targets
 
 MODEL_ARGS = dict(sample_rate=8000, n_fft=1024, hop_length=128, n_mels=128, f_min=40.0, f_max=4000.0,
@@ -140,9 +139,10 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
     model = Voice2Midi.from_model_args(MODEL_ARGS)
     model.load_state_dict(state["model"])
-    log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
+    last = read_log(run_dir)[-1]
     save_checkpoint(model, out_dir, task="transcription", architecture="Voice2Midi",
-                    training={"epochs": state["epoch"], "steps": log[-1]["step"], "valid_note_f1": state["score"]})
+                    training={"epochs": state["epoch"], "steps_run": last["step"], "valid_note_f1": state["score"],
+                              "data": "music21 Bach chorale parts (train split), singing synth + FluidSynth"})
     if Path(out_dir).resolve().parent == CHECKPOINT_DIR:
         register_checkpoint(Path(out_dir).name)
 
