@@ -11,6 +11,7 @@ import zipfile
 from ...errors import VoicetoolsError
 from ..player import PLAYER_CSS, PLAYER_JS, player_html, players_html, png_data_uri, spectrogram_db, spectrogram_rgb
 from ..registry import TabSpec
+from . import show_warnings, upload_checker, user_error
 
 TITLES = {"soprano": "Soprano", "alto": "Alto", "tenor": "Tenor", "bass": "Bass"}
 PLACEHOLDER = ('<p class="vt-note">The four voices appear here, each with its spectrogram and a player: '
@@ -86,20 +87,9 @@ def build(ctx):
             html, zip_path, notes = run_separation(ctx, audio_path, session=getattr(request, "session_hash", None),
                                                    progress=progress)
         except VoicetoolsError as exc:
-            raise gr.Error(str(exc), title="Cannot separate this audio", duration=None,
-                           print_exception=False) from None
-        for note in notes:
-            gr.Warning(note[0].upper() + note[1:] + ".")
+            raise user_error(exc, "Cannot separate this audio") from None
+        show_warnings(notes)
         return html, zip_path
-
-    def check_handler(audio_path):
-        """On upload: the same checks as Separate, so a bad file is reported at once."""
-        if audio_path:
-            try:
-                ctx.check_upload(audio_path)
-            except VoicetoolsError as exc:
-                raise gr.Error(str(exc), title="Cannot use this audio", duration=None,
-                               print_exception=False) from None
 
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
@@ -120,7 +110,7 @@ def build(ctx):
     players.render()
 
     # the quick header check is not queued behind running separations
-    audio_in.upload(check_handler, inputs=[audio_in], outputs=None, api_visibility="private",
+    audio_in.upload(upload_checker(ctx), inputs=[audio_in], outputs=None, api_visibility="private",
                     show_progress="hidden", concurrency_limit=None)
     # the button and an example click share one concurrency limit (the app's --concurrency)
     run.click(separate_handler, inputs=[audio_in], outputs=[players, zip_out], api_name="separate",

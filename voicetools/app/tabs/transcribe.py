@@ -11,6 +11,7 @@ import warnings
 from ...errors import VoicetoolsError
 from ..player import PLAYER_CSS, PLAYER_JS, player_html, players_html
 from ..registry import TabSpec
+from . import show_warnings, upload_checker, user_error
 
 PLACEHOLDER = ('<p class="vt-note">The piano roll appears here over the spectrogram, with the MIDI played '
                'back: upload or record singing, then press Transcribe.</p>')
@@ -97,19 +98,9 @@ def build(ctx):
                                                        session=getattr(request, "session_hash", None),
                                                        progress=progress)
         except VoicetoolsError as exc:
-            raise gr.Error(str(exc), title="Cannot transcribe this audio", duration=None,
-                           print_exception=False) from None
-        for note in notes:
-            gr.Warning(note[0].upper() + note[1:] + ".")
+            raise user_error(exc, "Cannot transcribe this audio") from None
+        show_warnings(notes)
         return html, midi_path
-
-    def check_handler(audio_path):
-        if audio_path:
-            try:
-                ctx.check_upload(audio_path)
-            except VoicetoolsError as exc:
-                raise gr.Error(str(exc), title="Cannot use this audio", duration=None,
-                               print_exception=False) from None
 
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
@@ -130,7 +121,7 @@ def build(ctx):
             midi_out.render()
     players.render()
 
-    audio_in.upload(check_handler, inputs=[audio_in], outputs=None, api_visibility="private",
+    audio_in.upload(upload_checker(ctx), inputs=[audio_in], outputs=None, api_visibility="private",
                     show_progress="hidden", concurrency_limit=None)
     run.click(transcribe_handler, inputs=[audio_in, parts, quantize, pitch_bend], outputs=[players, midi_out],
               api_name="transcribe", concurrency_id="transcribe", concurrency_limit=s.concurrency)
