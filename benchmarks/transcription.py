@@ -16,7 +16,9 @@ Systems, side by side on the same files:
 Test set: every part of the 16 fixed test chorales (``voicetools.data.chorales``, never trained on),
 version 0, sung by the singing synthesizer at 16 kHz, in two conditions: ``clean`` and ``room+noise``
 (the seeded room reverb and noise of the training recipe). The reference notes are the score's, after
-the version's transposition and tempo. ``--data FOLDER`` adds real recordings: ``<name>.wav`` with
+the version's transposition and tempo. A third set, voicetools only, mixes each test chorale's four
+sung parts and runs ``vt.transcribe(..., parts=True)`` (separate, then transcribe each voice); every
+voice's track is scored against its part. ``--data FOLDER`` adds real recordings: ``<name>.wav`` with
 ``<name>.csv`` (rows ``onset_s,offset_s,pitch``; pitch a MIDI number, or Hz when above 127; a header
 row is skipped) or ``<name>.mid`` (every non-drum note).
 
@@ -101,6 +103,21 @@ def chorale_items(limit: int | None, seconds: float | None, conditions, cache: P
     return items
 
 
+def choir_items(limit: int | None, cache: Path) -> list[dict]:
+    """Each test chorale's four sung parts mixed (equal loudness, no room), for ``--parts``; cached."""
+    items = []
+    for name in progress(split_names("test")[:limit], desc="mix test chorales"):
+        chorale = load_chorale(name)
+        version = version_of(chorale, 0)
+        wav = cache / f"{name.replace('/', '_')}-choir.wav"
+        if not wav.exists():
+            x = render.render(chorale, version, "singing", sample_rate=SAMPLE_RATE).sum(0)
+            sf.write(wav, 0.5 * x / (np.abs(x).max() + 1e-9), SAMPLE_RATE, subtype="FLOAT")
+        items.append({"file": str(wav), "set": "choir, --parts (per voice)",
+                      "parts": {v: np.array(part_notes(chorale, version, v, "singing"), float) for v in VOICES}})
+    return items
+
+
 def crop(item: dict, seconds: float | None) -> dict:
     """Keep the notes starting in the first ``seconds`` (the audio is cut at run time)."""
     if seconds is not None:
@@ -147,11 +164,13 @@ def system_voicetools(model: str):
 
     loaded = _resolve_model(model)
 
-    def run(path: str) -> np.ndarray:
+    def run(path: str, *, parts: bool = False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = vt.transcribe(path, model=loaded)
-        return np.array([(n.pitch, n.start_s, n.end_s) for n in res.notes], float).reshape(-1, 3)
+            res = vt.transcribe(path, model=loaded, parts=parts)
+        tracks = {k: np.array([(n.pitch, n.start_s, n.end_s) for n in v], float).reshape(-1, 3)
+                  for k, v in res.tracks.items()}
+        return tracks if parts else tracks["melody"]
     return run
 
 
@@ -232,6 +251,14 @@ def quality(systems: dict, items: list[dict]) -> dict:
                 x, sr = sf.read(path, dtype="float32", frames=int(item["seconds"] * sf.info(path).samplerate))
                 path = str(Path(tmp) / Path(path).name)
                 sf.write(path, x, sr, subtype="FLOAT")
+            if "parts" in item:  # only voicetools separates a choir into voices
+                if "voicetools" in systems:
+                    tracks = systems["voicetools"](path, parts=True)
+                    for voice, ref in item["parts"].items():
+                        per_file.append({"system": "voicetools", "set": item["set"], "file": Path(path).name,
+                                         "voice": voice, "n_ref": len(ref), "n_est": len(tracks[voice]),
+                                         **scores(ref, tracks[voice])})
+                continue
             for name, run in systems.items():
                 est = run(path)
                 per_file.append({"system": name, "set": item["set"], "file": Path(item["file"]).name,
@@ -284,6 +311,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=None, help="only the first N seconds of each part")
     ap.add_argument("--data", type=Path, action="append", default=[], help="folder of WAV + CSV/MIDI annotations")
     ap.add_argument("--no-chorales", action="store_true", help="score only --data folders")
+    ap.add_argument("--no-choir", action="store_true", help="skip the choir (--parts) set")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--cache", type=Path, default=ROOT / "data" / "bench-cache")
@@ -297,6 +325,8 @@ def main(argv=None) -> int:
     systems = {name: makers[name]() for name in args.systems}
     items = [] if args.no_chorales else chorale_items(args.limit, args.seconds, args.conditions,
                                                       cache_folder(args.cache))
+    if not (args.no_chorales or args.no_choir):
+        items += choir_items(args.limit, cache_folder(args.cache))
     for folder in args.data:
         items += folder_items(folder)
     results = {"machine": machine_info(1), "model": {"name": args.model, "sha256": registry().get(args.model, {}).get("sha256")},
