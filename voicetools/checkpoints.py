@@ -31,9 +31,11 @@ def _architectures():
     from .nn.classifiers import AudioClassifier
     from .nn.convtasnet import ConvTasNet
     from .nn.voice2midi import Voice2Midi
+    from .vocals.model import build_htdemucs
 
     return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args,
-            "Voice2Midi": Voice2Midi.from_model_args}
+            "Voice2Midi": Voice2Midi.from_model_args,
+            "HTDemucs": build_htdemucs}
 
 
 # Random-weight models for tests: same code paths as the real ones, seconds to run.
@@ -48,6 +50,11 @@ TINY_MODELS = {
         "labels": ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"],
         "model_args": dict(backbone="cnn", n_classes=8, n_mels=32, pooling="avg", sample_rate=8000, n_fft=256,
                            hop_length=128, clip_s=1.0, backbone_args={}),
+    },
+    "tiny-vocals": {
+        "task": "vocals", "model_name": "HTDemucs", "sources": ["vocals", "accompaniment"], "segment_s": 1.0,
+        "model_args": dict(sources=["vocals", "accompaniment"], audio_channels=1, sample_rate=8000, segment=1.0,
+                           channels=8, depth=2, nfft=512, t_layers=1, t_heads=2, dconv_comp=4),
     },
     "tiny-voice2midi": {
         "task": "transcription", "model_name": "Voice2Midi",

@@ -1,0 +1,171 @@
+"""Demucs models for vocal extraction: our shipped HTDemucs checkpoints and official Demucs weights.
+
+Two ways a model arrives, both ending in a ``LoadedModel`` whose ``.model`` is demucs' own class:
+
+- a voicetools checkpoint (registry name, cache name, folder): safetensors weights and a
+  ``config.json`` holding the ``HTDemucs`` keyword arguments; built by ``build_htdemucs``;
+- official Demucs weights: a ``.th`` file as Demucs saves it (a dict with ``klass``, ``args``,
+  ``kwargs``, ``state``), given by path or found by signature in the torch hub cache
+  (``~/.cache/torch/hub/checkpoints/<sig>-<hash>.th``), or a bag-of-models ``.yaml`` listing
+  signatures. Files are read with ``torch.load(weights_only=True)`` and an allow-list of exactly
+  the Demucs model classes: a pickle naming any other class is refused, never executed.
+
+Nothing is downloaded; a missing official file is an error that says where to put it.
+"""
+
+from __future__ import annotations
+
+import fractions
+import hashlib
+import inspect
+import os
+import pickle
+from pathlib import Path
+
+import torch
+
+from ..checkpoints import LoadedModel, _first_line, resolve_model
+from ..errors import ModelLoadError, ParameterError
+
+TASK = "vocals"
+
+
+def _demucs_classes() -> tuple:
+    from demucs.demucs import Demucs
+    from demucs.hdemucs import HDemucs
+    from demucs.htdemucs import HTDemucs
+
+    return (HTDemucs, HDemucs, Demucs)
+
+
+def build_htdemucs(model_args: dict):
+    """An ``HTDemucs`` from our config's ``model_args`` (its kwargs, with ``sample_rate`` for ``samplerate``).
+
+    The instance keeps ``model_args`` so ``save_checkpoint`` can write it back.
+    """
+    from demucs.htdemucs import HTDemucs
+
+    kwargs = {k: v for k, v in model_args.items() if k != "sample_rate"}
+    model = HTDemucs(samplerate=int(model_args["sample_rate"]), **kwargs)
+    model.model_args = dict(model_args)
+    return model
+
+
+def official_names() -> list[str]:
+    """Official Demucs model names (bags in demucs' ``remote/*.yaml``) usable once their weights are local."""
+    from demucs.pretrained import REMOTE_ROOT
+
+    return sorted(p.stem for p in REMOTE_ROOT.glob("*.yaml"))
+
+
+def hub_dir() -> Path:
+    """Where torch hub (and so ``demucs``) keeps downloaded weights: ``<torch hub>/checkpoints``."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _wrap(model, name: str, origin: str) -> LoadedModel:
+    sources = [str(s) for s in model.sources]
+    config = {"task": TASK, "model_name": type(model).__name__, "sources": sources,
+              "model_args": {"sample_rate": int(model.samplerate), "audio_channels": int(model.audio_channels)},
+              "segment_s": float(getattr(model, "max_allowed_segment", None) or model.segment),
+              "origin": origin}
+    return LoadedModel(name, model.eval(), config)
+
+
+def load_demucs_file(path: str | os.PathLike):
+    """Build the model saved in an official Demucs ``.th`` file, without unpickling foreign code."""
+    path = Path(path)
+    classes = _demucs_classes()
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such weights file")
+    try:
+        with torch.serialization.safe_globals([*classes, fractions.Fraction]):
+            package = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        text = _first_line(exc)
+        if "GLOBAL" in text or "global" in text:  # a class outside the allow-list
+            culprit = text.split("GLOBAL")[-1].strip().split(" ")[0] if "GLOBAL" in text else "a foreign object"
+            raise ModelLoadError(f"{path}: refused to load: it names {culprit}, which is not a Demucs model "
+                                 "class (only Demucs checkpoints are read, and never executed)") from None
+        raise ModelLoadError(f"{path}: not a Demucs checkpoint ({text[:160]})") from None
+    except (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError) as exc:
+        raise ModelLoadError(f"{path}: not a Demucs checkpoint ({_first_line(exc)[:160]})") from None
+    if not isinstance(package, dict) or not {"klass", "args", "kwargs", "state"} <= set(package):
+        raise ModelLoadError(f"{path}: not a Demucs checkpoint (needs klass, args, kwargs and state)")
+    klass, kwargs = package["klass"], dict(package["kwargs"])
+    if klass not in classes:
+        raise ModelLoadError(f"{path}: not a Demucs checkpoint ({klass!r} is not a Demucs model class)")
+    if package["state"].get("__quantized"):
+        raise ModelLoadError(f"{path}: quantized (diffq) Demucs weights are not supported; use the "
+                             "non-quantized model (e.g. htdemucs, not mdx_q)")
+    params = inspect.signature(klass).parameters
+    kwargs = {k: v for k, v in kwargs.items() if k in params}  # as demucs does: drop stale arguments
+    try:
+        model = klass(*package["args"], **kwargs)
+        model.load_state_dict(package["state"])
+    except (TypeError, ValueError, RuntimeError, KeyError) as exc:
+        raise ModelLoadError(f"{path}: weights do not fit the Demucs model ({_first_line(exc)[:160]})") from None
+    return model.eval()
+
+
+def _find_signature(sig: str, folders) -> Path:
+    for folder in folders:
+        hits = sorted(Path(folder).glob(f"{sig}-*.th")) + sorted(Path(folder).glob(f"{sig}.th"))
+        if hits:
+            path = hits[0]
+            stem_hash = path.stem.split("-", 1)[1] if "-" in path.stem else ""
+            if stem_hash:  # demucs names files <sig>-<first hex digits of their sha256>.th
+                h = hashlib.sha256(path.read_bytes()).hexdigest()
+                if not h.startswith(stem_hash):
+                    raise ModelLoadError(f"{path}: checksum does not match its name; the download is corrupt")
+            return path
+    where = " or ".join(str(f) for f in folders)
+    raise ModelLoadError(f"official Demucs weights {sig}-*.th not found in {where}; copy the file there "
+                         "or pass --weights /path/to/file.th (nothing is downloaded)")
+
+
+def load_bag(yaml_path: str | os.PathLike, *, folders=None):
+    """A Demucs bag of models from its ``.yaml`` (signatures, weights, segment) and local ``.th`` files."""
+    import yaml
+    from demucs.apply import BagOfModels
+
+    yaml_path = Path(yaml_path)
+    try:
+        bag = yaml.safe_load(yaml_path.read_text())
+        sigs = [str(s) for s in bag["models"]]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{yaml_path}: not a Demucs bag of models ({_first_line(exc)[:120]})") from None
+    folders = folders or [yaml_path.parent, hub_dir()]
+    models = [load_demucs_file(_find_signature(s, folders)) for s in sigs]
+    try:
+        return BagOfModels(models, bag.get("weights"), bag.get("segment"))
+    except AssertionError:
+        raise ModelLoadError(f"{yaml_path}: its models disagree on sources, rate or channels") from None
+
+
+def load_vocal_model(model="vocals-htdemucs-small", *, weights: str | os.PathLike | None = None) -> LoadedModel:
+    """A vocal-extraction model: ``weights`` (an official ``.th`` / bag ``.yaml``) if given, else ``model``.
+
+    ``model`` is a voicetools name or checkpoint (``available_models("vocals")``), an official
+    Demucs name such as ``htdemucs`` (weights from the torch hub cache), or a ``LoadedModel``.
+    """
+    if isinstance(model, LoadedModel) and weights is None:
+        return model
+    if weights is not None:
+        p = Path(weights).expanduser()
+        if p.suffix in (".yaml", ".yml"):
+            return _wrap(load_bag(p), p.stem, str(p))
+        return _wrap(load_demucs_file(p), p.stem.split("-")[0], str(p))
+    name = str(model)
+    if name in official_names():
+        from demucs.pretrained import REMOTE_ROOT
+
+        return _wrap(load_bag(REMOTE_ROOT / f"{name}.yaml", folders=[hub_dir()]), name, str(hub_dir()))
+    p = Path(name).expanduser()
+    if p.suffix in (".th", ".yaml", ".yml") and p.is_file():
+        return load_vocal_model(weights=p)
+    try:
+        return resolve_model(name, TASK)
+    except ParameterError as exc:
+        raise ParameterError(f"{exc}; official Demucs names (weights from {hub_dir()}): "
+                             f"{', '.join(official_names())}") from None
