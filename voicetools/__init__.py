@@ -11,9 +11,10 @@ from .errors import AudioLoadError, ModelLoadError, ParameterError, VoicetoolsEr
 from .classify import ClassificationResult, classify
 from .separation import SeparationResult, separate, separate_file
 from .transcribe import TranscriptionResult, transcribe
+from .vocals import extract_vocals, extract_vocals_file
 
 __all__ = [
     "__version__", "available_models", "load_model", "separate", "separate_file", "SeparationResult",
     "VoicetoolsError", "AudioLoadError", "ModelLoadError", "ParameterError", "classify", "ClassificationResult",
-    "transcribe", "TranscriptionResult",
+    "transcribe", "TranscriptionResult", "extract_vocals", "extract_vocals_file",
 ]

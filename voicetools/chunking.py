@@ -2,7 +2,7 @@
 
 ``OverlapAdd`` takes input blocks of any size and gives back finished output blocks as soon as
 no later chunk can still change them, so memory depends on the chunk size, not on the file.
-It is model-agnostic: ``fn`` maps a (1, segment) tensor to (n_out, segment).
+It is model-agnostic: ``fn`` maps a (channels, segment) tensor to (n_out, segment).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ class OverlapAdd:
     ``segment - overlap`` samples, and the output has exactly as many samples as were pushed.
     """
 
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], *, segment: int, overlap: int, n_out: int):
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], *, segment: int, overlap: int, n_out: int,
+                 channels: int = 1):
         if not 0 <= overlap < segment:
             raise ValueError(f"overlap must be in [0, segment), got {overlap} for segment {segment}")
         self.fn, self.segment, self.overlap, self.n_out = fn, segment, overlap, n_out
@@ -29,7 +30,7 @@ class OverlapAdd:
         if overlap:
             self.window[:overlap] = ramp
             self.window[-overlap:] = ramp.flip(0)
-        self.inp = torch.zeros(1, 0)  # input not yet fully consumed, from position self.start
+        self.inp = torch.zeros(channels, 0)  # input not yet fully consumed, from position self.start
         self.acc = torch.zeros(n_out, segment)  # weighted sum of outputs, from position self.start
         self.wsum = torch.zeros(segment)
         self.start = 0  # absolute sample index of inp[0] / acc[0]
@@ -51,7 +52,7 @@ class OverlapAdd:
         return out
 
     def push(self, block: torch.Tensor) -> torch.Tensor:
-        """Feed (1, n) input; returns (n_out, m) finished output (m may be 0)."""
+        """Feed (channels, n) input; returns (n_out, m) finished output (m may be 0)."""
         self.inp = torch.cat([self.inp, block], 1)
         self.pushed += block.shape[-1]
         outs = []

@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .transcribe.cli import add_parser as add_transcribe_parser
 
     add_transcribe_parser(sub)
+    from .vocals.cli import add_parser as add_vocals_parser
+
+    add_vocals_parser(sub)
     return p
 
 

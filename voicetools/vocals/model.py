@@ -53,9 +53,19 @@ def build_htdemucs(model_args: dict):
 
 def official_names() -> list[str]:
     """Official Demucs model names (bags in demucs' ``remote/*.yaml``) usable once their weights are local."""
-    from demucs.pretrained import REMOTE_ROOT
+    return sorted(p.stem for p in _remote_root().glob("*.yaml"))
 
-    return sorted(p.stem for p in REMOTE_ROOT.glob("*.yaml"))
+
+def _remote_root() -> Path:
+    """demucs' ``remote/`` folder, found without importing demucs (keeps ``voicetools --help`` fast)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("demucs")
+    if spec is None or not spec.submodule_search_locations:
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError("the demucs package is missing: pip install demucs")
+    return Path(list(spec.submodule_search_locations)[0]) / "remote"
 
 
 def hub_dir() -> Path:
@@ -88,7 +98,7 @@ def load_demucs_file(path: str | os.PathLike):
             raise ModelLoadError(f"{path}: refused to load: it names {culprit}, which is not a Demucs model "
                                  "class (only Demucs checkpoints are read, and never executed)") from None
         raise ModelLoadError(f"{path}: not a Demucs checkpoint ({text[:160]})") from None
-    except (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError) as exc:
+    except Exception as exc:  # any other byte soup: the restricted unpickler fails in many ways
         raise ModelLoadError(f"{path}: not a Demucs checkpoint ({_first_line(exc)[:160]})") from None
     if not isinstance(package, dict) or not {"klass", "args", "kwargs", "state"} <= set(package):
         raise ModelLoadError(f"{path}: not a Demucs checkpoint (needs klass, args, kwargs and state)")
@@ -158,9 +168,7 @@ def load_vocal_model(model="vocals-htdemucs-small", *, weights: str | os.PathLik
         return _wrap(load_demucs_file(p), p.stem.split("-")[0], str(p))
     name = str(model)
     if name in official_names():
-        from demucs.pretrained import REMOTE_ROOT
-
-        return _wrap(load_bag(REMOTE_ROOT / f"{name}.yaml", folders=[hub_dir()]), name, str(hub_dir()))
+        return _wrap(load_bag(_remote_root() / f"{name}.yaml", folders=[hub_dir()]), name, str(hub_dir()))
     p = Path(name).expanduser()
     if p.suffix in (".th", ".yaml", ".yml") and p.is_file():
         return load_vocal_model(weights=p)

@@ -1,0 +1,77 @@
+"""``voicetools vocals``: songs → ``OUTPUT/<song>/{vocals,accompaniment}.<format>`` (or every Demucs stem)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import VoicetoolsError
+
+
+def cmd_vocals(args) -> int:
+    from ..cli import _progress
+    from .extract import _check_args, extract_vocals_file
+    from .model import load_vocal_model
+
+    _check_args(args.stems, args.overlap, args.jobs)  # usage errors before loading anything
+    model = load_vocal_model(args.model, weights=args.weights)  # once for all inputs
+    failed, summaries, used = 0, [], {}
+    for inp in args.inputs:
+        out_dir = Path(args.output) / Path(inp).stem
+        progress = _progress(not args.quiet)
+        try:
+            if out_dir in used:  # a.wav and other/a.wav would write the same stems
+                raise VoicetoolsError(f"{inp}: its stems would go to {out_dir}/, already used by {used[out_dir]}; "
+                                      "rename it or extract it in another run")
+            used[out_dir] = inp
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                summary = extract_vocals_file(inp, out_dir, model=model, stems=args.stems, format=args.format,
+                                              overlap=args.overlap, device=args.device, jobs=args.jobs,
+                                              overwrite=args.overwrite, callback=progress)
+        except VoicetoolsError as exc:
+            failed += 1
+            print(f"voicetools: error: {exc}", file=sys.stderr)
+            summaries.append({"input": inp, "error": str(exc)})
+            continue
+        finally:
+            progress.close()
+        for note in summary["warnings"]:
+            print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
+        summaries.append(summary)
+        if not args.json and not args.quiet:
+            print(f"{inp} -> {out_dir}/ ({', '.join(Path(s).name for s in summary['stems'].values())})")
+    if args.json:
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1))
+    return 1 if failed else 0
+
+
+def add_parser(sub) -> None:
+    from ..checkpoints import available_models
+    from ..separation import FORMATS
+    from .extract import DEFAULT_MODEL, OVERLAP, STEMS
+    from .model import hub_dir, official_names
+
+    v = sub.add_parser("vocals", help="split songs into vocals and accompaniment (Demucs)",
+                       description="Split songs into OUTPUT/<song>/vocals + accompaniment (or every stem of "
+                                   "the model with --stems all). Stems keep the input's sample rate, length and "
+                                   "channels; long files stream in overlapping segments.")
+    v.add_argument("inputs", nargs="+", metavar="AUDIO", help="audio files (WAV, FLAC, OGG, MP3, ...)")
+    v.add_argument("-o", "--output", default="separated", help="output folder (default: separated)")
+    v.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"installed: {', '.join(available_models('vocals'))}; or an official Demucs name "
+                        f"({', '.join(official_names())}) with its weights in {hub_dir()}")
+    v.add_argument("--weights", default=None, metavar="FILE",
+                   help="official Demucs weights (.th) or bag of models (.yaml); overrides --model")
+    v.add_argument("--stems", choices=STEMS, default="vocals",
+                   help="vocals: vocals + accompaniment (default); all: every source of the model")
+    v.add_argument("--format", choices=sorted(FORMATS), default="wav")
+    v.add_argument("--overlap", type=float, default=OVERLAP, help="share of a segment cross-faded (default 0.25)")
+    v.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
+    v.add_argument("-j", "--jobs", type=int, default=None, help="CPU threads for inference (default: torch's)")
+    v.add_argument("--overwrite", action="store_true", help="replace existing stems")
+    v.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    v.set_defaults(func=cmd_vocals)
