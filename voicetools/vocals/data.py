@@ -75,10 +75,11 @@ def build(out_dir: Path, splits=("train", "valid", "test"), *, limit: int | None
 
 
 def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int = SAMPLE_RATE,
-        band: np.ndarray | None = None, reverb_p: float = 0.6):
+        band: np.ndarray | None = None, reverb_p: float = 0.6, silent_p: float = 0.05):
     """One example from (9, samples) stems: returns (mixture (samples,), targets (2, samples)).
 
-    ``band`` (5, samples) replaces the stems' own accompaniment (vocals over another song's band).
+    ``band`` (5, samples) replaces the stems' own accompaniment (vocals over another song's band);
+    with probability ``silent_p`` the example has no vocals at all (an instrumental passage).
     """
     voices = stems[:N_VOICES].astype(np.float32)
     band = (stems[N_VOICES:] if band is None else band).astype(np.float32)
@@ -100,7 +101,7 @@ def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int = SAMPL
     # vocal-to-accompaniment ratio in dB (on active-signal RMS); sometimes no vocals at all
     ratio_db = rng.uniform(-8, 4)
     rms = lambda x: float(np.sqrt(np.mean(x**2))) + 1e-8  # noqa: E731
-    vocals = vocals * (rms(accomp) / rms(vocals) * 10 ** (ratio_db / 20)) if rng.uniform() > 0.05 else vocals * 0
+    vocals = vocals * (rms(accomp) / rms(vocals) * 10 ** (ratio_db / 20)) if rng.uniform() >= silent_p else vocals * 0
     targets = np.stack([vocals, accomp]).astype(np.float32)
     mixture = targets.sum(0)
     scale = 10 ** (rng.uniform(-12, 0) / 20) * 0.9 / (np.abs(mixture).max() + 1e-9)
@@ -139,7 +140,8 @@ def fixed_mixtures(files, *, segment_s: float | None = None, sample_rate: int = 
     """Seeded evaluation mixtures, one per file: yields (name, mixture (samples,), targets (2, samples)).
 
     With ``segment_s`` each is an excerpt from the middle of the song; the seed is the file's index
-    in the sorted list, so every run scores the same signals.
+    in the sorted list, so every run scores the same signals. Every one has vocals (SDR of a silent
+    reference is undefined).
     """
     for i, f in enumerate(sorted(files)):
         stems = np.load(f).astype(np.float32)
@@ -147,7 +149,7 @@ def fixed_mixtures(files, *, segment_s: float | None = None, sample_rate: int = 
             seg = int(segment_s * sample_rate)
             start = max(0, stems.shape[-1] // 2 - seg // 2)
             stems = stems[:, start : start + seg]
-        mixture, targets = mix(stems, np.random.default_rng([1234, i]), sample_rate=sample_rate)
+        mixture, targets = mix(stems, np.random.default_rng([1234, i]), sample_rate=sample_rate, silent_p=0.0)
         yield Path(f).stem, mixture, targets
 
 

@@ -20,6 +20,7 @@ import hashlib
 import inspect
 import os
 import pickle
+import re
 from pathlib import Path
 
 import torch
@@ -92,12 +93,11 @@ def load_demucs_file(path: str | os.PathLike):
         with torch.serialization.safe_globals([*classes, fractions.Fraction]):
             package = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        text = _first_line(exc)
-        if "GLOBAL" in text or "global" in text:  # a class outside the allow-list
-            culprit = text.split("GLOBAL")[-1].strip().split(" ")[0] if "GLOBAL" in text else "a foreign object"
-            raise ModelLoadError(f"{path}: refused to load: it names {culprit}, which is not a Demucs model "
-                                 "class (only Demucs checkpoints are read, and never executed)") from None
-        raise ModelLoadError(f"{path}: not a Demucs checkpoint ({text[:160]})") from None
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))  # a global outside the allow-list
+        if found:
+            raise ModelLoadError(f"{path}: refused to load: it names {found.group(1)}, which is not a Demucs model "
+                                 "class (only Demucs checkpoints are read, and nothing in them is run)") from None
+        raise ModelLoadError(f"{path}: not a Demucs checkpoint ({_first_line(exc)[:160]})") from None
     except Exception as exc:  # any other byte soup: the restricted unpickler fails in many ways
         raise ModelLoadError(f"{path}: not a Demucs checkpoint ({_first_line(exc)[:160]})") from None
     if not isinstance(package, dict) or not {"klass", "args", "kwargs", "state"} <= set(package):
