@@ -54,8 +54,10 @@ def build_app(*, model: str | None = None, models: dict | None = None, tabs: lis
     """
     from ..classify import DEFAULT_MODELS as CLASSIFIERS
     from ..separation import DEFAULT_MODEL
+    from ..transcribe import DEFAULT_MODEL as TRANSCRIPTION_MODEL
 
     all_models = {"separation": DEFAULT_MODEL, "classify": CLASSIFIERS["emotion"]}
+    all_models["transcription"] = TRANSCRIPTION_MODEL
     all_models.update(models or {})
     if model is not None:
         all_models["separation"] = str(model)

@@ -16,6 +16,7 @@ from typing import Callable
 # In page order. Later tasks: vocals, transcribe, revoice, classify, pronounce, diarize.
 TAB_MODULES: tuple[str, ...] = (
     "voicetools.app.tabs.separate",
+    "voicetools.app.tabs.transcribe",
     "voicetools.app.tabs.classify",
 )
 
