@@ -80,3 +80,49 @@ class SeparateTab:
 
     def wait_for_message(self, text: str, timeout_ms: int = 30_000):
         self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
+
+class TranscribeTab:
+    """The Transcribe tab: one player (the MIDI played back over the piano roll) and the MIDI file."""
+
+    PLAYER = "#vt-transcribe-players .vt-player"
+
+    def __init__(self, page):
+        self.page = page
+        page.get_by_role("tab", name="Transcribe").click()
+        page.wait_for_selector("#vt-transcribe-run")
+
+    def upload(self, path):
+        self.page.locator("#vt-transcribe-input input[type=file]").set_input_files(str(path))
+
+    def choir(self, on: bool = True):
+        box = self.page.locator("#vt-transcribe-parts input[type=checkbox]")
+        box.set_checked(on)
+
+    def run(self):
+        self.page.click("#vt-transcribe-run")
+
+    def wait_for_player(self, timeout_ms: int = 90_000):
+        self.page.wait_for_function(f"() => document.querySelector('{self.PLAYER} audio') !== null", timeout=timeout_ms)
+        self.page.wait_for_function(f"() => document.querySelector('{self.PLAYER} audio').readyState >= 1",
+                                    timeout=timeout_ms)
+
+    def summary(self) -> str:
+        return self.page.inner_text("#vt-transcribe-players .vt-note")
+
+    def audio(self):
+        return self.page.eval_on_selector(f"{self.PLAYER} audio", "a => [a.currentSrc, a.duration]")
+
+    def roll(self):
+        return self.page.locator(f"{self.PLAYER} img.vt-spec")
+
+    def midi_link(self, name: str):
+        return self.page.locator(f'#vt-transcribe-midi a[download="{name}"]')
+
+    def play(self):
+        self.page.evaluate(f"() => document.querySelector('{self.PLAYER} audio').play()")
+
+    def playhead(self) -> float:
+        return float(self.page.locator(f"{self.PLAYER} .vt-playhead").get_attribute("data-fraction") or 0)
+
+    def wait_for_message(self, text: str, timeout_ms: int = 30_000):
+        self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
