@@ -17,6 +17,7 @@ from typing import Callable
 TAB_MODULES: tuple[str, ...] = (
     "voicetools.app.tabs.separate",
     "voicetools.app.tabs.transcribe",
+    "voicetools.app.tabs.vocals",
     "voicetools.app.tabs.classify",
 )
 

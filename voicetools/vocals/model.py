@@ -52,6 +52,24 @@ def build_htdemucs(model_args: dict):
     return model
 
 
+def save_demucs_file(model, folder: str | os.PathLike, *, sig: str) -> Path:
+    """Save a Demucs model in Demucs' release format as ``<folder>/<sig>-<sha256 prefix>.th``.
+
+    ``demucs -n <sig> --repo <folder>`` (and ``load_vocal_model(weights=...)``) then load it: how
+    the benchmark runs the demucs CLI on exactly our shipped weights.
+    """
+    args, kwargs = model._init_args_kwargs  # recorded by demucs' capture_init
+    package = {"klass": type(model), "args": list(args), "kwargs": dict(kwargs),
+               "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{sig}.tmp"
+    torch.save(package, tmp)
+    path = folder / f"{sig}-{hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]}.th"
+    tmp.replace(path)
+    return path
+
+
 def official_names() -> list[str]:
     """Official Demucs model names (bags in demucs' ``remote/*.yaml``) usable once their weights are local."""
     return sorted(p.stem for p in _remote_root().glob("*.yaml"))

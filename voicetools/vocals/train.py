@@ -72,6 +72,7 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
     model = build_htdemucs(MODEL_ARGS)
     model.load_state_dict(state["model"])
+    model.half()  # weights stored as float16 (3.6 MB); loading casts them back to float32
     log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
     save_checkpoint(model, out_dir, task="vocals", architecture="HTDemucs", sources=list(SOURCES),
                     segment_s=MODEL_ARGS["segment"],
