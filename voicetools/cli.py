@@ -45,6 +45,21 @@ def cmd_separate(args) -> int:
     from .separation import _resolve_model, separate_file
 
     model = _resolve_model(args.model)  # once for all inputs
+
+    def run(inp, out_dir, progress):
+        return separate_file(inp, out_dir, model=model, format=args.format, segment_s=args.segment_s,
+                             overlap_s=args.overlap_s, device=args.device, overwrite=args.overwrite,
+                             callback=progress)
+
+    return stems_per_input(args, run, verb="separate")
+
+
+def stems_per_input(args, run, *, verb: str) -> int:
+    """Write each input's stems into ``OUTPUT/<input name>/`` with ``run(inp, out_dir, progress) -> summary``.
+
+    A failing input is one ``voicetools: error:`` line and the others still run; ``--json`` prints
+    the summaries; the exit code is 1 when any input failed. ``separate`` and ``vocals`` share it.
+    """
     failed = 0
     summaries = []
     used: dict[Path, str] = {}
@@ -54,13 +69,11 @@ def cmd_separate(args) -> int:
         try:
             if out_dir in used:  # a.wav and other/a.wav would write the same stems
                 raise VoicetoolsError(f"{inp}: its stems would go to {out_dir}/, already used by {used[out_dir]}; "
-                                      "rename it or separate it in another run")
+                                      f"rename it or {verb} it in another run")
             used[out_dir] = inp
             with warnings.catch_warnings(record=True):
                 warnings.simplefilter("always")
-                summary = separate_file(inp, out_dir, model=model, format=args.format,
-                                        segment_s=args.segment_s, overlap_s=args.overlap_s, device=args.device,
-                                        overwrite=args.overwrite, callback=progress)
+                summary = run(inp, out_dir, progress)
         except VoicetoolsError as exc:
             failed += 1
             print(f"voicetools: error: {exc}", file=sys.stderr)
