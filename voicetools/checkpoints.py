@@ -226,6 +226,16 @@ def save_checkpoint(model: torch.nn.Module, out_dir: str | os.PathLike, *, task:
     return sha256_of(out / WEIGHTS)
 
 
+def publish_checkpoint(model: torch.nn.Module, out_dir: str | os.PathLike, *, task: str, architecture: str,
+                       sources: list[str] | None = None, **meta) -> str:
+    """``save_checkpoint``, and when ``out_dir`` is a folder of the shipped ``checkpoints/``, also
+    ``register_checkpoint`` it; returns the weights' sha256."""
+    sha = save_checkpoint(model, out_dir, task=task, architecture=architecture, sources=sources, **meta)
+    if Path(out_dir).resolve().parent == CHECKPOINT_DIR:
+        register_checkpoint(Path(out_dir).name)
+    return sha
+
+
 def register_checkpoint(name: str, *, checkpoint_dir: Path | None = None) -> dict:
     """Add (or refresh) ``<checkpoint_dir>/<name>/`` in the shipped registry with its sha256.
 
