@@ -134,17 +134,14 @@ def make_validate(items):
 
 def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     """Write the run's best weights as a checkpoint folder; inside ``checkpoints/`` also register it."""
-    from ..checkpoints import CHECKPOINT_DIR, register_checkpoint, save_checkpoint
+    from ..checkpoints import publish_checkpoint
 
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
     model = Voice2Midi.from_model_args(MODEL_ARGS)
     model.load_state_dict(state["model"])
-    last = read_log(run_dir)[-1]
-    save_checkpoint(model, out_dir, task="transcription", architecture="Voice2Midi",
-                    training={"epochs": state["epoch"], "steps_run": last["step"], "valid_note_f1": state["score"],
-                              "data": "music21 Bach chorale parts (train split), singing synth + FluidSynth"})
-    if Path(out_dir).resolve().parent == CHECKPOINT_DIR:
-        register_checkpoint(Path(out_dir).name)
+    training = {"epochs": state["epoch"], "steps_run": read_log(run_dir)[-1]["step"], "valid_note_f1": state["score"],
+                "data": "music21 Bach chorale parts (train split), singing synth + FluidSynth"}
+    publish_checkpoint(model, out_dir, task="transcription", architecture="Voice2Midi", training=training)
 
 
 def main(argv=None):
