@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from .checkpoints import available_models, load_model
 from .errors import AudioLoadError, ModelLoadError, ParameterError, VoicetoolsError
 from .classify import ClassificationResult, classify
+from .diarize import DiarizationResult, diarize
 from .separation import SeparationResult, separate, separate_file
 from .transcribe import TranscriptionResult, transcribe
 from .vocals import extract_vocals, extract_vocals_file
@@ -16,5 +17,5 @@ from .vocals import extract_vocals, extract_vocals_file
 __all__ = [
     "__version__", "available_models", "load_model", "separate", "separate_file", "SeparationResult",
     "VoicetoolsError", "AudioLoadError", "ModelLoadError", "ParameterError", "classify", "ClassificationResult",
-    "transcribe", "TranscriptionResult", "extract_vocals", "extract_vocals_file",
+    "transcribe", "TranscriptionResult", "extract_vocals", "extract_vocals_file", "diarize", "DiarizationResult",
 ]

@@ -30,11 +30,12 @@ WEIGHTS, CONFIG = "model.safetensors", "config.json"
 def _architectures():
     from .nn.classifiers import AudioClassifier
     from .nn.convtasnet import ConvTasNet
+    from .nn.speaker import SpeakerLSTM
     from .nn.voice2midi import Voice2Midi
     from .vocals.model import build_htdemucs
 
     return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args,
-            "Voice2Midi": Voice2Midi.from_model_args,
+            "Voice2Midi": Voice2Midi.from_model_args, "SpeakerLSTM": SpeakerLSTM.from_model_args,
             "HTDemucs": build_htdemucs}
 
 

@@ -161,9 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .classify.cli import add_parsers as add_classify_parsers  # train, classify, evaluate
 
     add_classify_parsers(sub)
+    from .diarize.cli import add_parser as add_diarize_parser
     from .transcribe.cli import add_parser as add_transcribe_parser
 
     add_transcribe_parser(sub)
+    add_diarize_parser(sub)
     from .vocals.cli import add_parser as add_vocals_parser
 
     add_vocals_parser(sub)

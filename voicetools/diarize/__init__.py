@@ -1,0 +1,164 @@
+"""Speaker diarization — who spoke when — offline.
+
+>>> import voicetools as vt
+>>> result = vt.diarize("meeting.wav")                 # doctest: +SKIP
+>>> for turn in result.turns: print(turn)              # doctest: +SKIP
+Turn(start_s=0.5, end_s=3.03, speaker='SPEAKER_00')
+>>> result.save_rttm("meeting.rttm")                   # doctest: +SKIP
+
+Speech detection (Silero VAD, shipped in its wheel) and the speaker encoder (Resemblyzer's GE2E
+d-vector model, converted to ``checkpoints/speaker-resemblyzer``) sit behind small interfaces:
+``vad=`` takes any callable ``audio_16k -> [(start_s, end_s)]`` and ``encoder=`` any module with
+``embed_variable(list of 16 kHz clips) -> (n, dim) unit embeddings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..audio.io import as_audio, resample, to_mono
+from ..checkpoints import LoadedModel, resolve_model
+from ..errors import ParameterError
+from .pipeline import (Settings, check_counts, cluster, embed_windows, frame_scores, frames_to_turns,
+                       window_spans)
+from .vad import SAMPLE_RATE, get_vad
+
+DEFAULT_ENCODER = "speaker-resemblyzer"
+# the encoder was trained on speech normalised to this loudness (Resemblyzer's preprocessing)
+TARGET_DBFS = -30.0
+
+
+@dataclass(frozen=True)
+class Turn:
+    start_s: float
+    end_s: float
+    speaker: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass
+class DiarizationResult:
+    """``turns`` sorted by start (overlapping turns of different speakers are allowed)."""
+
+    turns: list[Turn]
+    duration_s: float
+    speech_s: float
+    model: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def speakers(self) -> list[str]:
+        return sorted({t.speaker for t in self.turns})
+
+    def speaking_time(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for t in self.turns:
+            out[t.speaker] = out.get(t.speaker, 0.0) + t.duration_s
+        return out
+
+    def to_rttm(self, uri: str = "audio") -> str:
+        return "".join(f"SPEAKER {uri} 1 {t.start_s:.3f} {t.duration_s:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
+                       for t in self.turns)
+
+    def save_rttm(self, path, uri: str | None = None) -> Path:
+        from ..files import atomic_write_text
+
+        path = Path(path)
+        return atomic_write_text(path, self.to_rttm(uri or path.stem))
+
+    def to_annotation(self, uri: str = "audio"):
+        """The turns as a ``pyannote.core.Annotation`` (needs pyannote.core: pip install pyannote.metrics)."""
+        from pyannote.core import Annotation, Segment
+
+        ann = Annotation(uri=uri)
+        for i, t in enumerate(self.turns):
+            ann[Segment(t.start_s, t.end_s), i] = t.speaker
+        return ann
+
+    def to_dict(self) -> dict:
+        return {"duration_s": self.duration_s, "speech_s": self.speech_s, "model": self.model,
+                "speakers": self.speakers, "speaking_time_s": self.speaking_time(),
+                "turns": [{"start_s": round(t.start_s, 3), "end_s": round(t.end_s, 3), "speaker": t.speaker}
+                          for t in self.turns], "warnings": self.warnings}
+
+
+def _encoder(encoder) -> tuple[object, str]:
+    if hasattr(encoder, "embed_variable"):
+        return encoder, type(encoder).__name__
+    loaded: LoadedModel = resolve_model(encoder or DEFAULT_ENCODER, "speaker-embedding")
+    return loaded.model, loaded.name
+
+
+def diarize(audio, *, sample_rate: int | None = None, speakers: int | None = None, min_speakers: int = 1,
+            max_speakers: int | None = None, vad: str | Callable | None = "silero", encoder=None,
+            overlap: bool = True, settings: Settings | None = None,
+            callback: Callable[[str, int, int], None] | None = None) -> DiarizationResult:
+    """Find who spoke when.
+
+    Parameters
+    ----------
+    audio : path, array/tensor (time,) or (channels, time) with ``sample_rate``; any rate, channels averaged.
+    speakers : the exact number of speakers, if known; else it is estimated (``min_speakers`` to
+        ``max_speakers``).
+    vad : "silero" (default), "energy", or a callable ``audio_16k -> [(start_s, end_s)]``.
+    encoder : a speaker-embedding model name/folder (default ``speaker-resemblyzer``) or an object
+        with ``embed_variable(clips) -> unit embeddings`` (16 kHz clips of any length).
+    overlap : also label a second speaker where two are equally likely (overlapped speech).
+
+    Returns
+    -------
+    DiarizationResult — speakers are named SPEAKER_00, SPEAKER_01, … in order of first speech.
+    """
+    check_counts(speakers, min_speakers, max_speakers)
+    s = settings or Settings()
+    a = as_audio(audio, sample_rate)
+    notes = []
+    if a.channels > 1:
+        notes.append(f"{a.channels} channels were averaged to mono")
+    x = resample(to_mono(a.samples), a.sample_rate, SAMPLE_RATE)[0].numpy().astype(np.float32)
+    duration = len(x) / SAMPLE_RATE
+    net, name = _encoder(encoder)
+    if not np.any(x):
+        return DiarizationResult([], duration, 0.0, name, notes + ["the input is silent: no speech, no speakers"])
+    rms_db = 10 * np.log10(np.mean(x**2) + 1e-12)
+    if rms_db < TARGET_DBFS:
+        x = x * 10 ** ((TARGET_DBFS - rms_db) / 20)
+    x = np.clip(x, -1.0, 1.0)
+    regions = [(max(0.0, a_), min(duration, b)) for a_, b in get_vad(vad)(x)]
+    speech_s = float(sum(b - a_ for a_, b in regions))
+    if not regions:
+        return DiarizationResult([], duration, 0.0, name, notes + ["no speech was found"])
+    spans = window_spans(regions, s) or [max(regions, key=lambda r: r[1] - r[0])]  # only short bursts: the longest
+    emb = embed_windows(net, x, spans, SAMPLE_RATE, s, callback)
+    labels = cluster(emb, s, num_speakers=speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+    scores, speech = frame_scores(emb, labels, spans, regions, duration, s)
+    turns = [Turn(round(a_, 3), round(min(b, duration), 3), f"SPEAKER_{k:02d}")
+             for a_, b, k in frames_to_turns(scores, speech, s, overlap=overlap)]
+    if speakers is not None and len({t.speaker for t in turns}) < speakers:
+        notes.append(f"asked for {speakers} speakers; only {len({t.speaker for t in turns})} were heard")
+    return DiarizationResult(turns, duration, speech_s, name, notes)
+
+
+def read_rttm(path) -> dict[str, list[Turn]]:
+    """RTTM file → {uri: [Turn]} (SPEAKER lines only)."""
+    out: dict[str, list[Turn]] = {}
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        f = line.split()
+        if not f or f[0] != "SPEAKER":
+            continue
+        try:
+            start, dur = float(f[3]), float(f[4])
+            out.setdefault(f[1], []).append(Turn(start, start + dur, f[7]))
+        except (IndexError, ValueError):
+            raise ParameterError(f"{path}:{n}: not an RTTM SPEAKER line: {line!r}") from None
+    return out
+
+
+__all__ = ["diarize", "DiarizationResult", "Turn", "read_rttm", "Settings", "DEFAULT_ENCODER"]

@@ -1,0 +1,87 @@
+"""``voicetools diarize``: who spoke when → ``<name>.rttm`` and a timeline ``<name>.png``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import VoicetoolsError
+
+
+def _diarize_one(args, inp: str, folder: Path, progress) -> dict:
+    """Diarize one input into ``folder/<stem>.rttm`` (+ ``.png``); all files or none are written."""
+    from ..files import atomic_output
+    from . import diarize
+    from .plot import plot_timeline
+
+    stem = Path(inp).stem
+    rttm, png = folder / f"{stem}.rttm", folder / f"{stem}.png"
+    outs = [rttm] + ([] if args.no_plot else [png])
+    existing = [str(p) for p in outs if p.exists()]
+    if existing and not args.overwrite:  # before any compute
+        raise VoicetoolsError(f"{existing[0]} exists; pass --overwrite to replace it")
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        res = diarize(inp, speakers=args.speakers, min_speakers=args.min_speakers, max_speakers=args.max_speakers,
+                      vad=args.vad, encoder=args.encoder, overlap=not args.no_overlap, callback=progress)
+    with atomic_output(rttm) as tmp_rttm:
+        tmp_rttm.write_text(res.to_rttm(stem))
+        if not args.no_plot:
+            with atomic_output(png) as tmp_png:
+                plot_timeline(res, tmp_png, title=Path(inp).name)
+    for note in res.warnings:
+        print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
+    if not args.json and not args.quiet:
+        talk = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(res.speaking_time().items()))
+        print(f"{inp} -> {rttm} ({len(res.speakers)} speakers, {len(res.turns)} turns{': ' + talk if talk else ''})")
+    return {"input": inp, "rttm": str(rttm), **({} if args.no_plot else {"plot": str(png)}), **res.to_dict()}
+
+
+def cmd_diarize(args) -> int:
+    from ..cli import _progress
+
+    folder = Path(args.output)
+    stems = {}
+    for inp in args.inputs:
+        if Path(inp).stem in stems:
+            raise VoicetoolsError(f"{inp} and {stems[Path(inp).stem]} would both write {Path(inp).stem}.rttm; "
+                                  "rename one or diarize it in another run")
+        stems[Path(inp).stem] = inp
+    folder.mkdir(parents=True, exist_ok=True)
+    summaries = []
+    for inp in args.inputs:
+        progress = _progress(not args.quiet)
+        try:
+            summaries.append(_diarize_one(args, inp, folder, progress))
+        except VoicetoolsError as exc:  # this input failed: one line, go on with the rest
+            print(f"voicetools: error: {exc}", file=sys.stderr)
+            summaries.append({"input": inp, "error": str(exc)})
+        finally:
+            progress.close()
+    if args.json:
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1))
+    return 1 if any("error" in s for s in summaries) else 0
+
+
+def add_parser(sub) -> None:
+    from . import DEFAULT_ENCODER
+
+    d = sub.add_parser("diarize", help="who spoke when: an RTTM file and a timeline picture per input",
+                       description="Find who spoke when (speech detection, speaker embeddings, clustering). "
+                                   "Writes OUTPUT/<input name>.rttm and OUTPUT/<input name>.png. Speakers are "
+                                   "named SPEAKER_00, SPEAKER_01, ... in order of first speech.")
+    d.add_argument("inputs", nargs="+", metavar="AUDIO", help="audio files (WAV, FLAC, OGG, MP3, ...)")
+    d.add_argument("-o", "--output", default=".", help="output folder (default: the current folder)")
+    d.add_argument("--speakers", type=int, default=None, help="the number of speakers, if known")
+    d.add_argument("--min-speakers", type=int, default=1, help="at least this many (when estimating)")
+    d.add_argument("--max-speakers", type=int, default=None, help="at most this many (when estimating; default 10)")
+    d.add_argument("--vad", choices=["silero", "energy"], default="silero", help="speech detector (default: silero)")
+    d.add_argument("--encoder", default=DEFAULT_ENCODER, help="speaker-embedding model name or folder")
+    d.add_argument("--no-overlap", action="store_true", help="one speaker at a time (no overlapped speech)")
+    d.add_argument("--no-plot", action="store_true", help="skip the timeline PNG")
+    d.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    d.add_argument("--json", action="store_true", help="print a JSON summary (turns included) on stdout")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    d.set_defaults(func=cmd_diarize)

@@ -1,0 +1,244 @@
+"""Who spoke when: speech detection → speaker embeddings on sliding windows → clustering → frame
+labels smoothed into turns.
+
+Every window of ``window_s`` (1.6 s, what the encoder hears) inside speech, ``hop_s`` apart, gets an
+embedding. Spectral clustering finds the speakers, their number from the eigengap (``cluster``).
+Each 10 ms speech frame then takes the speaker whose centroid the windows covering it resemble most
+(weighted towards each window's centre); a second speaker is added where the two best are both
+close (overlapped speech). Turns shorter than ``min_turn_s`` are merged into their neighbours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import ParameterError
+
+FRAME_S = 0.01
+
+
+@dataclass
+class Settings:
+    window_s: float = 1.6
+    hop_s: float = 0.4
+    max_speakers: int = 10  # upper bound of the estimated count when none is given
+    merge_threshold: float = 0.85  # estimated speakers whose centroids are this similar are one
+    min_region_s: float = 0.3  # speech shorter than this is labelled from its neighbours only
+    min_turn_s: float = 0.3
+    overlap_margin: float = 0.03  # second speaker when within this of the best score ...
+    overlap_min_score: float = 0.75  # ... and at least this similar
+    batch: int = 64
+
+
+def window_spans(regions, s: Settings) -> list[tuple[float, float]]:
+    """Embedding windows inside speech regions: ``window_s`` long, ``hop_s`` apart; a region
+    shorter than a window is one window of its own length. Windows never reach across a pause,
+    where the next talker is most likely to start."""
+    spans = []
+    for a, b in regions:
+        if b - a < s.min_region_s:
+            continue
+        if b - a <= s.window_s:
+            spans.append((a, b))
+            continue
+        n = int(np.ceil((b - a - s.window_s) / s.hop_s)) + 1
+        spans += [(min(a + k * s.hop_s, b - s.window_s), min(a + k * s.hop_s, b - s.window_s) + s.window_s)
+                  for k in range(n)]
+    return spans
+
+
+def embed_windows(encoder, audio: np.ndarray, spans, sample_rate: int, s: Settings, callback=None) -> np.ndarray:
+    """One unit embedding per span; spans of different lengths are packed, never zero-padded
+    (padding would change what the recurrent encoder ends on)."""
+    order = np.argsort([b - a for a, b in spans])[::-1]
+    out = np.zeros((len(spans), 0), np.float32)
+    for i0 in range(0, len(order), s.batch):
+        idx = order[i0 : i0 + s.batch]
+        clips = [torch.from_numpy(audio[int(round(spans[i][0] * sample_rate)) : int(round(spans[i][1] * sample_rate))])
+                 for i in idx]
+        with torch.inference_mode():
+            emb = encoder.embed_variable(clips).numpy()
+        if out.shape[1] == 0:
+            out = np.zeros((len(spans), emb.shape[1]), np.float32)
+        out[idx] = emb
+        if callback:
+            callback("embed", min(i0 + s.batch, len(spans)), len(spans))
+    return out
+
+
+def cluster(emb: np.ndarray, s: Settings, *, num_speakers: int | None = None, min_speakers: int = 1,
+            max_speakers: int | None = None) -> np.ndarray:
+    """Speaker labels 0..k-1 (in order of first appearance) for unit-length window embeddings.
+
+    Spectral clustering with the normalised maximum eigengap (NME-SC, Park et al. 2019): the
+    cosine-affinity graph keeps each window's ``p`` nearest neighbours, and ``p`` is chosen where
+    the largest eigengap of the graph Laplacian is widest relative to ``p`` — so the number of
+    speakers is estimated without a tuned threshold. k-means on the Laplacian's eigenvectors.
+    """
+    n = len(emb)
+    if n < 3:
+        return np.zeros(n, int)
+    k_max = min(num_speakers or max_speakers or s.max_speakers, n - 1)
+    k_min = min(num_speakers or min_speakers, k_max)
+    affinity = np.clip(emb @ emb.T, 0.0, 1.0)
+    best = None
+    for p in candidate_neighbours(n):
+        lam, vec = laplacian_eigen(pruned(affinity, p), k_max + 1)
+        gaps = np.diff(lam[: k_max + 1]) / max(lam[-1], 1e-9)
+        k = num_speakers or int(np.argmax(gaps[k_min - 1 :]) + k_min)
+        ratio = p / (n * gaps[k_min - 1 :].max() + 1e-9)
+        if best is None or ratio < best[0]:
+            best = (ratio, k, vec[:, :k])
+    _, k, spectral = best
+    if k == 1:
+        return np.zeros(n, int)
+    labels = kmeans(normalise(spectral), k)
+    if num_speakers is None:  # a sparse graph can split one voice: merge clusters that sound alike
+        labels = merge_similar(emb, labels, s.merge_threshold, min_clusters=k_min)
+    return relabel_by_first_use(labels)
+
+
+def merge_similar(emb: np.ndarray, labels: np.ndarray, threshold: float, *, min_clusters: int = 1) -> np.ndarray:
+    """Merge the two clusters with the most similar centroids while that similarity exceeds ``threshold``."""
+    labels = labels.copy()
+    while len(np.unique(labels)) > min_clusters:
+        ids = np.unique(labels)
+        c = normalise(np.stack([emb[labels == i].mean(0) for i in ids]))
+        sim = c @ c.T
+        np.fill_diagonal(sim, -1)
+        i, j = np.unravel_index(np.argmax(sim), sim.shape)
+        if sim[i, j] < threshold:
+            break
+        labels[labels == ids[j]] = ids[i]
+    return labels
+
+
+def candidate_neighbours(n: int) -> list[int]:
+    """Neighbour counts to try: from a few windows to a quarter of all, about 20 values."""
+    hi = max(2, n // 4)
+    return sorted({int(v) for v in np.unique(np.geomspace(2, hi, 20).round())})
+
+
+def pruned(affinity: np.ndarray, p: int) -> np.ndarray:
+    """Keep each row's ``p`` largest similarities (binarised), then symmetrise."""
+    idx = np.argpartition(-affinity, min(p, len(affinity) - 1), axis=1)[:, :p]
+    a = np.zeros_like(affinity)
+    np.put_along_axis(a, idx, 1.0, axis=1)
+    return (a + a.T) / 2
+
+
+def laplacian_eigen(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` smallest eigenvalues (and vectors) of the graph Laplacian, plus its largest eigenvalue last."""
+    from scipy.linalg import eigh
+
+    lap = np.diag(a.sum(1)) - a
+    lam, vec = eigh(lap, subset_by_index=[0, min(k, len(a)) - 1])
+    top = eigh(lap, eigvals_only=True, subset_by_index=[len(a) - 1, len(a) - 1])
+    return np.concatenate([lam, top]), vec
+
+
+def kmeans(x: np.ndarray, k: int, *, restarts: int = 10) -> np.ndarray:
+    from scipy.cluster.vq import kmeans2
+
+    best, best_inertia = None, np.inf
+    for seed in range(restarts):
+        centroids, labels = kmeans2(x, k, minit="++", seed=seed)
+        inertia = ((x - centroids[labels]) ** 2).sum()
+        if inertia < best_inertia and len(np.unique(labels)) == k:
+            best, best_inertia = labels, inertia
+    return best if best is not None else labels
+
+
+def normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
+
+
+def relabel_by_first_use(labels: np.ndarray) -> np.ndarray:
+    order = {c: i for i, c in enumerate(dict.fromkeys(labels.tolist()))}
+    return np.array([order[c] for c in labels.tolist()], int)
+
+
+def frame_scores(emb, labels, spans, regions, duration_s: float, s: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, speakers) similarity of each speech frame to each speaker, and the speech mask."""
+    n_frames = int(np.ceil(duration_s / FRAME_S))
+    k = int(labels.max()) + 1
+    centroids = normalise(np.stack([emb[labels == c].mean(0) for c in range(k)]))
+    sims = emb @ centroids.T  # (windows, speakers)
+    num = np.zeros((n_frames, k))
+    den = np.zeros(n_frames)
+    for (a, b), row in zip(spans, sims):
+        i, j = int(round(a / FRAME_S)), min(n_frames, int(round(b / FRAME_S)))
+        taper = np.hanning(j - i + 2)[1:-1]  # a window's centre speaks for its frames more than its edges
+        num[i:j] += taper[:, None] * row[None]
+        den[i:j] += taper
+    speech = np.zeros(n_frames, bool)
+    for a, b in regions:
+        speech[int(a / FRAME_S) : int(np.ceil(b / FRAME_S))] = True
+    scores = num / np.maximum(den, 1e-9)[:, None]
+    # speech no window covered (very short regions) takes the nearest covered frame's scores
+    covered = den > 0
+    if covered.any() and (speech & ~covered).any():
+        idx = np.flatnonzero(covered)
+        for f in np.flatnonzero(speech & ~covered):
+            scores[f] = scores[idx[np.argmin(np.abs(idx - f))]]
+    return scores, speech
+
+
+def frames_to_turns(scores: np.ndarray, speech: np.ndarray, s: Settings, *, overlap: bool = True):
+    """Best speaker per speech frame (plus a second one where overlapped) → merged turns."""
+    if scores.shape[1] == 0:
+        return []
+    best = np.where(speech, np.argmax(scores, 1), -1)
+    best = smooth_labels(best, int(round(s.min_turn_s / FRAME_S)))
+    turns = runs(best)
+    if overlap and scores.shape[1] > 1:
+        order = np.argsort(-scores, 1)
+        top = np.take_along_axis(scores, order[:, :2], 1)
+        second = np.where(speech & (top[:, 0] - top[:, 1] < s.overlap_margin) & (top[:, 1] > s.overlap_min_score),
+                          np.where(order[:, 0] == best, order[:, 1], order[:, 0]), -1)
+        second = smooth_labels(second, int(round(s.min_turn_s / FRAME_S)))
+        turns += runs(second)
+    return sorted(turns)
+
+
+def smooth_labels(labels: np.ndarray, min_len: int) -> np.ndarray:
+    """Runs shorter than ``min_len`` frames take the label of the longer neighbouring run."""
+    labels = labels.copy()
+    for _ in range(3):
+        edges = np.flatnonzero(np.diff(labels)) + 1
+        bounds = np.concatenate([[0], edges, [len(labels)]])
+        changed = False
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if b - a >= min_len or labels[a] == -1:
+                continue
+            left = labels[a - 1] if a > 0 else None
+            right = labels[b] if b < len(labels) else None
+            if left is None and right is None:
+                continue
+            fill = right if left is None or (right is not None and right != -1 and left == -1) else left
+            labels[a:b] = fill
+            changed = True
+        if not changed:
+            break
+    return labels
+
+
+def runs(labels: np.ndarray) -> list[tuple[float, float, int]]:
+    out = []
+    edges = np.flatnonzero(np.diff(labels)) + 1
+    bounds = np.concatenate([[0], edges, [len(labels)]])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if labels[a] >= 0:
+            out.append((a * FRAME_S, b * FRAME_S, int(labels[a])))
+    return out
+
+
+def check_counts(num_speakers, min_speakers, max_speakers):
+    for name, v in (("speakers", num_speakers), ("min_speakers", min_speakers), ("max_speakers", max_speakers)):
+        if v is not None and int(v) < 1:
+            raise ParameterError(f"{name} must be at least 1, got {v}")
+    if min_speakers and max_speakers and min_speakers > max_speakers:
+        raise ParameterError(f"min_speakers ({min_speakers}) is more than max_speakers ({max_speakers})")
