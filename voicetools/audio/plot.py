@@ -10,7 +10,8 @@ import torch
 
 from .frontend import _mel_to_hz, _hz_to_mel, log_mel_spectrogram
 
-TRACK_COLOURS = {"melody": "#ff5a36", "soprano": "#ff5a36", "alto": "#ffd23f", "tenor": "#3bceac", "bass": "#5aa9ff"}
+# colours that stand out on the magma spectrogram (none of its black-purple-orange-yellow)
+TRACK_COLOURS = {"melody": "#00e5ff", "soprano": "#00e5ff", "alto": "#7cfc00", "tenor": "#ffffff", "bass": "#4169ff"}
 
 
 def midi_to_hz(pitch):
@@ -51,10 +52,10 @@ def piano_roll(tracks: dict, *, audio: torch.Tensor | None = None, sample_rate: 
         ax.pcolormesh(times, freqs, np.maximum(spec, top - 80), shading="auto", cmap="magma")
         duration_s = duration_s or len(x) / sample_rate
     for name, notes in tracks.items():
-        colour = TRACK_COLOURS.get(name, "#ff5a36")
+        colour = TRACK_COLOURS.get(name, "#00e5ff")
         for i, n in enumerate(notes):
             lo, hi = midi_to_hz(n.pitch - 0.4), midi_to_hz(n.pitch + 0.4)
-            ax.fill_between([n.start_s, n.end_s], lo, hi, color=colour, alpha=0.85, lw=0,
+            ax.fill_between([n.start_s, n.end_s], lo, hi, facecolor=colour, alpha=0.9, edgecolor="black", lw=0.6,
                             label=name if i == 0 and len(tracks) > 1 else None)
     ax.set_yscale("log")
     ax.set_ylim(f_lo, f_hi)
