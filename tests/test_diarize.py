@@ -163,3 +163,13 @@ def test_cli_bad_input_is_one_line_and_leaves_nothing(tmp_path):
     r = run_cli(silent, "-o", tmp_path / "out", cwd=tmp_path)
     assert r.returncode == 0 and "silent" in r.stderr
     assert (tmp_path / "out" / "quiet.rttm").read_text() == ""
+
+
+def test_the_bundled_meeting_matches_its_reference():
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    res = vt.diarize(examples / "meeting.wav")
+    ref = read_rttm(examples / "meeting.rttm")["meeting"]
+    assert len(res.speakers) == 3
+    assert der(annotation([(t.start_s, t.end_s, t.speaker) for t in ref]), res.to_annotation()) < 0.05

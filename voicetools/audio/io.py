@@ -76,6 +76,39 @@ def load_audio(path: str | os.PathLike, *, max_duration_s: float = MAX_DURATION_
     return Audio(torch.from_numpy(np.ascontiguousarray(data.T)), int(sr), p)
 
 
+def load_mono(path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.0,
+              max_duration_s: float = MAX_DURATION_S) -> tuple[np.ndarray, int]:
+    """Read a file block by block as mono float32 at ``sample_rate``; returns (samples, channels).
+
+    Memory is the output's size only, however long, wide or high-rate the file is. Errors are the
+    same one-line ``AudioLoadError``s as ``load_audio``'s.
+    """
+    import soundfile as sf
+    import soxr
+
+    p = Path(path)
+    try:
+        info = sf.info(str(p)) if p.is_file() and p.stat().st_size else None
+    except (sf.LibsndfileError, RuntimeError):
+        info = None
+    if info is None or not info.frames or info.frames / info.samplerate > max_duration_s:
+        load_audio(p, max_duration_s=max_duration_s)  # raises the precise error
+    stream = soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ") \
+        if info.samplerate != sample_rate else None
+    out = []
+    with sf.SoundFile(str(p)) as f:
+        while True:
+            b = f.read(int(block_s * info.samplerate), dtype="float32", always_2d=True)
+            last = len(b) == 0 or f.tell() >= info.frames
+            if len(b):
+                _check_finite_and_nonempty(b.T, str(p))
+            mono = b.mean(1) if len(b) else np.zeros(0, np.float32)
+            out.append(stream.resample_chunk(mono, last=last) if stream else mono)
+            if last:
+                break
+    return np.concatenate(out).astype(np.float32), int(info.channels)
+
+
 def as_audio(audio, sample_rate: int | None = None) -> Audio:
     """Normalise any supported input to ``Audio``.
 

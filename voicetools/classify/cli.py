@@ -96,6 +96,8 @@ def cmd_classify(args) -> int:
 def cmd_evaluate(args) -> int:
     from .train import evaluate_on, evaluate_run, format_table
 
+    if args.task == "diarization":
+        return evaluate_diarization(args)
     if not args.run and not args.model:
         raise ParameterError("give --run RUN (a `voicetools train` folder) or --model with --data")
     if args.data:
@@ -121,6 +123,21 @@ def cmd_evaluate(args) -> int:
             print(f"generalization gap at the best epoch (valid loss - train loss in eval mode): "
                   f"{sum(gaps) / len(gaps):.3f} mean over {len(gaps)} folds")
         print(f"confusion matrix: {Path(args.run) / 'confusion.png'}")
+    return 0
+
+
+def evaluate_diarization(args) -> int:
+    from ..cli import _progress
+    from ..diarize.evaluate import evaluate_folder, format_report
+
+    if not args.data:
+        raise ParameterError("give --data DIR: audio files with same-named .rttm references")
+    progress = _progress(not args.json)
+    try:
+        report = evaluate_folder(args.data, oracle_speakers=args.speakers == "oracle", callback=progress)
+    finally:
+        progress.close()
+    print(json.dumps(report, indent=1) if args.json else format_report(report))
     return 0
 
 
@@ -185,10 +202,17 @@ def add_parsers(sub) -> None:
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_classify)
 
-    e = sub.add_parser("evaluate", help="per-fold table and confusion matrix of a training run",
+    e = sub.add_parser("evaluate", help="per-fold table and confusion matrix of a training run; "
+                                        "`evaluate diarization --data` scores diarization",
                        description="Without --data: re-read RUN's per-fold results (table, mean±std, "
                                    "confusion.png). With --data: score RUN's (or --model's) exported model "
-                                   "on every clip of that dataset.")
+                                   "on every clip of that dataset. `voicetools evaluate diarization --data DIR`: "
+                                   "diarize every audio file in DIR that has a same-named .rttm (VoxConverse "
+                                   "layout works) and print DER/JER per file and overall.")
+    e.add_argument("task", nargs="?", choices=["classify", "diarization"], default="classify",
+                   help="what to evaluate (default: classify)")
+    e.add_argument("--speakers", choices=["auto", "oracle"], default="auto",
+                   help="diarization: estimate the speaker count, or give it the reference's (default: auto)")
     e.add_argument("--run", default=None)
     e.add_argument("--model", default=None)
     e.add_argument("--data", default=None)

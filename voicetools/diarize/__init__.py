@@ -14,13 +14,14 @@ d-vector model, converted to ``checkpoints/speaker-resemblyzer``) sit behind sma
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..audio.io import as_audio, resample, to_mono
+from ..audio.io import as_audio, load_mono, resample, to_mono
 from ..checkpoints import LoadedModel, resolve_model
 from ..errors import ParameterError
 from .pipeline import (Settings, check_counts, cluster, embed_windows, frame_scores, frames_to_turns,
@@ -118,11 +119,13 @@ def diarize(audio, *, sample_rate: int | None = None, speakers: int | None = Non
     """
     check_counts(speakers, min_speakers, max_speakers)
     s = settings or Settings()
-    a = as_audio(audio, sample_rate)
-    notes = []
-    if a.channels > 1:
-        notes.append(f"{a.channels} channels were averaged to mono")
-    x = resample(to_mono(a.samples), a.sample_rate, SAMPLE_RATE)[0].numpy().astype(np.float32)
+    if isinstance(audio, (str, os.PathLike)):  # streamed: memory is the 16 kHz mono copy only
+        x, channels = load_mono(audio, SAMPLE_RATE)
+    else:
+        a = as_audio(audio, sample_rate)
+        channels = a.channels
+        x = resample(to_mono(a.samples), a.sample_rate, SAMPLE_RATE)[0].numpy().astype(np.float32)
+    notes = [f"{channels} channels were averaged to mono"] if channels > 1 else []
     duration = len(x) / SAMPLE_RATE
     net, name = _encoder(encoder)
     if not np.any(x):
@@ -135,6 +138,8 @@ def diarize(audio, *, sample_rate: int | None = None, speakers: int | None = Non
     speech_s = float(sum(b - a_ for a_, b in regions))
     if not regions:
         return DiarizationResult([], duration, 0.0, name, notes + ["no speech was found"])
+    if speech_s / s.hop_s > s.max_windows:  # long recordings: fewer, further-apart windows keep clustering fast
+        s = replace(s, hop_s=min(s.window_s, speech_s / s.max_windows))
     spans = window_spans(regions, s) or [max(regions, key=lambda r: r[1] - r[0])]  # only short bursts: the longest
     emb = embed_windows(net, x, spans, SAMPLE_RATE, s, callback)
     labels = cluster(emb, s, num_speakers=speakers, min_speakers=min_speakers, max_speakers=max_speakers)

@@ -31,6 +31,7 @@ class Settings:
     overlap_margin: float = 0.03  # second speaker when within this of the best score ...
     overlap_min_score: float = 0.75  # ... and at least this similar
     batch: int = 64
+    max_windows: int = 2000  # the affinity matrix is windows²: beyond this the hop grows instead
 
 
 def window_spans(regions, s: Settings) -> list[tuple[float, float]]:
