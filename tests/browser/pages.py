@@ -81,6 +81,7 @@ class SeparateTab:
     def wait_for_message(self, text: str, timeout_ms: int = 30_000):
         self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
 
+
 class TranscribeTab:
     """The Transcribe tab: one player (the MIDI played back over the piano roll) and the MIDI file."""
 
@@ -128,6 +129,40 @@ class TranscribeTab:
         self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
 
 
+class ClassifyTab:
+    """The Classify tab: top-k bars and, for long clips, a timeline of the label per window."""
+
+    def __init__(self, page):
+        self.page = page
+        page.get_by_role("tab", name="Classify").click()
+        page.wait_for_selector("#vt-classify-run")
+
+    def upload(self, path):
+        self.page.locator("#vt-classify-input input[type=file]").set_input_files(str(path))
+
+    def run(self):
+        self.page.click("#vt-classify-run")
+
+    def wait_for_bars(self, timeout_ms: int = 60_000):
+        self.page.wait_for_selector("#vt-classify-bars .vt-bar", timeout=timeout_ms)
+
+    def bars(self) -> list[tuple[str, float, float]]:
+        """(label, probability, drawn bar width in px) per bar, top first."""
+        return self.page.eval_on_selector_all(
+            "#vt-classify-bars .vt-bar",
+            "els => els.map(e => [e.dataset.label, parseFloat(e.dataset.p),"
+            " e.querySelector('.vt-bar-fill').getBoundingClientRect().width])")
+
+    def segments(self) -> list[tuple[str, float, float]]:
+        """(label, start, drawn left edge in px) per timeline cell."""
+        return self.page.eval_on_selector_all(
+            "#vt-classify-timeline .vt-segment",
+            "els => els.map(e => [e.dataset.label, parseFloat(e.dataset.start), e.getBoundingClientRect().left])")
+
+    def json_link(self, name: str):
+        return self.page.locator(f'#vt-classify-json a[download="{name}"]')
+
+
 class VocalsTab:
     """The Vocals tab: two players (vocals, accompaniment) and a zip of both."""
 
@@ -166,3 +201,47 @@ class VocalsTab:
 
     def wait_for_message(self, text: str, timeout_ms: int = 30_000):
         self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
+
+
+class DiarizeTab:
+    """The Diarize tab: the conversation's player with one coloured row per speaker under it."""
+
+    PLAYER = "#vt-diarize-players .vt-player"
+
+    def __init__(self, page):
+        self.page = page
+        page.get_by_role("tab", name="Diarize").click()
+        page.wait_for_selector("#vt-diarize-run")
+
+    def upload(self, path):
+        self.page.locator("#vt-diarize-input input[type=file]").set_input_files(str(path))
+
+    def run(self):
+        self.page.click("#vt-diarize-run")
+
+    def wait_for_timeline(self, timeout_ms: int = 90_000):
+        self.page.wait_for_selector(f"{self.PLAYER} #vt-diarize-timeline .vt-speaker-row", timeout=timeout_ms)
+
+    def rows(self) -> list[str]:
+        return self.page.eval_on_selector_all("#vt-diarize-timeline .vt-speaker-row", "els => els.map(e => e.dataset.speaker)")
+
+    def turns(self) -> list[tuple[str, float, str]]:
+        """(speaker, start s, drawn colour) per bar."""
+        return self.page.eval_on_selector_all(
+            "#vt-diarize-timeline .vt-turn",
+            "els => els.map(e => [e.dataset.speaker, parseFloat(e.dataset.start), getComputedStyle(e).backgroundColor])")
+
+    def bar_box(self, i: int):
+        return self.page.locator("#vt-diarize-timeline .vt-turn").nth(i).bounding_box()
+
+    def spectrogram_box(self):
+        return self.page.locator(f"{self.PLAYER} .vt-spec-wrap").bounding_box()
+
+    def play(self):
+        self.page.evaluate(f"() => document.querySelector('{self.PLAYER} audio').play()")
+
+    def playhead(self) -> float:
+        return float(self.page.locator(f"{self.PLAYER} .vt-playhead").get_attribute("data-fraction") or 0)
+
+    def rttm_link(self, name: str):
+        return self.page.locator(f'#vt-diarize-rttm a[download="{name}"]')

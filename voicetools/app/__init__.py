@@ -53,10 +53,12 @@ def build_app(*, model: str | None = None, models: dict | None = None, tabs: lis
     The returned Blocks has ``.voicetools``, the ``AppContext`` (settings, handlers, results store).
     """
     from ..classify import DEFAULT_MODELS as CLASSIFIERS
+    from ..diarize import DEFAULT_ENCODER as DIARIZATION_ENCODER
     from ..separation import DEFAULT_MODEL
     from ..transcribe import DEFAULT_MODEL as TRANSCRIPTION_MODEL
 
-    all_models = {"separation": DEFAULT_MODEL, "classify": CLASSIFIERS["emotion"]}
+    all_models = {"separation": DEFAULT_MODEL, "classify": CLASSIFIERS["emotion"],
+                  "diarization": DIARIZATION_ENCODER}
     all_models["transcription"] = TRANSCRIPTION_MODEL
     all_models.update(models or {})
     if model is not None:

@@ -78,8 +78,11 @@ def png_data_uri(rgb: np.ndarray) -> str:
 
 
 def player_html(*, name: str, audio_url: str, image_uri: str, duration_s: float, download_name: str,
-                title: str | None = None) -> str:
-    """One stem: title and download link, spectrogram with playhead, and an ``<audio>`` player."""
+                title: str | None = None, below_image: str = "") -> str:
+    """One stem: title and download link, spectrogram with playhead, and an ``<audio>`` player.
+
+    ``below_image``: HTML placed between the spectrogram and the player, on the same time axis
+    (e.g. the Diarize tab's speaker timeline)."""
     e = html.escape
     title = title or name.capitalize()
     return (
@@ -88,7 +91,7 @@ def player_html(*, name: str, audio_url: str, image_uri: str, duration_s: float,
         f'<a class="vt-download" href="{e(audio_url)}" download="{e(download_name)}">Download {e(title)}</a></div>'
         f'<div class="vt-spec-wrap" title="Click to seek">'
         f'<img class="vt-spec" src="{image_uri}" alt="Spectrogram of the {e(name)} stem" draggable="false">'
-        f'<div class="vt-playhead" style="left:0%"></div></div>'
+        f'<div class="vt-playhead" style="left:0%"></div></div>{below_image}'
         f'<audio class="vt-audio" controls preload="metadata" src="{e(audio_url)}"></audio>'
         f'</div>')
 

@@ -19,6 +19,7 @@ TAB_MODULES: tuple[str, ...] = (
     "voicetools.app.tabs.transcribe",
     "voicetools.app.tabs.vocals",
     "voicetools.app.tabs.classify",
+    "voicetools.app.tabs.diarize",
 )
 
 

@@ -1,0 +1,46 @@
+"""The Diarize tab in a real (headless) Chromium: upload → speaker rows under the spectrogram, in
+step with the audio → RTTM download."""
+
+import time
+from pathlib import Path
+
+import pytest
+from pages import DiarizeTab
+
+import voicetools as vt
+from voicetools.diarize import read_rttm
+
+pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+MEETING = Path(__file__).resolve().parents[2] / "examples" / "meeting.wav"
+
+
+def test_upload_diarize_timeline_plays(page, tmp_path, screenshot):
+    expected = vt.diarize(MEETING)
+    tab = DiarizeTab(page)
+    tab.upload(MEETING)
+    tab.run()
+    tab.wait_for_timeline()
+    assert tab.rows() == expected.speakers
+    turns = tab.turns()
+    assert sorted((s, round(t, 2)) for s, t, _ in turns) == sorted((t.speaker, round(t.start_s, 2)) for t in expected.turns)
+    colours = {s: c for s, _, c in turns}
+    assert len(set(colours.values())) == len(expected.speakers)  # one colour per speaker
+
+    # bars share the spectrogram's time axis: a turn starting at t sits t/duration across it
+    spec = tab.spectrogram_box()
+    first = tab.bar_box(0)
+    x = (first["x"] - spec["x"]) / spec["width"]
+    start = turns[0][1]
+    assert abs(x - start / expected.duration_s) < 0.02
+
+    link = tab.rttm_link("meeting.rttm")
+    link.wait_for()
+    rttm = tmp_path / "got.rttm"
+    rttm.write_bytes(page.request.get(link.get_attribute("href")).body())
+    assert len({t.speaker for t in read_rttm(rttm)["meeting"]}) == len(expected.speakers)
+
+    tab.play()
+    time.sleep(1.0)
+    assert tab.playhead() > 0.0
+    screenshot("diarized")

@@ -1,0 +1,45 @@
+"""The Diarize tab without a browser: its timeline and RTTM say what ``vt.diarize`` says."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+gr = pytest.importorskip("gradio")
+pytestmark = pytest.mark.filterwarnings("ignore:Tiny-satb is a random-weight:UserWarning")
+
+import voicetools as vt  # noqa: E402
+from voicetools.app import build_app  # noqa: E402
+from voicetools.app.tabs.diarize import run_diarization  # noqa: E402
+from voicetools.diarize import read_rttm  # noqa: E402
+from voicetools.errors import VoicetoolsError  # noqa: E402
+
+MEETING = Path(__file__).resolve().parents[1] / "examples" / "meeting.wav"
+
+
+@pytest.fixture(scope="module")
+def app():
+    demo = build_app(model="tiny-satb", tabs=["diarize"], examples=[MEETING])
+    yield demo
+    demo.voicetools.store.close()
+
+
+def test_timeline_rows_and_rttm_match_diarize(app):
+    page, rttm, notes = run_diarization(app.voicetools, str(MEETING))
+    expected = vt.diarize(MEETING)
+    rows = re.findall(r'class="vt-speaker-row" data-speaker="([^"]+)"', page)
+    assert rows == expected.speakers == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]
+    bars = [(m[0], float(m[1]), float(m[2])) for m in
+            re.findall(r'class="vt-turn" data-speaker="([^"]+)" data-start="([\d.]+)" data-end="([\d.]+)"', page)]
+    assert sorted(bars) == sorted((t.speaker, round(t.start_s, 3), round(t.end_s, 3)) for t in expected.turns)
+    saved = read_rttm(rttm)["meeting"]
+    assert [(t.speaker, t.start_s) for t in saved] == [(t.speaker, round(t.start_s, 3)) for t in expected.turns]
+    # the timeline sits inside the player, under the spectrogram, on the same time axis
+    assert page.index('class="vt-spec"') < page.index('id="vt-diarize-timeline"') < page.index("<audio")
+
+
+def test_a_given_count_and_a_bad_upload(app, tmp_path):
+    page, _, _ = run_diarization(app.voicetools, str(MEETING), speakers="2")
+    assert len(set(re.findall(r'class="vt-speaker-row" data-speaker="([^"]+)"', page))) == 2
+    with pytest.raises(VoicetoolsError, match="did not come through the upload box"):
+        run_diarization(app.voicetools, str(tmp_path / "elsewhere.wav"))
