@@ -35,11 +35,13 @@ def timeline_html(result) -> str:
             f'style="position:absolute;top:1px;bottom:1px;left:{100 * t.start_s / dur:.3f}%;'
             f'width:{100 * t.duration_s / dur:.3f}%;background:{colour};border-radius:2px"></div>'
             for t in result.turns if t.speaker == spk)
-        rows.append(f'<div class="vt-speaker-row" data-speaker="{html.escape(spk)}" style="display:flex;'
-                    'align-items:center;gap:6px;margin:2px 0"><div style="position:relative;flex:1;height:14px;'
-                    f'background:#f3f4f6">{bars}</div><span style="width:11em;font-size:12px;color:{colour}">'
-                    f'{html.escape(spk)} {talk[spk]:.1f} s</span></div>')
-    return f'<div id="vt-diarize-timeline" style="margin:4px 0">{"".join(rows)}</div>'
+        rows.append(f'<div class="vt-speaker-row" data-speaker="{html.escape(spk)}" title="{html.escape(spk)}" '
+                    f'style="position:relative;height:14px;margin:2px 0;background:#f3f4f6">{bars}</div>')
+    legend = " ".join(f'<span class="vt-speaker-legend" style="margin-right:1em;font-size:12px">'
+                      f'<span style="display:inline-block;width:0.8em;height:0.8em;background:'
+                      f'{speaker_colour(speakers, spk)}"></span> {html.escape(spk)} {talk[spk]:.1f} s</span>'
+                      for spk in speakers)
+    return f'<div id="vt-diarize-timeline" style="margin:4px 0">{"".join(rows)}<div>{legend}</div></div>'
 
 
 def run_diarization(ctx, audio_path, *, speakers="auto", session=None, progress=None):
