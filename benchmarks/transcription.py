@@ -110,8 +110,8 @@ def choir_items(limit: int | None, cache: Path) -> list[dict]:
         chorale = load_chorale(name)
         version = version_of(chorale, 0)
         wav = cache / f"{name.replace('/', '_')}-choir.wav"
-        if not wav.exists():
-            x = render.render(chorale, version, "singing", sample_rate=SAMPLE_RATE).sum(0)
+        if not wav.exists():  # the sum of the clean parts chorale_items wrote (each peak-normalised)
+            x = sum(sf.read(cache / f"{name.replace('/', '_')}-{v}-clean.wav", dtype="float32")[0] for v in VOICES)
             sf.write(wav, 0.5 * x / (np.abs(x).max() + 1e-9), SAMPLE_RATE, subtype="FLOAT")
         items.append({"file": str(wav), "set": "choir, --parts (per voice)",
                       "parts": {v: np.array(part_notes(chorale, version, v, "singing"), float) for v in VOICES}})
@@ -325,7 +325,7 @@ def main(argv=None) -> int:
     systems = {name: makers[name]() for name in args.systems}
     items = [] if args.no_chorales else chorale_items(args.limit, args.seconds, args.conditions,
                                                       cache_folder(args.cache))
-    if not (args.no_chorales or args.no_choir):
+    if not (args.no_chorales or args.no_choir or "clean" not in args.conditions):
         items += choir_items(args.limit, cache_folder(args.cache))
     for folder in args.data:
         items += folder_items(folder)
