@@ -41,6 +41,24 @@ def _progress(enabled: bool):
     return callback
 
 
+def run_inputs(jobs, run_one, *, quiet: bool, as_json: bool) -> int:
+    """``run_one(input, output, progress) -> summary`` for each (input, output) pair: a failing input is
+    one error line on stderr and the run goes on; ``as_json`` prints the summaries. Returns the exit code."""
+    summaries = []
+    for inp, out in jobs:
+        progress = _progress(not quiet)
+        try:
+            summaries.append(run_one(inp, out, progress))
+        except VoicetoolsError as exc:
+            print(f"voicetools: error: {exc}", file=sys.stderr)
+            summaries.append({"input": inp, "error": str(exc)})
+        finally:
+            progress.close()
+    if as_json:
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1))
+    return 1 if any("error" in s for s in summaries) else 0
+
+
 def cmd_separate(args) -> int:
     from .separation import _resolve_model, separate_file
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -61,26 +60,15 @@ def _transcribe_one(args, model, inp: str, out: Path, progress) -> dict:
 
 
 def cmd_transcribe(args) -> int:
-    from ..cli import _progress
+    from ..cli import run_inputs
     from . import _resolve_model
 
     model = _resolve_model(args.model)  # once for all inputs
     outs = _outputs(args.inputs, args.output)
     if args.output and Path(args.output).suffix.lower() not in MIDI_SUFFIXES:
         Path(args.output).mkdir(parents=True, exist_ok=True)
-    summaries = []
-    for inp, out in zip(args.inputs, outs):
-        progress = _progress(not args.quiet)
-        try:
-            summaries.append(_transcribe_one(args, model, inp, out, progress))
-        except VoicetoolsError as exc:  # this input failed: say so in one line, go on with the rest
-            print(f"voicetools: error: {exc}", file=sys.stderr)
-            summaries.append({"input": inp, "error": str(exc)})
-        finally:
-            progress.close()
-    if args.json:
-        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1))
-    return 1 if any("error" in s for s in summaries) else 0
+    return run_inputs(zip(args.inputs, outs), lambda inp, out, progress: _transcribe_one(args, model, inp, out, progress),
+                      quiet=args.quiet, as_json=args.json)
 
 
 def add_parser(sub) -> None:
