@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import warnings
 from pathlib import Path
@@ -67,8 +68,8 @@ def cmd_transcribe(args) -> int:
     outs = _outputs(args.inputs, args.output)
     if args.output and Path(args.output).suffix.lower() not in MIDI_SUFFIXES:
         Path(args.output).mkdir(parents=True, exist_ok=True)
-    return run_inputs(zip(args.inputs, outs), lambda inp, out, progress: _transcribe_one(args, model, inp, out, progress),
-                      quiet=args.quiet, as_json=args.json)
+    return run_inputs(zip(args.inputs, outs), functools.partial(_transcribe_one, args, model), quiet=args.quiet,
+                      as_json=args.json)
 
 
 def add_parser(sub) -> None:
