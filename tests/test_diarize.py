@@ -86,12 +86,12 @@ def test_silence_gives_no_turns_and_says_so():
 def test_clustering_finds_planted_groups():
     rng = np.random.default_rng(0)
     centres = np.linalg.qr(rng.standard_normal((64, 3)))[0].T  # three orthogonal "voices"
-    emb = np.concatenate([c + 0.08 * rng.standard_normal((40, 64)) for c in centres])
+    emb = np.concatenate([c + 0.05 * rng.standard_normal((40, 64)) for c in centres])
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     labels = cluster(emb, Settings())
     assert len(set(labels)) == 3 and all(len(set(labels[i * 40 : (i + 1) * 40])) == 1 for i in range(3))
     assert len(set(cluster(emb, Settings(), num_speakers=2))) == 2
-    one = centres[0] + 0.08 * rng.standard_normal((80, 64))
+    one = centres[0] + 0.05 * rng.standard_normal((80, 64))
     assert set(cluster(one / np.linalg.norm(one, axis=1, keepdims=True), Settings())) == {0}
 
 

@@ -25,7 +25,7 @@ from ..audio.io import as_audio, load_mono, resample, to_mono
 from ..checkpoints import LoadedModel, resolve_model
 from ..errors import ParameterError
 from .pipeline import (Settings, check_counts, cluster, embed_windows, frame_scores, frames_to_turns,
-                       window_spans)
+                       segment_groups, window_spans)
 from .vad import SAMPLE_RATE, get_vad
 
 DEFAULT_ENCODER = "speaker-resemblyzer"
@@ -142,9 +142,10 @@ def diarize(audio, *, sample_rate: int | None = None, speakers: int | None = Non
         s = replace(s, hop_s=min(s.window_s, speech_s / s.max_windows))
     spans = window_spans(regions, s) or [max(regions, key=lambda r: r[1] - r[0])]  # only short bursts: the longest
     emb = embed_windows(net, x, spans, SAMPLE_RATE, s, callback)
-    labels = cluster(emb, s, num_speakers=speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+    labels = cluster(emb, s, num_speakers=speakers, min_speakers=min_speakers, max_speakers=max_speakers,
+                     groups=segment_groups(spans, regions, s.segment_s))
     scores, speech = frame_scores(emb, labels, spans, regions, duration, s)
-    turns = [Turn(round(a_, 3), round(min(b, duration), 3), f"SPEAKER_{k:02d}")
+    turns = [Turn(round(float(a_), 3), round(float(min(b, duration)), 3), f"SPEAKER_{k:02d}")
              for a_, b, k in frames_to_turns(scores, speech, s, overlap=overlap)]
     if speakers is not None and len({t.speaker for t in turns}) < speakers:
         notes.append(f"asked for {speakers} speakers; only {len({t.speaker for t in turns})} were heard")

@@ -2,7 +2,7 @@
 labels smoothed into turns.
 
 Every window of ``window_s`` (1.6 s, what the encoder hears) inside speech, ``hop_s`` apart, gets an
-embedding. Spectral clustering finds the speakers, their number from the eigengap (``cluster``).
+embedding. Agglomerative clustering of stretches of speech finds the speakers (``cluster``).
 Each 10 ms speech frame then takes the speaker whose centroid the windows covering it resemble most
 (weighted towards each window's centre); a second speaker is added where the two best are both
 close (overlapped speech). Turns shorter than ``min_turn_s`` are merged into their neighbours.
@@ -25,7 +25,9 @@ class Settings:
     window_s: float = 1.6
     hop_s: float = 0.4
     max_speakers: int = 10  # upper bound of the estimated count when none is given
-    merge_threshold: float = 0.85  # estimated speakers whose centroids are this similar are one
+    threshold: float = 0.75  # stretches of speech less alike than this (cosine) are different voices
+    segment_s: float = 3.0  # windows are pooled over stretches of speech up to this long
+    min_group_windows: int = 3  # stretches with fewer windows join a speaker but do not shape the tree
     min_region_s: float = 0.3  # speech shorter than this is labelled from its neighbours only
     min_turn_s: float = 0.3
     overlap_margin: float = 0.03  # second speaker when within this of the best score ...
@@ -71,86 +73,46 @@ def embed_windows(encoder, audio: np.ndarray, spans, sample_rate: int, s: Settin
 
 
 def cluster(emb: np.ndarray, s: Settings, *, num_speakers: int | None = None, min_speakers: int = 1,
-            max_speakers: int | None = None) -> np.ndarray:
+            max_speakers: int | None = None, groups: np.ndarray | None = None) -> np.ndarray:
     """Speaker labels 0..k-1 (in order of first appearance) for unit-length window embeddings.
 
-    Spectral clustering with the normalised maximum eigengap (NME-SC, Park et al. 2019): the
-    cosine-affinity graph keeps each window's ``p`` nearest neighbours, and ``p`` is chosen where
-    the largest eigengap of the graph Laplacian is widest relative to ``p`` — so the number of
-    speakers is estimated without a tuned threshold. k-means on the Laplacian's eigenvectors.
+    Windows are first pooled into ``groups`` (stretches of speech of up to ``segment_s`` between
+    pauses): a mean over several windows is a much steadier picture of a voice than one window.
+    The groups are clustered agglomeratively (average linkage, cosine); the tree is cut where
+    joining would merge voices less alike than ``threshold``, or at the requested count. Every
+    window then goes to its nearest speaker centroid.
     """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
     n = len(emb)
-    if n < 3:
+    if n < 2:
         return np.zeros(n, int)
-    k_max = min(num_speakers or max_speakers or s.max_speakers, n - 1)
-    k_min = min(num_speakers or min_speakers, k_max)
-    affinity = np.clip(emb @ emb.T, 0.0, 1.0)
-    best = None
-    for p in candidate_neighbours(n):
-        lam, vec = laplacian_eigen(pruned(affinity, p), k_max + 1)
-        gaps = np.diff(lam[: k_max + 1]) / max(lam[-1], 1e-9)
-        k = num_speakers or int(np.argmax(gaps[k_min - 1 :]) + k_min)
-        ratio = p / (n * gaps[k_min - 1 :].max() + 1e-9)
-        if best is None or ratio < best[0]:
-            best = (ratio, k, vec[:, :k])
-    _, k, spectral = best
-    if k == 1:
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    ids, sizes = np.unique(groups, return_counts=True)
+    if (sizes >= s.min_group_windows).sum() >= 2:  # a lone window is too noisy to shape the tree
+        ids = ids[sizes >= s.min_group_windows]
+    seg = normalise(np.stack([emb[groups == g].mean(0) for g in ids]))
+    if len(seg) < 2:
         return np.zeros(n, int)
-    labels = kmeans(normalise(spectral), k)
-    if num_speakers is None:  # a sparse graph can split one voice: merge clusters that sound alike
-        labels = merge_similar(emb, labels, s.merge_threshold, min_clusters=k_min)
-    return relabel_by_first_use(labels)
+    tree = linkage(seg, method="average", metric="cosine")
+    if num_speakers is not None:
+        k = min(num_speakers, len(seg))
+    else:
+        k = int(fcluster(tree, t=1 - s.threshold, criterion="distance").max())
+        k = max(min(min_speakers, len(seg)), min(k, max_speakers or s.max_speakers))
+    seg_labels = fcluster(tree, t=k, criterion="maxclust") - 1
+    centroids = normalise(np.stack([seg[seg_labels == c].mean(0) for c in np.unique(seg_labels)]))
+    return relabel_by_first_use(np.argmax(emb @ centroids.T, 1))
 
 
-def merge_similar(emb: np.ndarray, labels: np.ndarray, threshold: float, *, min_clusters: int = 1) -> np.ndarray:
-    """Merge the two clusters with the most similar centroids while that similarity exceeds ``threshold``."""
-    labels = labels.copy()
-    while len(np.unique(labels)) > min_clusters:
-        ids = np.unique(labels)
-        c = normalise(np.stack([emb[labels == i].mean(0) for i in ids]))
-        sim = c @ c.T
-        np.fill_diagonal(sim, -1)
-        i, j = np.unravel_index(np.argmax(sim), sim.shape)
-        if sim[i, j] < threshold:
-            break
-        labels[labels == ids[j]] = ids[i]
-    return labels
-
-
-def candidate_neighbours(n: int) -> list[int]:
-    """Neighbour counts to try: from a few windows to a quarter of all, about 20 values."""
-    hi = max(2, n // 4)
-    return sorted({int(v) for v in np.unique(np.geomspace(2, hi, 20).round())})
-
-
-def pruned(affinity: np.ndarray, p: int) -> np.ndarray:
-    """Keep each row's ``p`` largest similarities (binarised), then symmetrise."""
-    idx = np.argpartition(-affinity, min(p, len(affinity) - 1), axis=1)[:, :p]
-    a = np.zeros_like(affinity)
-    np.put_along_axis(a, idx, 1.0, axis=1)
-    return (a + a.T) / 2
-
-
-def laplacian_eigen(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` smallest eigenvalues (and vectors) of the graph Laplacian, plus its largest eigenvalue last."""
-    from scipy.linalg import eigh
-
-    lap = np.diag(a.sum(1)) - a
-    lam, vec = eigh(lap, subset_by_index=[0, min(k, len(a)) - 1])
-    top = eigh(lap, eigvals_only=True, subset_by_index=[len(a) - 1, len(a) - 1])
-    return np.concatenate([lam, top]), vec
-
-
-def kmeans(x: np.ndarray, k: int, *, restarts: int = 10) -> np.ndarray:
-    from scipy.cluster.vq import kmeans2
-
-    best, best_inertia = None, np.inf
-    for seed in range(restarts):
-        centroids, labels = kmeans2(x, k, minit="++", seed=seed)
-        inertia = ((x - centroids[labels]) ** 2).sum()
-        if inertia < best_inertia and len(np.unique(labels)) == k:
-            best, best_inertia = labels, inertia
-    return best if best is not None else labels
+def segment_groups(spans, regions, segment_s: float) -> np.ndarray:
+    """Group id per window: windows of one speech region, cut every ``segment_s`` seconds."""
+    out = np.zeros(len(spans), int)
+    starts = np.array([a for a, _ in regions])
+    for i, (a, b) in enumerate(spans):
+        r = int(np.searchsorted(starts, a + 1e-6) - 1)
+        out[i] = r * 100000 + int((a - regions[max(r, 0)][0]) // segment_s)
+    return out
 
 
 def normalise(x: np.ndarray) -> np.ndarray:
