@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -40,7 +39,7 @@ def _diarize_one(args, inp: str, folder: Path, progress) -> dict:
 
 
 def cmd_diarize(args) -> int:
-    from ..cli import _progress
+    from ..cli import run_inputs
 
     folder = Path(args.output)
     stems = {}
@@ -50,19 +49,9 @@ def cmd_diarize(args) -> int:
                                   "rename one or diarize it in another run")
         stems[Path(inp).stem] = inp
     folder.mkdir(parents=True, exist_ok=True)
-    summaries = []
-    for inp in args.inputs:
-        progress = _progress(not args.quiet)
-        try:
-            summaries.append(_diarize_one(args, inp, folder, progress))
-        except VoicetoolsError as exc:  # this input failed: one line, go on with the rest
-            print(f"voicetools: error: {exc}", file=sys.stderr)
-            summaries.append({"input": inp, "error": str(exc)})
-        finally:
-            progress.close()
-    if args.json:
-        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1))
-    return 1 if any("error" in s for s in summaries) else 0
+    return run_inputs([(inp, folder) for inp in args.inputs],
+                      lambda inp, out, progress: _diarize_one(args, inp, out, progress),
+                      quiet=args.quiet, as_json=args.json)
 
 
 def add_parser(sub) -> None:
