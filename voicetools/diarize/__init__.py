@@ -130,10 +130,10 @@ def diarize(audio, *, sample_rate: int | None = None, speakers: int | None = Non
     net, name = _encoder(encoder)
     if not np.any(x):
         return DiarizationResult([], duration, 0.0, name, notes + ["the input is silent: no speech, no speakers"])
-    rms_db = 10 * np.log10(np.mean(x**2) + 1e-12)
-    if rms_db < TARGET_DBFS:
-        x = x * 10 ** ((TARGET_DBFS - rms_db) / 20)
-    x = np.clip(x, -1.0, 1.0)
+    rms_db = 10 * np.log10(float(np.dot(x, x)) / len(x) + 1e-12)
+    if rms_db < TARGET_DBFS:  # in place: a long recording is not copied again
+        x *= np.float32(10 ** ((TARGET_DBFS - rms_db) / 20))
+    np.clip(x, -1.0, 1.0, out=x)
     regions = [(max(0.0, a_), min(duration, b)) for a_, b in get_vad(vad)(x)]
     speech_s = float(sum(b - a_ for a_, b in regions))
     if not regions:
