@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="only the first N test songs")
     ap.add_argument("--minutes", type=float, nargs="*", default=[1.0, 10.0, 30.0],
                     help="lengths for voicetools vocals")
-    ap.add_argument("--demucs-minutes", type=float, nargs="*", default=[1.0, 10.0],
+    ap.add_argument("--demucs-minutes", type=float, nargs="*", default=[1.0, 10.0, 30.0],
                     help="lengths for the demucs CLI")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tmp", default=None, help="folder for the long WAVs")

@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import sys
-import warnings
-from pathlib import Path
-
-from ..errors import VoicetoolsError
-
 
 def cmd_vocals(args) -> int:
-    from ..cli import _progress
+    from ..cli import stems_per_input
     from .extract import _check_args, extract_vocals_file
     from .model import load_vocal_model
 
     _check_args(args.stems, args.overlap, args.jobs)  # usage errors before loading anything
     model = load_vocal_model(args.model, weights=args.weights)  # once for all inputs
-    failed, summaries, used = 0, [], {}
-    for inp in args.inputs:
-        out_dir = Path(args.output) / Path(inp).stem
-        progress = _progress(not args.quiet)
-        try:
-            if out_dir in used:  # a.wav and other/a.wav would write the same stems
-                raise VoicetoolsError(f"{inp}: its stems would go to {out_dir}/, already used by {used[out_dir]}; "
-                                      "rename it or extract it in another run")
-            used[out_dir] = inp
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")
-                summary = extract_vocals_file(inp, out_dir, model=model, stems=args.stems, format=args.format,
-                                              overlap=args.overlap, device=args.device, jobs=args.jobs,
-                                              overwrite=args.overwrite, callback=progress)
-        except VoicetoolsError as exc:
-            failed += 1
-            print(f"voicetools: error: {exc}", file=sys.stderr)
-            summaries.append({"input": inp, "error": str(exc)})
-            continue
-        finally:
-            progress.close()
-        for note in summary["warnings"]:
-            print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
-        summaries.append(summary)
-        if not args.json and not args.quiet:
-            print(f"{inp} -> {out_dir}/ ({', '.join(Path(s).name for s in summary['stems'].values())})")
-    if args.json:
-        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1))
-    return 1 if failed else 0
+
+    def run(inp, out_dir, progress):
+        return extract_vocals_file(inp, out_dir, model=model, stems=args.stems, format=args.format,
+                                   overlap=args.overlap, device=args.device, jobs=args.jobs,
+                                   overwrite=args.overwrite, callback=progress)
+
+    return stems_per_input(args, run, verb="extract")
 
 
 def add_parser(sub) -> None:
