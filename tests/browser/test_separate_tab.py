@@ -58,6 +58,9 @@ def test_upload_separate_play(tab, page, files, screenshot):
     # clicking a spectrogram seeks there: 75 % of the way into the tenor
     tab.click_spectrogram(2, 0.75)
     page.wait_for_function("() => document.querySelectorAll('#vt-separate-players audio')[2].currentTime > 2.0")
+    # the playhead is redrawn on the next 'seeked'/animation frame: wait for it rather than race it
+    page.wait_for_function("() => parseFloat(document.querySelectorAll('#vt-separate-players .vt-playhead')[2]"
+                           ".dataset.fraction || 0) > 0.5", timeout=10_000)
     assert abs(tab.playhead(2) - 0.75) < 0.05
 
 
