@@ -73,40 +73,30 @@ def cmd_separate(args) -> int:
 
 
 def stems_per_input(args, run, *, verb: str) -> int:
-    """Write each input's stems into ``OUTPUT/<input name>/`` with ``run(inp, out_dir, progress) -> summary``.
+    """``run_inputs`` for verbs writing stems into ``OUTPUT/<input name>/`` (``separate``, ``vocals``).
 
-    A failing input is one ``voicetools: error:`` line and the others still run; ``--json`` prints
-    the summaries; the exit code is 1 when any input failed. ``separate`` and ``vocals`` share it.
+    ``run(inp, out_dir, progress) -> summary``; two inputs with the same name are refused rather than
+    written into one folder; soft warnings and a summary line per input go to the terminal.
     """
-    failed = 0
-    summaries = []
     used: dict[Path, str] = {}
-    for inp in args.inputs:
-        out_dir = Path(args.output) / Path(inp).stem
-        progress = _progress(not args.quiet)
-        try:
-            if out_dir in used:  # a.wav and other/a.wav would write the same stems
-                raise VoicetoolsError(f"{inp}: its stems would go to {out_dir}/, already used by {used[out_dir]}; "
-                                      f"rename it or {verb} it in another run")
-            used[out_dir] = inp
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")
-                summary = run(inp, out_dir, progress)
-        except VoicetoolsError as exc:
-            failed += 1
-            print(f"voicetools: error: {exc}", file=sys.stderr)
-            summaries.append({"input": inp, "error": str(exc)})
-            continue
-        finally:
-            progress.close()
+
+    def one(inp, out_dir, progress):
+        if out_dir in used:  # a.wav and other/a.wav would write the same stems
+            raise VoicetoolsError(f"{inp}: its stems would go to {out_dir}/, already used by {used[out_dir]}; "
+                                  f"rename it or {verb} it in another run")
+        used[out_dir] = inp
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            summary = run(inp, out_dir, progress)
+        progress.close()
         for note in summary["warnings"]:
             print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
-        summaries.append(summary)
         if not args.json and not args.quiet:
             print(f"{inp} -> {out_dir}/ ({', '.join(Path(s).name for s in summary['stems'].values())})")
-    if args.json:
-        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1))
-    return 1 if failed else 0
+        return summary
+
+    jobs = [(inp, Path(args.output) / Path(inp).stem) for inp in args.inputs]
+    return run_inputs(jobs, one, quiet=args.quiet, as_json=args.json)
 
 
 def cmd_models(args) -> int:
