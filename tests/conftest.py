@@ -144,3 +144,12 @@ def si_sdr_db():
 def assert_one_error_line():
     """``assert_one_error_line(code, stderr)``: the CLI failed with exactly one clean error line."""
     return _assert_one_error_line
+
+
+@pytest.fixture(scope="module")
+def upload_dir(tmp_path_factory):
+    """Gradio's upload folder for a module's app tests (the app only accepts inputs from there)."""
+    d = tmp_path_factory.mktemp("gradio-uploads")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(d))
+        yield d

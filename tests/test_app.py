@@ -38,15 +38,6 @@ def write_choir(path, seconds=2.0, sample_rate=SR):
 
 
 @pytest.fixture(scope="module")
-def upload_dir(tmp_path_factory):
-    """Gradio's upload folder for these tests (inputs are only accepted from there)."""
-    d = tmp_path_factory.mktemp("gradio-uploads")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(d))
-        yield d
-
-
-@pytest.fixture(scope="module")
 def app(upload_dir, tmp_path_factory):
     example = write_choir(tmp_path_factory.mktemp("examples") / "example.wav", seconds=1.0)
     demo = build_app(model="tiny-satb", examples=[example])

@@ -29,14 +29,6 @@ def vowel(seconds, f0, seed=0):
 
 
 @pytest.fixture(scope="module")
-def upload_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("gradio-uploads")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(d))
-        yield d
-
-
-@pytest.fixture(scope="module")
 def app(upload_dir):
     demo = build_app(model="tiny-satb", tabs=["classify"], examples=[])
     yield demo

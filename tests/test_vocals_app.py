@@ -15,14 +15,6 @@ from voicetools.app import build_app  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def upload_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("gradio-uploads")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(d))
-        yield d
-
-
-@pytest.fixture(scope="module")
 def app(upload_dir):
     demo = build_app(models={"vocals": "tiny-vocals"}, tabs=["vocals"], examples=[])
     yield demo
