@@ -146,7 +146,7 @@ def speed_table(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--model", default=DEFAULT_MODEL)
-    ap.add_argument("--data", type=Path, default=Path("/work/data/vocals"), help="rendered songs (test/ inside)")
+    ap.add_argument("--data", type=Path, default=ROOT / "data" / "vocals", help="rendered songs (test/ inside)")
     ap.add_argument("--limit", type=int, default=None, help="only the first N test songs")
     ap.add_argument("--minutes", type=float, nargs="*", default=[1.0, 10.0, 30.0],
                     help="lengths for voicetools vocals")

@@ -1,7 +1,7 @@
 """Labelled singing for Voice2Midi: chorale parts sung one at a time, with the score's exact notes.
 
-    python -m voicetools.data.satb --out /work/data/satb          # render the chorales (both renderers)
-    python -m voicetools.transcribe.data --stems /work/data/satb --out /work/data/transcribe
+    python -m voicetools.data.satb --out data/satb          # render the chorales (both renderers)
+    python -m voicetools.transcribe.data --stems data/satb --out data/transcribe
 
 Each part of each train/valid chorale (version 0) becomes one example per renderer. Audio comes
 from the rendered stems of ``voicetools.data.satb`` when they are there (same version, same seed,
@@ -122,7 +122,7 @@ def main(argv=None):
     from .train import MODEL_ARGS
 
     ap = argparse.ArgumentParser(description="Precompute Voice2Midi training features and note labels.")
-    ap.add_argument("--out", type=Path, default=Path("/work/data/transcribe"))
+    ap.add_argument("--out", type=Path, default=Path("data/transcribe"))
     ap.add_argument("--stems", type=Path, default=None,
                     help="rendered SATB stems (python -m voicetools.data.satb) to reuse instead of rendering")
     ap.add_argument("--splits", nargs="+", default=["train", "valid"])

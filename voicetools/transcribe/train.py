@@ -1,9 +1,9 @@
 """Training recipe for Voice2Midi: precomputed chorale-part features wired into the one Trainer.
 
-    python -m voicetools.data.satb --out /work/data/satb
-    python -m voicetools.transcribe.data --stems /work/data/satb --out /work/data/transcribe --splits train valid
-    python -m voicetools.transcribe.train --data /work/data/transcribe --run runs/voice2midi --max-minutes 40
-    python -m voicetools.transcribe.train --data /work/data/transcribe --run runs/voice2midi   # resumes
+    python -m voicetools.data.satb --out data/satb
+    python -m voicetools.transcribe.data --stems data/satb --out data/transcribe --splits train valid
+    python -m voicetools.transcribe.train --data data/transcribe --run runs/voice2midi --max-minutes 40
+    python -m voicetools.transcribe.train --data data/transcribe --run runs/voice2midi   # resumes
     python -m voicetools.transcribe.train --run runs/voice2midi --export checkpoints/voice2midi
 
 Training crops are random 4-second windows of any part (both renderers), shifted in gain by a
@@ -146,7 +146,7 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Train Voice2Midi on sung chorale parts (resumable).")
-    ap.add_argument("--data", type=Path, default=Path("/work/data/transcribe"))
+    ap.add_argument("--data", type=Path, default=Path("data/transcribe"))
     ap.add_argument("--run", type=Path, default=Path("runs/voice2midi"))
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--steps-per-epoch", type=int, default=100)

@@ -1,6 +1,6 @@
 """Vocal / accompaniment training data: sung chorales over band arrangements, mixed on the fly.
 
-``python -m voicetools.vocals.data --out /work/data/vocals`` renders chorale versions once: the
+``python -m voicetools.vocals.data --out data/vocals`` renders chorale versions once: the
 four parts sung by our singing synthesizer and a band accompaniment (piano, guitar, bass,
 strings, drums) rendered by FluidSynth from the same version's harmony. Files are float16 arrays
 shaped (9, samples): 4 sung parts then 5 instruments. Generated data, never committed.
@@ -155,7 +155,7 @@ def fixed_mixtures(files, *, segment_s: float | None = None, sample_rate: int = 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Render sung chorales and band arrangements for vocal extraction.")
-    ap.add_argument("--out", type=Path, default=Path("/work/data/vocals"))
+    ap.add_argument("--out", type=Path, default=Path("data/vocals"))
     ap.add_argument("--splits", nargs="+", default=["train", "valid", "test"])
     ap.add_argument("--limit", type=int, default=None, help="at most this many chorales per split")
     ap.add_argument("--versions", type=int, default=1, help="versions (transposition, tempo) per train chorale")

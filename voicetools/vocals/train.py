@@ -1,8 +1,8 @@
 """Training recipe for the shipped vocal / accompaniment HTDemucs, wired into the one Trainer.
 
-    python -m voicetools.vocals.data --out /work/data/vocals --splits valid train --limit 100 --jobs 2
-    python -m voicetools.vocals.train --data /work/data/vocals --run runs/vocals --max-minutes 40
-    python -m voicetools.vocals.train --data /work/data/vocals --run runs/vocals   # resumes
+    python -m voicetools.vocals.data --out data/vocals --splits valid train --limit 100 --jobs 2
+    python -m voicetools.vocals.train --data data/vocals --run runs/vocals --max-minutes 40
+    python -m voicetools.vocals.train --data data/vocals --run runs/vocals   # resumes
     python -m voicetools.vocals.train --run runs/vocals --export checkpoints/vocals-htdemucs-small
 
 The model is demucs' own ``HTDemucs`` class in a small configuration (``MODEL_ARGS``): mono,
@@ -83,7 +83,7 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Train the small vocal/accompaniment HTDemucs (resumable).")
-    ap.add_argument("--data", type=Path, default=Path("/work/data/vocals"))
+    ap.add_argument("--data", type=Path, default=Path("data/vocals"))
     ap.add_argument("--run", type=Path, default=Path("runs/vocals"))
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--steps-per-epoch", type=int, default=50)
