@@ -76,15 +76,13 @@ def load_audio(path: str | os.PathLike, *, max_duration_s: float = MAX_DURATION_
     return Audio(torch.from_numpy(np.ascontiguousarray(data.T)), int(sr), p)
 
 
-def load_mono(path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.0,
-              max_duration_s: float = MAX_DURATION_S) -> tuple[np.ndarray, int]:
-    """Read a file block by block as mono float32 at ``sample_rate``; returns (samples, channels).
+def audio_info(path: str | os.PathLike, *, max_duration_s: float = MAX_DURATION_S):
+    """The header (``soundfile.info``) of a readable audio file, checked without decoding it.
 
-    Memory is the output's size only, however long, wide or high-rate the file is. Errors are the
-    same one-line ``AudioLoadError``s as ``load_audio``'s.
+    Anything else — missing, a folder, empty, not audio, no frames, too long — raises the same
+    one-line ``AudioLoadError`` that ``load_audio`` gives.
     """
     import soundfile as sf
-    import soxr
 
     p = Path(path)
     try:
@@ -93,19 +91,40 @@ def load_mono(path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.
         info = None
     if info is None or not info.frames or info.frames / info.samplerate > max_duration_s:
         load_audio(p, max_duration_s=max_duration_s)  # raises the precise error
+    return info
+
+
+def read_blocks(path: str | os.PathLike, sample_rate: int, block_s: float):
+    """Yield the file as (time, channels) float32 blocks of ``block_s`` seconds (the last shorter)."""
+    import soundfile as sf
+
+    with sf.SoundFile(str(path)) as f:
+        while True:
+            b = f.read(int(block_s * sample_rate), dtype="float32", always_2d=True)
+            if not len(b):
+                return
+            yield b
+
+
+def load_mono(path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.0,
+              max_duration_s: float = MAX_DURATION_S) -> tuple[np.ndarray, int]:
+    """Read a file block by block as mono float32 at ``sample_rate``; returns (samples, channels).
+
+    Memory is the output's size only, however long, wide or high-rate the file is. Errors are the
+    same one-line ``AudioLoadError``s as ``load_audio``'s.
+    """
+    import soxr
+
+    info = audio_info(path, max_duration_s=max_duration_s)
     stream = soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ") \
         if info.samplerate != sample_rate else None
     out = []
-    with sf.SoundFile(str(p)) as f:
-        while True:
-            b = f.read(int(block_s * info.samplerate), dtype="float32", always_2d=True)
-            last = len(b) == 0 or f.tell() >= info.frames
-            if len(b):
-                _check_finite_and_nonempty(b.T, str(p))
-            mono = b.mean(1) if len(b) else np.zeros(0, np.float32)
-            out.append(stream.resample_chunk(mono, last=last) if stream else mono)
-            if last:
-                break
+    for b in read_blocks(path, info.samplerate, block_s):
+        _check_finite_and_nonempty(b.T, str(path))
+        mono = b.mean(1)
+        out.append(stream.resample_chunk(mono) if stream else mono)
+    if stream:
+        out.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     return np.concatenate(out).astype(np.float32), int(info.channels)
 
 

@@ -220,29 +220,19 @@ def separate_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=
     """
     import soundfile as sf
 
-    from ..audio.io import load_audio
+    from ..audio.io import audio_info, read_blocks
 
     _check_format(format)
     p = Path(path)
-    # validate the file (existence, format, header) without decoding it all
-    try:
-        info = sf.info(str(p)) if p.is_file() and p.stat().st_size else None
-    except (sf.LibsndfileError, RuntimeError):
-        info = None
-    if info is None or info.frames == 0:
-        load_audio(p)  # raises the precise AudioLoadError (missing, directory, empty, corrupt, ...)
+    info = audio_info(p, max_duration_s=float("inf"))  # header checked, nothing decoded; streams any length
     loaded = _resolve_model(model)
     targets = {name: Path(out_dir) / f"{name}.{format}" for name in loaded.sources}
     peak = [0.0]
 
     def blocks():
-        with sf.SoundFile(str(p)) as f:
-            while True:
-                b = f.read(int(block_s * info.samplerate), dtype="float32", always_2d=True)
-                if not len(b):
-                    return
-                peak[0] = max(peak[0], float(np.nanmax(np.abs(b))) if b.size else 0.0)
-                yield b
+        for b in read_blocks(p, info.samplerate, block_s):
+            peak[0] = max(peak[0], float(np.nanmax(np.abs(b))) if b.size else 0.0)
+            yield b
 
     def write(tmp: Path) -> None:
         files = [sf.SoundFile(str(tmp / t.name), "w", info.samplerate, 1, FORMATS[format]) for t in targets.values()]
