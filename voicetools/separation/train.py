@@ -12,7 +12,6 @@ alone), so "best" compares like with like across epochs and across resumed sessi
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -68,17 +67,16 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
 
     A folder inside the shipped ``checkpoints/`` is also entered in its registry with its sha256.
     """
-    from ..checkpoints import CHECKPOINT_DIR, register_checkpoint, save_checkpoint
+    from ..checkpoints import publish_checkpoint
+    from ..train.trainer import read_log
 
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
     model = ConvTasNet(**MODEL_ARGS)
     model.load_state_dict(state["model"])
-    log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
-    save_checkpoint(model, out_dir, task="separation", architecture="ConvTasNet",
-                    sources=["soprano", "alto", "tenor", "bass"],
-                    training={"epochs": state["epoch"], "steps": log[-1]["step"], "valid_si_sdri": state["score"]})
-    if Path(out_dir).resolve().parent == CHECKPOINT_DIR:
-        register_checkpoint(Path(out_dir).name)
+    publish_checkpoint(model, out_dir, task="separation", architecture="ConvTasNet",
+                       sources=["soprano", "alto", "tenor", "bass"],
+                       training={"epochs": state["epoch"], "steps": read_log(run_dir)[-1]["step"],
+                                 "valid_si_sdri": state["score"]})
 
 
 def main(argv=None):

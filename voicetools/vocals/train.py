@@ -13,7 +13,6 @@ seeded 6-second excerpts of the validation songs, so "best" compares like with l
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -67,18 +66,17 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
 
     A folder inside the shipped ``checkpoints/`` is also entered in its registry with its sha256.
     """
-    from ..checkpoints import CHECKPOINT_DIR, register_checkpoint, save_checkpoint
+    from ..checkpoints import publish_checkpoint
+    from ..train.trainer import read_log
 
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
     model = build_htdemucs(MODEL_ARGS)
     model.load_state_dict(state["model"])
     model.half()  # weights stored as float16 (3.6 MB); loading casts them back to float32
-    log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
-    save_checkpoint(model, out_dir, task="vocals", architecture="HTDemucs", sources=list(SOURCES),
-                    segment_s=MODEL_ARGS["segment"],
-                    training={"epochs": state["epoch"], "steps": log[-1]["step"], "valid_sdr": state["score"]})
-    if Path(out_dir).resolve().parent == CHECKPOINT_DIR:
-        register_checkpoint(Path(out_dir).name)
+    publish_checkpoint(model, out_dir, task="vocals", architecture="HTDemucs", sources=list(SOURCES),
+                       segment_s=MODEL_ARGS["segment"],
+                       training={"epochs": state["epoch"], "steps": read_log(run_dir)[-1]["step"],
+                                 "valid_sdr": state["score"]})
 
 
 def main(argv=None):
