@@ -118,14 +118,24 @@ def load_mono(path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.
     info = audio_info(path, max_duration_s=max_duration_s)
     stream = soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ") \
         if info.samplerate != sample_rate else None
-    out = []
+    # one preallocated output, filled block by block: the audio is held once, never twice
+    out = np.zeros(int(np.ceil(info.frames * sample_rate / info.samplerate)) + 64, np.float32)
+    n = 0
+
+    def put(y):
+        nonlocal out, n
+        if n + len(y) > len(out):
+            out = np.concatenate([out, np.zeros(n + len(y) - len(out), np.float32)])
+        out[n : n + len(y)] = y
+        n += len(y)
+
     for b in read_blocks(path, info.samplerate, block_s):
         _check_finite_and_nonempty(b.T, str(path))
         mono = b.mean(1)
-        out.append(stream.resample_chunk(mono) if stream else mono)
+        put(stream.resample_chunk(mono) if stream else mono)
     if stream:
-        out.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
-    return np.concatenate(out).astype(np.float32), int(info.channels)
+        put(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    return out[:n], int(info.channels)
 
 
 def as_audio(audio, sample_rate: int | None = None) -> Audio:
