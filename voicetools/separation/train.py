@@ -11,8 +11,6 @@ alone), so "best" compares like with like across epochs and across resumed sessi
 
 from __future__ import annotations
 
-import argparse
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import torch
 
 from ..data.satb import SAMPLE_RATE, SATBMixtures, mix
 from ..nn.convtasnet import ConvTasNet
+from ..train.recipe import recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer
 from .metrics import si_sdr, si_sdr_loss
 
@@ -80,27 +79,14 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Train the SATB ConvTasNet (resumable).")
-    ap.add_argument("--data", type=Path, default=Path("data/satb"))
-    ap.add_argument("--run", type=Path, default=Path("runs/satb"))
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--steps-per-epoch", type=int, default=100)
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap = recipe_parser("Train the SATB ConvTasNet (resumable).", data="data/satb", run="runs/satb", epochs=30,
+                       steps_per_epoch=100, batch_size=8, lr=1e-3, threads=2)
     ap.add_argument("--segment-s", type=float, default=4.0)
-    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--mixed-p", type=float, default=0.5,
                     help="share of training mixtures whose parts come from different renderers")
-    ap.add_argument("--max-minutes", type=float, default=None)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--export", type=Path, default=None, help="export the run's best model here and exit")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.export:
-        export(args.run, args.export)
+    if not start(args, export):
         return
-    torch.set_num_threads(args.threads)
-    # trained TCN weights produce denormal floats that slow CPU matmuls several-fold
-    torch.set_flush_denormal(True)
     train = SATBMixtures(sorted((args.data / "train").glob("*-v*.npy")), segment_s=args.segment_s,
                          mixed_p=args.mixed_p)
     loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, num_workers=1)

@@ -13,7 +13,6 @@ parts and scores note onsets with mir_eval, so "best" is the note F1 the product
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ..nn.voice2midi import Voice2Midi
+from ..train.recipe import recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer, read_log
 from .decoding import decode, note_targets
 
@@ -145,24 +145,12 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Train Voice2Midi on sung chorale parts (resumable).")
-    ap.add_argument("--data", type=Path, default=Path("data/transcribe"))
-    ap.add_argument("--run", type=Path, default=Path("runs/voice2midi"))
-    ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--steps-per-epoch", type=int, default=100)
-    ap.add_argument("--batch-size", type=int, default=16)
+    ap = recipe_parser("Train Voice2Midi on sung chorale parts (resumable).", data="data/transcribe",
+                       run="runs/voice2midi", epochs=20, steps_per_epoch=100, batch_size=16, lr=2e-3, threads=1)
     ap.add_argument("--frames", type=int, default=256, help="crop length in frames (16 ms each)")
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--max-minutes", type=float, default=None)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--export", type=Path, default=None, help="export the run's best model here and exit")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.export:
-        export(args.run, args.export)
+    if not start(args, export):
         return
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
     train = load_examples((args.data / "train").glob("*.npz"))
     valid = validation_set(load_examples((args.data / "valid").glob("*.npz")))
     logging.info("%d training parts, %d validation excerpts", len(train), len(valid))

@@ -12,13 +12,12 @@ seeded 6-second excerpts of the validation songs, so "best" compares like with l
 
 from __future__ import annotations
 
-import argparse
-import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..train.recipe import recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer
 from .data import SAMPLE_RATE, SOURCES, VocalMixtures, fixed_mixtures
 from .metrics import sdr
@@ -80,24 +79,12 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Train the small vocal/accompaniment HTDemucs (resumable).")
-    ap.add_argument("--data", type=Path, default=Path("data/vocals"))
-    ap.add_argument("--run", type=Path, default=Path("runs/vocals"))
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--steps-per-epoch", type=int, default=50)
-    ap.add_argument("--batch-size", type=int, default=4)
+    ap = recipe_parser("Train the small vocal/accompaniment HTDemucs (resumable).", data="data/vocals",
+                       run="runs/vocals", epochs=40, steps_per_epoch=50, batch_size=4, lr=1e-3, threads=1)
     ap.add_argument("--segment-s", type=float, default=MODEL_ARGS["segment"])
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--max-minutes", type=float, default=None)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--export", type=Path, default=None, help="export the run's best model here and exit")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.export:
-        export(args.run, args.export)
+    if not start(args, export):
         return
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
     train = VocalMixtures(sorted((args.data / "train").glob("*-v*.npy")), segment_s=args.segment_s)
     loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, num_workers=0)
     validate = make_validate(validation_set(sorted((args.data / "valid").glob("*-v*.npy"))))
