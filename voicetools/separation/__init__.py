@@ -209,36 +209,31 @@ def separate(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, segm
     return SeparationResult(out, a.sample_rate, loaded.name, notes)
 
 
-def separate_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=DEFAULT_MODEL,
-                  format: str = "wav", segment_s: float = SEGMENT_S, overlap_s: float = OVERLAP_S,
-                  device: str | None = None, overwrite: bool = False, block_s: float = 30.0,
-                  callback: Callback | None = None) -> dict:
-    """Separate a file of any length into ``out_dir/<source>.<format>``, streaming from disk to disk.
+def stream_file_to_stems(path: Path, info, targets: dict[str, Path], stream: Callable, *, format: str,
+                         channels: int, overwrite: bool, block_s: float) -> float:
+    """Read ``path`` block by block, pass the blocks through ``stream`` (which yields (time, stems, ...)
+    arrays at the file's rate) and write stem ``i`` to ``targets``' i-th file, all or nothing.
 
-    Memory stays flat however long the file is. All stems are written or none: on any error the
-    partial files (and a folder this call created) are removed. Returns a JSON-ready summary.
+    Decoding errors found mid-file become one ``AudioLoadError`` naming the file. Returns the input's
+    peak level (for the silent-input warning). Shared by ``separate_file`` and ``extract_vocals_file``.
     """
     import soundfile as sf
 
-    from ..audio.io import audio_info, read_blocks
+    from ..audio.io import read_blocks
 
-    _check_format(format)
-    p = Path(path)
-    info = audio_info(p, max_duration_s=float("inf"))  # header checked, nothing decoded; streams any length
-    loaded = _resolve_model(model)
-    targets = {name: Path(out_dir) / f"{name}.{format}" for name in loaded.sources}
-    peak = [0.0]
+    peak = 0.0
 
     def blocks():
-        for b in read_blocks(p, info.samplerate, block_s):
-            peak[0] = max(peak[0], float(np.nanmax(np.abs(b))) if b.size else 0.0)
+        nonlocal peak
+        for b in read_blocks(path, info.samplerate, block_s):
+            peak = max(peak, float(np.nanmax(np.abs(b))) if b.size else 0.0)
             yield b
 
     def write(tmp: Path) -> None:
-        files = [sf.SoundFile(str(tmp / t.name), "w", info.samplerate, 1, FORMATS[format]) for t in targets.values()]
+        files = [sf.SoundFile(str(tmp / t.name), "w", info.samplerate, channels, FORMATS[format])
+                 for t in targets.values()]
         try:
-            for out in _stream(blocks(), info.samplerate, loaded, n_frames=info.frames, segment_s=segment_s,
-                               overlap_s=overlap_s, callback=callback, device=device or "cpu"):
+            for out in stream(blocks()):
                 for i, f in enumerate(files):
                     f.write(np.clip(out[:, i], -1.0, 1.0))
         finally:
@@ -248,12 +243,36 @@ def separate_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=
     try:
         _write_all_or_nothing(targets, write, format=format, overwrite=overwrite)
     except sf.LibsndfileError as exc:
-        raise AudioLoadError(f"{p}: could not be decoded to the end ({exc}); the file may be truncated") from None
+        raise AudioLoadError(f"{path}: could not be decoded to the end ({exc}); the file may be truncated") from None
     except AudioLoadError as exc:  # found while streaming (e.g. NaN samples): say which file
-        if str(exc).startswith(f"{p}:"):
+        if str(exc).startswith(f"{path}:"):
             raise
-        raise AudioLoadError(f"{p}: {exc}") from None
-    notes = _soft_warnings(info.channels, peak[0])
+        raise AudioLoadError(f"{path}: {exc}") from None
+    return peak
+
+
+def separate_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=DEFAULT_MODEL,
+                  format: str = "wav", segment_s: float = SEGMENT_S, overlap_s: float = OVERLAP_S,
+                  device: str | None = None, overwrite: bool = False, block_s: float = 30.0,
+                  callback: Callback | None = None) -> dict:
+    """Separate a file of any length into ``out_dir/<source>.<format>``, streaming from disk to disk.
+
+    Memory stays flat however long the file is. All stems are written or none: on any error the
+    partial files (and a folder this call created) are removed. Returns a JSON-ready summary.
+    """
+    from ..audio.io import audio_info
+
+    _check_format(format)
+    p = Path(path)
+    info = audio_info(p, max_duration_s=float("inf"))  # header checked, nothing decoded; streams any length
+    loaded = _resolve_model(model)
+    targets = {name: Path(out_dir) / f"{name}.{format}" for name in loaded.sources}
+    peak = stream_file_to_stems(
+        p, info, targets,
+        lambda blocks: _stream(blocks, info.samplerate, loaded, n_frames=info.frames, segment_s=segment_s,
+                               overlap_s=overlap_s, callback=callback, device=device or "cpu"),
+        format=format, channels=1, overwrite=overwrite, block_s=block_s)
+    notes = _soft_warnings(info.channels, peak)
     return {"input": str(p), "model": loaded.name, "sample_rate": info.samplerate,
             "duration_s": info.frames / info.samplerate, "channels": info.channels,
             "stems": {k: str(v) for k, v in targets.items()}, "warnings": notes}

@@ -25,7 +25,7 @@ from ..audio.io import as_audio
 from ..checkpoints import LoadedModel
 from ..chunking import OverlapAdd
 from ..errors import AudioLoadError, ParameterError
-from ..separation import FORMATS, SeparationResult, _check_format, _write_all_or_nothing
+from ..separation import SeparationResult, _check_format, stream_file_to_stems
 from .model import load_vocal_model
 
 DEFAULT_MODEL = "vocals-htdemucs-small"
@@ -198,9 +198,7 @@ def extract_vocals_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, 
     Memory stays flat however long the file is. All stems are written or none: on any error the
     partial files (and a folder this call created) are removed. Returns a JSON-ready summary.
     """
-    import soundfile as sf
-
-    from ..audio.io import audio_info, read_blocks
+    from ..audio.io import audio_info
 
     _check_format(format)
     _check_args(stems, overlap, jobs)
@@ -209,34 +207,13 @@ def extract_vocals_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, 
     loaded = load_vocal_model(model, weights=weights)
     k, names = _plan(loaded, info.channels, stems)
     targets = {name: Path(out_dir) / f"{name}.{format}" for name in names}
-    peak = [0.0]
-
-    def blocks():
-        for b in read_blocks(p, info.samplerate, block_s):
-            peak[0] = max(peak[0], float(np.nanmax(np.abs(b))) if b.size else 0.0)
-            yield b
-
-    def write(tmp: Path) -> None:
-        files = [sf.SoundFile(str(tmp / t.name), "w", info.samplerate, k, FORMATS[format]) for t in targets.values()]
-        try:
-            for out in _stream(blocks(), info.samplerate, info.channels, loaded, stems=stems, n_frames=info.frames,
-                               overlap=overlap, callback=callback, device=device or "cpu"):
-                for i, f in enumerate(files):
-                    f.write(np.clip(out[:, i], -1.0, 1.0))
-        finally:
-            for f in files:
-                f.close()
-
-    try:
-        with _threads(jobs):
-            _write_all_or_nothing(targets, write, format=format, overwrite=overwrite)
-    except sf.LibsndfileError as exc:
-        raise AudioLoadError(f"{p}: could not be decoded to the end ({exc}); the file may be truncated") from None
-    except AudioLoadError as exc:  # found while streaming (e.g. NaN samples): say which file
-        if str(exc).startswith(f"{p}:"):
-            raise
-        raise AudioLoadError(f"{p}: {exc}") from None
-    notes = _soft_warnings(loaded, info.channels, peak[0])
+    with _threads(jobs):
+        peak = stream_file_to_stems(
+            p, info, targets,
+            lambda blocks: _stream(blocks, info.samplerate, info.channels, loaded, stems=stems, n_frames=info.frames,
+                                   overlap=overlap, callback=callback, device=device or "cpu"),
+            format=format, channels=k, overwrite=overwrite, block_s=block_s)
+    notes = _soft_warnings(loaded, info.channels, peak)
     return {"input": str(p), "model": loaded.name, "sample_rate": info.samplerate,
             "duration_s": info.frames / info.samplerate, "channels": k,
             "stems": {n: str(t) for n, t in targets.items()}, "warnings": notes}
