@@ -150,3 +150,17 @@ def test_plateau_scheduler_halves_the_rate(tmp_path):
 def test_unknown_scheduler():
     with pytest.raises(ValueError, match="cosine or plateau"):
         Trainer(_model(), _loss, "unused", _config(scheduler="linear"))
+
+
+def test_resuming_with_a_new_peak_lr_scales_the_rest_of_the_schedule(tmp_path):
+    batches = _problem()
+    run = tmp_path / "run"
+    Trainer(_model(), _loss, run, _config(epochs=2)).fit(batches)
+    resumed = Trainer(_model(), _loss, run, _config(epochs=4, lr=0.01))
+    resumed.fit(batches)
+    rows = _log(run)
+    # the same cosine position as a run that had lr=0.01 all along (not the saved 0.05)
+    straight = Trainer(_model(), _loss, tmp_path / "straight", _config(epochs=4, lr=0.01))
+    straight.fit(batches)
+    assert [r["lr"] for r in rows[2:]] == pytest.approx([r["lr"] for r in _log(tmp_path / "straight")[2:]])
+    assert rows[0]["lr"] > 0.02  # the first run had the old peak

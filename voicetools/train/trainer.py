@@ -122,6 +122,14 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        # the scheduler's saved base rate would silently override a new --lr: a resumed run with a
+        # different lr continues the same schedule scaled to the new peak (a gentler warm restart)
+        if self.config.scheduler == "cosine" and self.scheduler.base_lrs != [self.config.lr]:
+            log.info("peak lr %s -> %s from here on", self.scheduler.base_lrs[0], self.config.lr)
+            factor = self.scheduler.lr_lambdas[0](self.scheduler.last_epoch)
+            self.scheduler.base_lrs = [self.config.lr] * len(self.optimizer.param_groups)
+            for group in self.optimizer.param_groups:
+                group["initial_lr"], group["lr"] = self.config.lr, self.config.lr * factor
         self.step, self.epoch = state["step"], state["epoch"]
         self.best, self.bad_epochs = state["best"], state["bad_epochs"]
         torch.set_rng_state(state["torch_rng"])
