@@ -173,3 +173,30 @@ def test_the_bundled_meeting_matches_its_reference():
     ref = read_rttm(examples / "meeting.rttm")["meeting"]
     assert len(res.speakers) == 3
     assert der(annotation([(t.start_s, t.end_s, t.speaker) for t in ref]), res.to_annotation()) < 0.12
+
+
+def test_streamed_embeddings_equal_whole_file_embeddings(three_talkers):
+    from voicetools.diarize.pipeline import embed_stream, embed_windows, window_spans
+
+    enc = vt.load_model("speaker-resemblyzer").model
+    x = three_talkers.audio[: 20 * SR].astype(np.float32)
+    s = Settings()
+    spans = window_spans([(0.2, 4.0), (4.5, 4.9), (5.0, 12.3), (13.0, 19.9)], s)
+    whole = embed_windows(enc, x, spans, SR, s)
+    step = int(2.5 * SR)  # blocks shorter than some gaps and cutting through windows
+    streamed = embed_stream(enc, (x[i : i + step] for i in range(0, len(x), step)), spans, SR, s)
+    np.testing.assert_allclose(streamed, whole, atol=1e-5)
+
+
+def test_speech_cut_by_block_edges_is_joined_again():
+    from voicetools.diarize.vad import detect_speech, energy_vad
+
+    t = np.arange(12 * SR) / SR
+    x = (0.3 * np.sin(2 * np.pi * 220 * t) * ((t > 1) & (t < 5) | (t > 7) & (t < 11))).astype(np.float32)
+    step = 3 * SR  # edges at 3, 6 and 9 s: two of them inside speech
+    regions = detect_speech(energy_vad, (x[i : i + step] for i in range(0, len(x), step)))
+    assert len(regions) == 2
+    for (a, b), (ea, eb) in zip(regions, [(1, 5), (7, 11)]):
+        assert abs(a - ea) < 0.05 and abs(b - eb) < 0.05
+    # a block of silence is not speech (the relative threshold alone would call its noise speech)
+    assert energy_vad(np.full(SR, 1e-5, np.float32)) == []

@@ -106,6 +106,30 @@ def read_blocks(path: str | os.PathLike, sample_rate: int, block_s: float):
             yield b
 
 
+def mono_blocks(path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.0, info=None):
+    """Yield the file as mono float32 blocks at ``sample_rate``, about ``block_s`` seconds each.
+
+    A resampling stream carries state across blocks, so the blocks join seamlessly. NaN/inf
+    samples raise the same one-line ``AudioLoadError`` as ``load_audio``. Pass the file's
+    ``audio_info`` as ``info`` when it is already checked.
+    """
+    import soxr
+
+    info = info or audio_info(path)
+    stream = soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ") \
+        if info.samplerate != sample_rate else None
+    for b in read_blocks(path, info.samplerate, block_s):
+        _check_finite_and_nonempty(b.T, str(path))
+        mono = b.mean(1)
+        y = stream.resample_chunk(mono) if stream else mono
+        if len(y):
+            yield y
+    if stream:
+        tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
+        if len(tail):
+            yield tail
+
+
 def load_mono(path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.0,
               max_duration_s: float = MAX_DURATION_S) -> tuple[np.ndarray, int]:
     """Read a file block by block as mono float32 at ``sample_rate``; returns (samples, channels).
@@ -113,28 +137,15 @@ def load_mono(path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.
     Memory is the output's size only, however long, wide or high-rate the file is. Errors are the
     same one-line ``AudioLoadError``s as ``load_audio``'s.
     """
-    import soxr
-
     info = audio_info(path, max_duration_s=max_duration_s)
-    stream = soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ") \
-        if info.samplerate != sample_rate else None
     # one preallocated output, filled block by block: the audio is held once, never twice
     out = np.zeros(int(np.ceil(info.frames * sample_rate / info.samplerate)) + 64, np.float32)
     n = 0
-
-    def put(y):
-        nonlocal out, n
+    for y in mono_blocks(path, sample_rate, block_s=block_s, info=info):
         if n + len(y) > len(out):
             out = np.concatenate([out, np.zeros(n + len(y) - len(out), np.float32)])
         out[n : n + len(y)] = y
         n += len(y)
-
-    for b in read_blocks(path, info.samplerate, block_s):
-        _check_finite_and_nonempty(b.T, str(path))
-        mono = b.mean(1)
-        put(stream.resample_chunk(mono) if stream else mono)
-    if stream:
-        put(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     return out[:n], int(info.channels)
 
 

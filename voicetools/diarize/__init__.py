@@ -21,12 +21,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..audio.io import as_audio, load_mono, resample, to_mono
+from ..audio.io import as_audio, audio_info, mono_blocks, resample, to_mono
 from ..checkpoints import LoadedModel, resolve_model
 from ..errors import ParameterError
-from .pipeline import (Settings, check_counts, cluster, embed_windows, frame_scores, frames_to_turns,
+from .pipeline import (Settings, check_counts, cluster, embed_stream, frame_scores, frames_to_turns,
                        segment_groups, window_spans)
-from .vad import SAMPLE_RATE, get_vad
+from .vad import SAMPLE_RATE, detect_speech, get_vad
 
 DEFAULT_ENCODER = "speaker-resemblyzer"
 # the encoder was trained on speech normalised to this loudness (Resemblyzer's preprocessing)
@@ -90,6 +90,24 @@ class DiarizationResult:
                           for t in self.turns], "warnings": self.warnings}
 
 
+BLOCK_S = 60.0  # diarization reads long files this many seconds at a time: memory does not grow with length
+
+
+def _block_source(audio, sample_rate) -> tuple[Callable, int]:
+    """A function returning a fresh iterator over 16 kHz mono float32 blocks, and the channel count.
+
+    A file is decoded again on every pass (three passes, never held whole); an array in memory is
+    converted once and cut into views.
+    """
+    if isinstance(audio, (str, os.PathLike)):
+        info = audio_info(audio)
+        return (lambda: mono_blocks(audio, SAMPLE_RATE, block_s=BLOCK_S, info=info)), int(info.channels)
+    a = as_audio(audio, sample_rate)
+    x = resample(to_mono(a.samples), a.sample_rate, SAMPLE_RATE)[0].numpy().astype(np.float32)
+    step = int(BLOCK_S * SAMPLE_RATE)
+    return (lambda: (x[i : i + step] for i in range(0, len(x), step))), a.channels
+
+
 def _encoder(encoder) -> tuple[object, str]:
     if hasattr(encoder, "embed_variable"):
         return encoder, type(encoder).__name__
@@ -119,29 +137,33 @@ def diarize(audio, *, sample_rate: int | None = None, speakers: int | None = Non
     """
     check_counts(speakers, min_speakers, max_speakers)
     s = settings or Settings()
-    if isinstance(audio, (str, os.PathLike)):  # streamed: memory is the 16 kHz mono copy only
-        x, channels = load_mono(audio, SAMPLE_RATE)
-    else:
-        a = as_audio(audio, sample_rate)
-        channels = a.channels
-        x = resample(to_mono(a.samples), a.sample_rate, SAMPLE_RATE)[0].numpy().astype(np.float32)
+    blocks, channels = _block_source(audio, sample_rate)
     notes = [f"{channels} channels were averaged to mono"] if channels > 1 else []
-    duration = len(x) / SAMPLE_RATE
     net, name = _encoder(encoder)
-    if not np.any(x):
+    # pass 1: length and loudness (the encoder was trained on speech at TARGET_DBFS)
+    n_samples, energy = 0, 0.0
+    for b in blocks():
+        n_samples, energy = n_samples + len(b), energy + float(np.dot(b, b))
+    duration = n_samples / SAMPLE_RATE
+    if energy == 0.0:
         return DiarizationResult([], duration, 0.0, name, notes + ["the input is silent: no speech, no speakers"])
-    rms_db = 10 * np.log10(float(np.dot(x, x)) / len(x) + 1e-12)
-    if rms_db < TARGET_DBFS:  # in place: a long recording is not copied again
-        x *= np.float32(10 ** ((TARGET_DBFS - rms_db) / 20))
-    np.clip(x, -1.0, 1.0, out=x)
-    regions = [(max(0.0, a_), min(duration, b)) for a_, b in get_vad(vad)(x)]
+    rms_db = 10 * np.log10(energy / n_samples + 1e-12)
+    gain = np.float32(10 ** ((TARGET_DBFS - rms_db) / 20)) if rms_db < TARGET_DBFS else np.float32(1.0)
+
+    def levelled():
+        for b in blocks():
+            yield np.clip(b * gain, -1.0, 1.0)
+
+    # pass 2: speech regions, block by block (a region cut by a block edge is joined again)
+    regions = [(max(0.0, a_), min(duration, b)) for a_, b in detect_speech(get_vad(vad), levelled(), SAMPLE_RATE)]
     speech_s = float(sum(b - a_ for a_, b in regions))
     if not regions:
         return DiarizationResult([], duration, 0.0, name, notes + ["no speech was found"])
     if speech_s / s.hop_s > s.max_windows:  # long recordings: fewer, further-apart windows keep clustering fast
         s = replace(s, hop_s=min(s.window_s, speech_s / s.max_windows))
     spans = window_spans(regions, s) or [max(regions, key=lambda r: r[1] - r[0])]  # only short bursts: the longest
-    emb = embed_windows(net, x, spans, SAMPLE_RATE, s, callback)
+    # pass 3: one embedding per window, the audio held one block at a time
+    emb = embed_stream(net, levelled(), spans, SAMPLE_RATE, s, callback)
     labels = cluster(emb, s, num_speakers=speakers, min_speakers=min_speakers, max_speakers=max_speakers,
                      groups=segment_groups(spans, regions, s.segment_s))
     scores, speech = frame_scores(emb, labels, spans, regions, duration, s)

@@ -72,6 +72,40 @@ def embed_windows(encoder, audio: np.ndarray, spans, sample_rate: int, s: Settin
     return out
 
 
+def embed_stream(encoder, blocks, spans, sample_rate: int, s: Settings, callback=None) -> np.ndarray:
+    """``embed_windows`` over audio that arrives as consecutive blocks: each span is embedded as soon
+    as the audio up to its end has arrived, and audio no waiting span needs is dropped, so memory is
+    a block and a window however long the recording."""
+    bounds = np.round(np.asarray(spans, float) * sample_rate).astype(int)
+    order = np.argsort(bounds[:, 1], kind="stable")
+    # the earliest start of any span not yet embedded, once the first k spans (by end) are done
+    keep_from = np.minimum.accumulate(bounds[order[::-1], 0])[::-1]
+    out: np.ndarray | None = None
+    buf, buf_start, k = np.zeros(0, np.float32), 0, 0
+    blocks = iter(blocks)
+    while k < len(order):
+        block = next(blocks, None)
+        buf = np.concatenate([buf, block]) if block is not None else buf
+        buf_end = buf_start + len(buf)
+        k_end = k
+        while k_end < len(order) and (bounds[order[k_end], 1] <= buf_end or block is None):
+            k_end += 1
+        if k_end > k:
+            idx = order[k:k_end]
+            local = [((bounds[i, 0] - buf_start) / sample_rate, (bounds[i, 1] - buf_start) / sample_rate) for i in idx]
+            emb = embed_windows(encoder, buf, local, sample_rate, s)
+            if out is None:
+                out = np.zeros((len(spans), emb.shape[1]), np.float32)
+            out[idx] = emb
+            k = k_end
+            if callback:
+                callback("embed", k, len(spans))
+        if k < len(order) and keep_from[k] > buf_start:  # also through long silences
+            cut = min(keep_from[k], buf_end) - buf_start
+            buf, buf_start = buf[cut:], buf_start + cut
+    return out if out is not None else np.zeros((0, 0), np.float32)
+
+
 def cluster(emb: np.ndarray, s: Settings, *, num_speakers: int | None = None, min_speakers: int = 1,
             max_speakers: int | None = None, groups: np.ndarray | None = None) -> np.ndarray:
     """Speaker labels 0..k-1 (in order of first appearance) for unit-length window embeddings.

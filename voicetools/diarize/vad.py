@@ -1,5 +1,8 @@
 """Voice activity detection behind one small interface: ``vad(audio_16k) -> [(start_s, end_s), ...]``.
 
+Diarization calls it on consecutive blocks of a recording (``detect_speech``), never on the whole
+of a long file at once.
+
 The default is Silero VAD, whose model ships inside the ``silero-vad`` wheel (no download). Any
 callable with the same signature can be passed to ``diarize(vad=...)`` instead, e.g. a wrapper
 around a pyannote segmentation model a user has on disk.
@@ -49,12 +52,16 @@ class SileroVAD:
         return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
 
 
-def energy_vad(audio: np.ndarray, *, frame_s: float = 0.03, threshold_db: float = -35.0) -> list[tuple[float, float]]:
-    """A dependency-free fallback: frames within ``threshold_db`` of the loudest frame are speech."""
+def energy_vad(audio: np.ndarray, *, frame_s: float = 0.03, threshold_db: float = -35.0,
+               floor_db: float = -60.0) -> list[tuple[float, float]]:
+    """A dependency-free fallback: frames within ``threshold_db`` of the loudest frame are speech
+    (never frames below ``floor_db`` dBFS, so a block of near-silence stays silence)."""
     n = int(frame_s * SAMPLE_RATE)
     frames = audio[: len(audio) // n * n].reshape(-1, n)
+    if not len(frames):
+        return []
     db = 10 * np.log10((frames**2).mean(1) + 1e-12)
-    active = db > db.max() + threshold_db
+    active = (db > db.max() + threshold_db) & (db > floor_db)
     return frames_to_regions(active, frame_s)
 
 
@@ -62,6 +69,22 @@ def frames_to_regions(active: np.ndarray, frame_s: float) -> list[tuple[float, f
     """Runs of True in a boolean frame array → [(start_s, end_s)]."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))
     return [(a * frame_s, b * frame_s) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def detect_speech(vad: Callable, blocks, sample_rate: int = SAMPLE_RATE, *, join_s: float = 0.1):
+    """Speech regions of a long recording given as consecutive blocks: ``vad`` runs on each block,
+    and a region a block edge cut in two (a gap under ``join_s``) is joined again."""
+    regions: list[tuple[float, float]] = []
+    offset = 0.0
+    for block in blocks:
+        for a, b in vad(block):
+            a, b = a + offset, b + offset
+            if regions and a - regions[-1][1] < join_s:
+                regions[-1] = (regions[-1][0], max(regions[-1][1], b))
+            else:
+                regions.append((a, b))
+        offset += len(block) / sample_rate
+    return regions
 
 
 def get_vad(vad: str | Callable | None) -> Callable:
