@@ -14,7 +14,6 @@ name of an official model already in Whisper's cache folder (``~/.cache/whisper/
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checkpoints import sha256_of
 from ..errors import MissingDependencyError, ModelLoadError
 
 SAMPLE_RATE = 16000
@@ -39,14 +39,6 @@ def _whisper():
     except ImportError:
         raise MissingDependencyError("transcripts need openai-whisper: pip install 'voicetools[whisper]'") from None
     return whisper
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_whisper(model: str | os.PathLike = DEFAULT_WHISPER, *, device: str = "cpu", cache_dir=None):
@@ -68,7 +60,7 @@ def load_whisper(model: str | os.PathLike = DEFAULT_WHISPER, *, device: str = "c
         if not path.is_file():
             raise ModelLoadError(f"Whisper {name!r} weights are not at {path}; voicetools never downloads weights: "
                                  "copy the file there or pass a checkpoint path")
-        if _sha256(path) != url.split("/")[-2]:
+        if sha256_of(path) != url.split("/")[-2]:
             raise ModelLoadError(f"{path} does not match the checksum of Whisper {name!r}; replace the file")
         heads = whisper._ALIGNMENT_HEADS.get(name)
     try:
