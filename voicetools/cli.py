@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .vocals.cli import add_parser as add_vocals_parser
 
     add_vocals_parser(sub)
+    from .revoice.cli import add_parser as add_revoice_parser
+
+    add_revoice_parser(sub)
     return p
 
 

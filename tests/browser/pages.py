@@ -245,3 +245,52 @@ class DiarizeTab:
 
     def rttm_link(self, name: str):
         return self.page.locator(f'#vt-diarize-rttm a[download="{name}"]')
+
+
+class RevoiceTab:
+    """The Re-voice tab: a target per part, two players (before, after) and the re-voiced WAV."""
+
+    PLAYER = "#vt-revoice-players .vt-player"
+
+    def __init__(self, page):
+        self.page = page
+        page.get_by_role("tab", name="Re-voice").click()
+        page.wait_for_selector("#vt-revoice-run")
+
+    def upload(self, path):
+        self.page.locator("#vt-revoice-input input[type=file]").set_input_files(str(path))
+
+    def set_target(self, part: str, target: str):
+        box = self.page.locator(f"#vt-revoice-{part} input")
+        box.click()
+        box.fill(target)
+        box.press("Enter")
+
+    def run(self):
+        self.page.click("#vt-revoice-run")
+
+    def wait_for_players(self, timeout_ms: int = 90_000):
+        self.page.wait_for_function(
+            f"""() => [...document.querySelectorAll('{self.PLAYER} audio')].filter(a => a.readyState >= 1)
+                .length === 2""", timeout=timeout_ms)
+
+    def stems(self) -> list[str]:
+        return self.page.eval_on_selector_all(self.PLAYER, "els => els.map(e => e.dataset.stem)")
+
+    def titles(self) -> list[str]:
+        return self.page.eval_on_selector_all(f"{self.PLAYER} .vt-name", "els => els.map(e => e.textContent)")
+
+    def durations(self) -> list[float]:
+        return self.page.eval_on_selector_all(f"{self.PLAYER} audio", "els => els.map(a => a.duration)")
+
+    def file_link(self, name: str):
+        return self.page.locator(f'#vt-revoice-file a[download="{name}"]')
+
+    def play(self, i: int = 0):
+        self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].play()")
+
+    def playhead(self, i: int = 0) -> float:
+        return float(self.page.locator(f"{self.PLAYER} .vt-playhead").nth(i).get_attribute("data-fraction") or 0)
+
+    def wait_for_message(self, text: str, timeout_ms: int = 30_000):
+        self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)

@@ -18,6 +18,7 @@ TAB_MODULES: tuple[str, ...] = (
     "voicetools.app.tabs.separate",
     "voicetools.app.tabs.transcribe",
     "voicetools.app.tabs.vocals",
+    "voicetools.app.tabs.revoice",
     "voicetools.app.tabs.classify",
     "voicetools.app.tabs.diarize",
 )
