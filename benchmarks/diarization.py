@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RAVDESS = ROOT.parent / "shared" / "data" / "ravdess-actors-01-12"
 TEST_ACTORS = [f"Actor_{a:02d}" for a in range(7, 13)]
 TARGET_RTF = 0.05
+FLAT_MB = 100.0  # "flat": the longest file peaks at most this much above the shortest (run-to-run noise ~ tens of MB)
 
 
 def write_set(folder: Path, kind: str, n: int, ravdess: Path | None) -> None:
@@ -148,6 +149,12 @@ def main(argv=None) -> int:
     longest = max(results["long"], key=lambda r: r["minutes"])
     results["targets"] = [{"target": f"RTF <= {TARGET_RTF:g} ({longest['minutes']:g} min file)",
                            "value": f"{longest['rtf']:.4f}", "result": "PASS" if longest["rtf"] <= TARGET_RTF else "FAIL"}]
+    shortest = min(results["long"], key=lambda r: r["minutes"])
+    if longest is not shortest:
+        growth = longest["peak_rss_mb"] - shortest["peak_rss_mb"]
+        results["targets"].append({
+            "target": f"memory flat: peak RSS {longest['minutes']:g} min - {shortest['minutes']:g} min <= {FLAT_MB:g} MB",
+            "value": f"{growth:+.0f} MB", "result": "PASS" if growth <= FLAT_MB else "FAIL"})
     print(md_table(["target", "value", "result"], [list(t.values()) for t in results["targets"]]) + "\n")
     results["elapsed_s"] = time.time() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
