@@ -158,3 +158,34 @@ def test_stream_block_size_does_not_change_the_result():
     assert whole.shape == (len(x), 4)
     for block in (1000, 4093):
         np.testing.assert_allclose(run(block), whole, atol=1e-5)
+
+
+def test_refine_bare_shifted_and_wiener():
+    from voicetools.separation import refine
+
+    net = vt.load_model("tiny-satb").model.eval()
+    x = torch.from_numpy(_music(1.0, SR))[None]
+    with torch.inference_mode():
+        bare = net(x[None])[0]
+        torch.testing.assert_close(refine(net, x), bare)
+        # a delay inside one encoder stride changes what the filterbank frames see: the average differs
+        shifted = refine(net, x, shifts=4, stride=32)
+        assert shifted.shape == bare.shape and not torch.allclose(shifted, bare)
+        # the Wiener step re-derives the sources from the mixture: they add up to it again
+        w = refine(net, x, shifts=4, stride=32, wiener_power=2.0)
+    assert float((w.sum(0) - x[0]).abs().max()) < 1e-4 * float(x.abs().max()) + 1e-6
+    assert float((bare.sum(0) - x[0]).abs().max()) > 1e-2  # which the bare random network does not
+
+
+def test_refinement_comes_from_the_model_config_unless_overridden(identity_model):
+    from voicetools.checkpoints import LoadedModel
+    from voicetools.separation import refinement
+
+    assert refinement(identity_model) == (1, None)  # nothing named: the bare network
+    tuned = LoadedModel("tuned", identity_model.model, {**identity_model.config,
+                                                        "inference": {"shifts": 4, "wiener_power": 1.5}})
+    assert refinement(tuned) == (4, 1.5)
+    assert refinement(tuned, shifts=1, wiener=False) == (1, None)
+    assert refinement(identity_model, wiener=True) == (1, 2.0)
+    with pytest.raises(ParameterError, match="shifts"):
+        vt.separate(_music(0.5, SR), sample_rate=SR, model=identity_model, shifts=0)

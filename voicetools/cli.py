@@ -66,8 +66,8 @@ def cmd_separate(args) -> int:
 
     def run(inp, out_dir, progress):
         return separate_file(inp, out_dir, model=model, format=args.format, segment_s=args.segment_s,
-                             overlap_s=args.overlap_s, device=args.device, overwrite=args.overwrite,
-                             callback=progress)
+                             overlap_s=args.overlap_s, shifts=args.shifts, wiener=False if args.no_wiener else None,
+                             device=args.device, overwrite=args.overwrite, callback=progress)
 
     return stems_per_input(args, run, verb="separate")
 
@@ -137,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=sorted(FORMATS), default="wav")
     s.add_argument("--segment-s", type=float, default=SEGMENT_S, help="chunk length in seconds")
     s.add_argument("--overlap-s", type=float, default=OVERLAP_S, help="cross-fade between chunks in seconds")
+    s.add_argument("--shifts", type=int, default=None,
+                   help="average this many sub-frame shifts of the input (default: the model's own setting; "
+                        "1 is fastest)")
+    s.add_argument("--no-wiener", action="store_true",
+                   help="skip the final Wiener filter that refits the stems to the mixture (if the model uses one)")
     s.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
     s.add_argument("--overwrite", action="store_true", help="replace existing stems")
     s.add_argument("--json", action="store_true", help="print a JSON summary on stdout")

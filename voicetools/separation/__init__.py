@@ -99,8 +99,49 @@ def _resolve_model(model) -> LoadedModel:
     return loaded
 
 
+def refine(net: torch.nn.Module, chunk: torch.Tensor, *, shifts: int = 1, stride: int = 1,
+           wiener_power: float | None = None, n_fft: int = 512) -> torch.Tensor:
+    """The network's sources for one (1, time) chunk → (n_src, time), with two test-time refinements.
+
+    ``shifts``: average the outputs for the input delayed by ``shifts`` evenly spaced offsets within
+    one encoder stride (the learned filterbank sees each sample at different frame phases; the
+    "shift trick" of Demucs). ``wiener_power``: re-derive every source from the mixture with soft
+    masks ``|S_i|^p / sum_j |S_j|^p`` of the estimates (p = 2: a Wiener filter), so the sources add
+    up to the mixture and each keeps only the mixture's own time-frequency content.
+    """
+    n = chunk.shape[-1]
+    outs = []
+    for k in range(max(1, shifts)):
+        delay = k * stride // max(1, shifts)
+        x = torch.nn.functional.pad(chunk, (delay, 0))
+        outs.append(net(x[None])[0][:, delay:delay + n])
+    est = torch.stack(outs).mean(0)
+    if wiener_power is None:
+        return est
+    from ..audio.frontend import istft, stft
+
+    spec = stft(est, n_fft=n_fft).abs().pow(wiener_power)
+    mask = spec / (spec.sum(0, keepdim=True) + 1e-8)
+    return istft(mask * stft(chunk[0], n_fft=n_fft)[None], n_fft=n_fft, length=n)
+
+
+def refinement(model: LoadedModel, shifts: int | None = None, wiener: bool | None = None) -> tuple[int, float | None]:
+    """(shifts, wiener_power) for ``model``: the settings its config's ``"inference"`` entry names
+    (chosen on its validation data when it was exported; none: the bare network), where the caller
+    does not override them."""
+    own = model.config.get("inference", {})
+    shifts = int(own.get("shifts", 1)) if shifts is None else shifts
+    power = own.get("wiener_power")
+    if wiener is False:
+        power = None
+    elif wiener and power is None:
+        power = 2.0  # a plain Wiener filter for a model that names none
+    return shifts, power
+
+
 def _stream(blocks: Iterator[np.ndarray], in_rate: int, model: LoadedModel, *, n_frames: int | None,
-            segment_s: float, overlap_s: float, callback: Callback | None, device) -> Iterator[np.ndarray]:
+            segment_s: float, overlap_s: float, callback: Callback | None, device, shifts: int | None = None,
+            wiener: bool | None = None) -> Iterator[np.ndarray]:
     """Separate a stream of (time, channels) float32 blocks; yields (time, n_src) blocks at ``in_rate``.
 
     Raises ``AudioLoadError`` for NaN/inf samples; the caller decides what happens to partial output.
@@ -113,14 +154,19 @@ def _stream(blocks: Iterator[np.ndarray], in_rate: int, model: LoadedModel, *, n
     torch.set_flush_denormal(True)
     n_src = len(model.sources)
     segment, overlap = int(segment_s * sr), int(overlap_s * sr)
+    shifts, wiener_power = refinement(model, shifts, wiener)
+    if shifts < 1 or (wiener_power is not None and wiener_power <= 0):
+        raise ParameterError(f"shifts must be at least 1 and wiener_power positive, got {shifts} and {wiener_power}")
     if not 0 <= overlap < segment:
         raise ParameterError(f"overlap_s must be >= 0 and < segment_s, got {overlap_s} and {segment_s}")
     total = OverlapAdd.n_chunks(int(np.ceil(n_frames * sr / in_rate)), segment, overlap) if n_frames else 0
     done = [0]
 
+    stride = int(model.config.get("model_args", {}).get("stride", 1))
+
     def run(chunk):
         with torch.inference_mode():
-            out = net(chunk[None].to(device))[0].cpu()
+            out = refine(net, chunk.to(device), shifts=shifts, stride=stride, wiener_power=wiener_power).cpu()
         done[0] += 1
         if callback:
             callback("separate", done[0], max(total, done[0]))
@@ -167,8 +213,8 @@ def _soft_warnings(channels: int, peak: float) -> list[str]:
 
 
 def separate(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, segment_s: float = SEGMENT_S,
-             overlap_s: float = OVERLAP_S, device: str | None = None,
-             callback: Callback | None = None) -> SeparationResult:
+             overlap_s: float = OVERLAP_S, shifts: int | None = None, wiener: bool | None = None,
+             device: str | None = None, callback: Callback | None = None) -> SeparationResult:
     """Separate a choir recording into soprano, alto, tenor and bass.
 
     Parameters
@@ -179,6 +225,8 @@ def separate(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, segm
     model : registry name (``voicetools.available_models("separation")``), checkpoint path, or a
         ``LoadedModel`` already in memory (load once, separate many).
     segment_s, overlap_s : chunk length and cross-fade of the overlap-add, in seconds.
+    shifts, wiener : test-time refinement (``refine``); None takes the model's own settings
+        (``refinement``); ``shifts=1, wiener=False`` gives the bare network.
     callback : ``callback(stage, done, total)`` after every chunk.
 
     Returns
@@ -201,7 +249,8 @@ def separate(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, segm
     a: Audio = as_audio(audio, sample_rate)
     x = a.samples.T.numpy()
     stems = np.concatenate(list(_stream(iter([x]), a.sample_rate, loaded, n_frames=x.shape[0], segment_s=segment_s,
-                                        overlap_s=overlap_s, callback=callback, device=device or "cpu")))
+                                        overlap_s=overlap_s, callback=callback, device=device or "cpu",
+                                        shifts=shifts, wiener=wiener)))
     notes = _soft_warnings(a.channels, float(np.abs(x).max()))
     out = {name: stems[:, i][None] for i, name in enumerate(loaded.sources)}
     if not numpy_in:
@@ -253,6 +302,7 @@ def stream_file_to_stems(path: Path, info, targets: dict[str, Path], stream: Cal
 
 def separate_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=DEFAULT_MODEL,
                   format: str = "wav", segment_s: float = SEGMENT_S, overlap_s: float = OVERLAP_S,
+                  shifts: int | None = None, wiener: bool | None = None,
                   device: str | None = None, overwrite: bool = False, block_s: float = 30.0,
                   callback: Callback | None = None) -> dict:
     """Separate a file of any length into ``out_dir/<source>.<format>``, streaming from disk to disk.
@@ -270,7 +320,8 @@ def separate_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=
     peak = stream_file_to_stems(
         p, info, targets,
         lambda blocks: _stream(blocks, info.samplerate, loaded, n_frames=info.frames, segment_s=segment_s,
-                               overlap_s=overlap_s, callback=callback, device=device or "cpu"),
+                               overlap_s=overlap_s, callback=callback, device=device or "cpu", shifts=shifts,
+                               wiener=wiener),
         format=format, channels=1, overwrite=overwrite, block_s=block_s)
     notes = _soft_warnings(info.channels, peak)
     return {"input": str(p), "model": loaded.name, "sample_rate": info.samplerate,

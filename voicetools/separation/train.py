@@ -11,6 +11,8 @@ alone), so "best" compares like with like across epochs and across resumed sessi
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 
 import numpy as np
@@ -61,10 +63,14 @@ def loss_fn(model, batch):
     return si_sdr_loss(model(mixture), targets)
 
 
-def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
+def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt", shifts: int = 1,
+           wiener_power: float | None = None) -> None:
     """Write the run's best weights as a checkpoint folder (safetensors + config JSON).
 
-    A folder inside the shipped ``checkpoints/`` is also entered in its registry with its sha256.
+    ``shifts`` / ``wiener_power`` go into the config as the model's test-time refinement
+    (``voicetools.separation.refine``); choose them on the validation chorales with
+    ``benchmarks/separation_refine.py``. A folder inside the shipped ``checkpoints/`` is also
+    entered in its registry with its sha256.
     """
     from ..checkpoints import publish_checkpoint
     from ..train.trainer import read_log
@@ -75,7 +81,8 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     publish_checkpoint(model, out_dir, task="separation", architecture="ConvTasNet",
                        sources=["soprano", "alto", "tenor", "bass"],
                        training={"epochs": state["epoch"], "steps": read_log(run_dir)[-1]["step"],
-                                 "valid_si_sdri": state["score"]})
+                                 "valid_si_sdri": state["score"]},
+                       inference={"shifts": shifts, "wiener_power": wiener_power})
 
 
 def main(argv=None):
@@ -84,8 +91,11 @@ def main(argv=None):
     ap.add_argument("--segment-s", type=float, default=4.0)
     ap.add_argument("--mixed-p", type=float, default=0.5,
                     help="share of training mixtures whose parts come from different renderers")
+    ap.add_argument("--shifts", type=int, default=1, help="with --export: the model's test-time shifts")
+    ap.add_argument("--wiener-power", type=float, default=None,
+                    help="with --export: the model's Wiener mask power (none: no Wiener step)")
     args = ap.parse_args(argv)
-    if not start(args, export):
+    if not start(args, functools.partial(export, shifts=args.shifts, wiener_power=args.wiener_power)):
         return
     train = SATBMixtures(sorted((args.data / "train").glob("*-v*.npy")), segment_s=args.segment_s,
                          mixed_p=args.mixed_p)
