@@ -30,13 +30,15 @@ WEIGHTS, CONFIG = "model.safetensors", "config.json"
 def _architectures():
     from .nn.classifiers import AudioClassifier
     from .nn.convtasnet import ConvTasNet
+    from .nn.ddsp import DDSPDecoder
     from .nn.speaker import SpeakerLSTM
     from .nn.voice2midi import Voice2Midi
     from .vocals.model import build_htdemucs
 
     return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args,
             "Voice2Midi": Voice2Midi.from_model_args, "SpeakerLSTM": SpeakerLSTM.from_model_args,
-            "HTDemucs": build_htdemucs}
+            "HTDemucs": build_htdemucs,
+            "DDSPDecoder": DDSPDecoder.from_model_args}
 
 
 # Random-weight models for tests: same code paths as the real ones, seconds to run.
@@ -56,6 +58,10 @@ TINY_MODELS = {
         "task": "vocals", "model_name": "HTDemucs", "sources": ["vocals", "accompaniment"], "segment_s": 1.0,
         "model_args": dict(sources=["vocals", "accompaniment"], audio_channels=1, sample_rate=8000, segment=1.0,
                            channels=8, depth=2, nfft=512, t_layers=1, t_heads=2, dconv_comp=4),
+    },
+    "tiny-timbre": {
+        "task": "timbre", "model_name": "DDSPDecoder",
+        "model_args": dict(sample_rate=16000, hop_length=128, n_harmonics=8, n_noise_bands=9, hidden=16),
     },
     "tiny-voice2midi": {
         "task": "transcription", "model_name": "Voice2Midi",

@@ -14,7 +14,6 @@ seeded choices, by ``test_mixtures``.
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 from ..audio.augment import reverberate, room_impulse_response
 from .chorales import load_chorale, split_names
 from .render import RENDERERS, render, version_of
+from .stemfiles import StemCrops, render_splits, save_stems, stem_path
 
 SAMPLE_RATE = 8000
 GAIN_DB = (-10.0, 2.0)
@@ -30,31 +30,20 @@ GAIN_DB = (-10.0, 2.0)
 
 def _render_one(args):
     name, index, out_dir, sample_rate = args
-    path = Path(out_dir) / f"{name.replace('/', '_')}-v{index}.npy"
+    path = stem_path(out_dir, name, index)
     if path.exists():
         return path
     chorale = load_chorale(name)
     version = version_of(chorale, index)
-    stems = np.stack([render(chorale, version, r, sample_rate=sample_rate) for r in RENDERERS])
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, stems.astype(np.float16))
-    tmp.rename(path)  # a crash never leaves a half-written file that looks finished
-    return path
+    return save_stems(path, np.stack([render(chorale, version, r, sample_rate=sample_rate) for r in RENDERERS]))
 
 
 def build(out_dir: Path, splits=("train", "valid"), versions: int = 1, jobs: int = 2,
           sample_rate: int = SAMPLE_RATE) -> list[Path]:
     """Render all chorale versions of the given splits into ``out_dir/<split>/``; resumable."""
-    from tqdm import tqdm
-
-    paths = []
-    for split in splits:
-        d = Path(out_dir) / split
-        d.mkdir(parents=True, exist_ok=True)
-        work = [(n, v, d, sample_rate) for v in range(versions) for n in split_names(split)]
-        with ProcessPoolExecutor(jobs) as pool:
-            paths += list(tqdm(pool.map(_render_one, work), total=len(work), desc=f"render {split}"))
-    return paths
+    return render_splits(out_dir, splits, _render_one,
+                         lambda split, d: [(n, v, d, sample_rate) for v in range(versions) for n in split_names(split)],
+                         jobs=jobs)
 
 
 def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb_p: float = 0.7,
@@ -76,18 +65,13 @@ def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb
     return mixture * scale, parts * scale
 
 
-class SATBMixtures(torch.utils.data.IterableDataset):
+class SATBMixtures(StemCrops):
     """Endless random crops of dynamically mixed chorales from rendered ``.npy`` files."""
 
     def __init__(self, files, *, segment_s: float = 4.0, sample_rate: int = SAMPLE_RATE, seed: int = 0,
                  mixed_p: float = 0.7):
-        self.files = sorted(Path(f) for f in files)
-        if not self.files:
-            raise FileNotFoundError("no rendered chorales found; run python -m voicetools.data.satb first")
-        self.stems = [np.load(f, mmap_mode="r") for f in self.files]
-        self.segment = int(segment_s * sample_rate)
-        self.sample_rate = sample_rate
-        self.seed = seed
+        super().__init__(files, segment_s=segment_s, sample_rate=sample_rate, seed=seed,
+                         missing="no rendered chorales found; run python -m voicetools.data.satb first")
         self.mixed_p = mixed_p
 
     def crop(self, rng: np.random.Generator) -> np.ndarray:
@@ -103,8 +87,7 @@ class SATBMixtures(torch.utils.data.IterableDataset):
         return crop
 
     def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        rng = self.worker_rng()
         while True:
             mixture, targets = mix(self.crop(rng), rng, sample_rate=self.sample_rate, mixed_p=self.mixed_p)
             yield torch.from_numpy(mixture[None]), torch.from_numpy(targets)

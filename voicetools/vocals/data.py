@@ -15,7 +15,6 @@ The held-out set (``test_mixtures``) uses the fixed test chorales, never seen in
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from ..audio.augment import reverberate, room_impulse_response
 from ..data.arrangement import INSTRUMENTS, render_arrangement
 from ..data.chorales import VOICES, Chorale, Note, load_chorale, split_names
 from ..data.render import render_singing, version_of
+from ..data.stemfiles import StemCrops, render_splits, save_stems, stem_path
 
 SAMPLE_RATE = 16000
 SOURCES = ("vocals", "accompaniment")
@@ -40,7 +40,7 @@ def _excerpt(chorale: Chorale, max_q: float) -> Chorale:
 
 def _render_one(args):
     name, index, out_dir, sample_rate = args
-    path = Path(out_dir) / f"{name.replace('/', '_')}-v{index}.npy"
+    path = stem_path(out_dir, name, index)
     if path.exists():
         return path
     chorale = load_chorale(name)
@@ -49,10 +49,7 @@ def _render_one(args):
     voices = render_singing(chorale, version, sample_rate=sample_rate)
     band = render_arrangement(chorale, version, sample_rate=sample_rate)
     n = min(voices.shape[-1], band.shape[-1])
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, np.concatenate([voices[:, :n], band[:, :n]]).astype(np.float16))
-    tmp.rename(path)  # a crash never leaves a half-written file that looks finished
-    return path
+    return save_stems(path, np.concatenate([voices[:, :n], band[:, :n]]))
 
 
 def build(out_dir: Path, splits=("train", "valid", "test"), *, limit: int | None = None, versions: int = 1,
@@ -61,17 +58,10 @@ def build(out_dir: Path, splits=("train", "valid", "test"), *, limit: int | None
 
     ``limit`` caps the number of chorales per split (the first ones of the fixed list).
     """
-    from tqdm import tqdm
-
-    paths = []
-    for split in splits:
-        d = Path(out_dir) / split
-        d.mkdir(parents=True, exist_ok=True)
-        names = split_names(split)[:limit]
-        work = [(n, v, d, sample_rate) for v in range(versions if split == "train" else 1) for n in names]
-        with ProcessPoolExecutor(jobs) as pool:
-            paths += list(tqdm(pool.map(_render_one, work), total=len(work), desc=f"render {split}"))
-    return paths
+    return render_splits(out_dir, splits, _render_one,
+                         lambda split, d: [(n, v, d, sample_rate) for v in range(versions if split == "train" else 1)
+                                           for n in split_names(split)[:limit]],
+                         jobs=jobs)
 
 
 def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int = SAMPLE_RATE,
@@ -108,17 +98,14 @@ def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int = SAMPL
     return mixture * scale, targets * scale
 
 
-class VocalMixtures(torch.utils.data.IterableDataset):
+class VocalMixtures(StemCrops):
     """Endless random crops of dynamically mixed songs from rendered ``.npy`` files."""
 
     def __init__(self, files, *, segment_s: float = 4.0, sample_rate: int = SAMPLE_RATE, seed: int = 0,
                  swap_p: float = 0.25):
-        self.files = sorted(Path(f) for f in files)
-        if not self.files:
-            raise FileNotFoundError("no rendered songs found; run python -m voicetools.vocals.data first")
-        self.stems = [np.load(f, mmap_mode="r") for f in self.files]
-        self.segment = int(segment_s * sample_rate)
-        self.sample_rate, self.seed, self.swap_p = sample_rate, seed, swap_p
+        super().__init__(files, segment_s=segment_s, sample_rate=sample_rate, seed=seed,
+                         missing="no rendered songs found; run python -m voicetools.vocals.data first")
+        self.swap_p = swap_p
 
     def _crop(self, rng):
         stems = self.stems[rng.integers(len(self.stems))]
@@ -127,8 +114,7 @@ class VocalMixtures(torch.utils.data.IterableDataset):
         return np.pad(crop, [(0, 0), (0, self.segment - crop.shape[-1])])
 
     def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        rng = self.worker_rng()
         while True:
             stems = self._crop(rng)
             band = self._crop(rng)[N_VOICES:] if rng.uniform() < self.swap_p else None
