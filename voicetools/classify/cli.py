@@ -27,6 +27,12 @@ def cmd_train(args) -> int:
     from ..data.labelled import read_dataset
     from .train import MODEL_ALIASES, Recipe, format_table, run
 
+    if args.task == "timbre":  # `voicetools train timbre target.wav --out DIR` (re-voicing)
+        from ..revoice.cli import cmd_train_timbre
+
+        return cmd_train_timbre(args)
+    if not args.data or args.recordings:
+        raise ParameterError(f"train {args.task}: give the dataset with --data DIR (no audio files)")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # denormal floats in trained weights slow CPU steps several-fold
@@ -148,13 +154,15 @@ def add_parsers(sub) -> None:
     from .train import Recipe
 
     d = Recipe()
-    t = sub.add_parser("train", help="train a sound-event, emotion or genre classifier (with --cv: k-fold)",
+    t = sub.add_parser("train", help="train a sound-event, emotion or genre classifier (with --cv: k-fold), "
+                                     "or a timbre model for `voicetools revoice` (train timbre target.wav --out DIR)",
                        description="Train a classifier on a dataset in its distributed layout. With --cv every "
                                    "fold trains a fresh model (normalisation from its training folds, the next "
                                    "fold validates, the test fold is scored once), then a final model is "
                                    "trained on all clips and exported to RUN/best.")
-    t.add_argument("task", choices=TASKS)
-    t.add_argument("--data", required=True, help="dataset folder as distributed")
+    t.add_argument("task", choices=(*TASKS, "timbre"),
+                   help="a classifier task, or timbre: a re-voicing timbre model from recordings")
+    t.add_argument("--data", default=None, help="dataset folder as distributed (classifier tasks)")
     t.add_argument("--layout", default="auto", choices=["auto", *READERS], help="dataset layout (default: detect)")
     t.add_argument("--folds-csv", default=None, help="folder/GTZAN layouts: CSV with path + fold/group/artist")
     t.add_argument("--model", default="cnn", help=f"architecture: {', '.join(BACKBONES)} (default cnn)")
@@ -184,6 +192,9 @@ def add_parsers(sub) -> None:
     t.add_argument("--json", action="store_true")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     t.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch")
+    from ..revoice.cli import add_train_arguments
+
+    add_train_arguments(t)
     t.set_defaults(func=cmd_train)
 
     c = sub.add_parser("classify", help="label audio files (sound event, emotion, genre)",

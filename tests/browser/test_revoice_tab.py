@@ -1,0 +1,42 @@
+"""The Re-voice tab in a real (headless) Chromium: upload a choir → pick targets → before/after players → play."""
+
+import time
+
+import pytest
+from pages import RevoiceTab
+
+pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+
+UNREADABLE = "“broken.wav” could not be read as audio. Upload a WAV, FLAC, OGG, MP3 or AIFF file."
+
+
+@pytest.fixture
+def tab(page):
+    return RevoiceTab(page)
+
+
+def test_upload_pick_targets_revoice_play(tab, page, files, screenshot):
+    tab.upload(files["choir"])
+    tab.set_target("soprano", "tenor")
+    tab.set_target("bass", "keep")
+    tab.run()
+    tab.wait_for_players()
+    assert tab.stems() == ["before", "after"]
+    assert "soprano → tenor" in tab.titles()[1]
+    d = tab.durations()
+    assert abs(d[0] - d[1]) < 0.05
+    link = tab.file_link("choir-revoiced.wav")
+    link.wait_for()
+    r = page.request.get(link.get_attribute("href"))
+    assert r.ok and r.body()[:4] == b"RIFF"
+    tab.play(1)
+    time.sleep(0.8)
+    assert tab.playhead(1) > 0.0
+    screenshot("revoiced")
+
+
+def test_unreadable_upload_shows_the_message(tab, files):
+    tab.upload(files["broken"])
+    tab.wait_for_message(UNREADABLE)

@@ -1,0 +1,141 @@
+"""Per-part analysis: F0 and voicing (Praat's autocorrelation pitch), loudness, spectral envelope.
+
+Everything is on one frame grid of ``hop_s`` seconds. The same functions measure inputs and
+outputs in the tests and the benchmark, so "melody kept" compares like with like.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .vocoder import pitch_range
+
+HOP_S = 0.01
+
+
+@dataclass
+class PartAnalysis:
+    """One part on a ``hop_s`` grid: ``f0_hz`` (0 where unvoiced), ``voiced``, ``loudness_db``, and the
+    spectral ``envelope_db`` (frames, bins) over ``envelope_hz``."""
+
+    f0_hz: np.ndarray
+    voiced: np.ndarray
+    loudness_db: np.ndarray
+    envelope_db: np.ndarray
+    envelope_hz: np.ndarray
+    hop_s: float = HOP_S
+
+    def to_dict(self) -> dict:
+        f0 = self.f0_hz[self.voiced]
+        return {"voiced_fraction": round(float(self.voiced.mean()), 3) if len(self.voiced) else 0.0,
+                "median_f0_hz": round(float(np.median(f0)), 1) if len(f0) else None,
+                "loudness_db": round(float(np.percentile(self.loudness_db, 90)), 1) if len(self.loudness_db) else None}
+
+
+def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s: float = HOP_S,
+             n_frames: int | None = None) -> np.ndarray:
+    """F0 in Hz per frame (frame i centred at ``i * hop_s``), 0 where Praat finds no pitch."""
+    import parselmouth
+
+    floor, ceiling = pitch_range(voice)
+    n_frames = n_frames or int(len(x) / sample_rate / hop_s) + 1
+    if not np.any(x):
+        return np.zeros(n_frames)
+    snd = parselmouth.Sound(np.asarray(x, np.float64), float(sample_rate))
+    # octave cost 0.05 (Praat's default 0.01): PSOLA output can carry a subharmonic some 55 dB down
+    # that the default takes for the pitch, an octave low; the higher cost prefers the true octave
+    pitch = snd.to_pitch_ac(time_step=hop_s, pitch_floor=floor, pitch_ceiling=ceiling, octave_cost=0.05)
+    f = pitch.selected_array["frequency"]
+    t = pitch.xs()
+    grid = np.arange(n_frames) * hop_s
+    idx = np.clip(np.round((grid - t[0]) / hop_s).astype(int), 0, len(f) - 1) if len(f) else None
+    out = f[idx] if idx is not None else np.zeros(n_frames)
+    out[(grid < t[0] - hop_s) | (grid > t[-1] + hop_s)] = 0.0 if len(t) else 0.0
+    return np.nan_to_num(out)
+
+
+def loudness_db(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, n_frames: int | None = None) -> np.ndarray:
+    """Frame RMS in dB (window 2 hops, centred), floored at -100 dB."""
+    hop = max(1, int(round(hop_s * sample_rate)))
+    n_frames = n_frames or len(x) // hop + 1
+    p = np.pad(np.asarray(x, np.float64), (hop, hop + n_frames * hop))
+    frames = np.lib.stride_tricks.sliding_window_view(p, 2 * hop)[::hop][:n_frames]
+    return np.maximum(10 * np.log10((frames ** 2).mean(1) + 1e-10), -100.0)
+
+
+def spectral_envelope(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, n_fft: int = 1024,
+                      n_lifter: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Cepstrally smoothed log spectrum (frames, n_fft // 2 + 1) in dB, from the shared STFT."""
+    from ..audio.frontend import stft
+
+    hop = max(1, int(round(hop_s * sample_rate)))
+    mag = stft(torch.as_tensor(np.asarray(x, np.float32)), n_fft=n_fft, hop_length=hop).abs().T.numpy()
+    logmag = np.log(mag + 1e-7)
+    cep = np.fft.irfft(logmag, axis=1)
+    cep[:, n_lifter:-n_lifter] = 0.0
+    env = np.fft.rfft(cep, axis=1).real[:, : n_fft // 2 + 1]
+    return 20 / np.log(10) * env, np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+
+
+def analyse(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s: float = HOP_S) -> PartAnalysis:
+    """F0, voicing, loudness and spectral envelope of one mono part."""
+    f0 = f0_track(x, sample_rate, voice=voice, hop_s=hop_s)
+    loud = loudness_db(x, sample_rate, hop_s=hop_s, n_frames=len(f0))
+    env, hz = spectral_envelope(x, sample_rate, hop_s=hop_s)
+    return PartAnalysis(f0, f0 > 0, loud, env[: len(f0)], hz, hop_s)
+
+
+def envelope_peak_hz(x: np.ndarray, sample_rate: int, *, f_max_hz: float = 4000.0, min_hz: float = 150.0) -> float:
+    """The frequency of the highest peak of the voiced frames' mean spectral envelope (below ``f_max_hz``)."""
+    env, hz = spectral_envelope(x, sample_rate)
+    loud = loudness_db(x, sample_rate, n_frames=len(env))
+    sel = loud > loud.max() - 20
+    mean = env[sel].mean(0)
+    band = (hz >= min_hz) & (hz <= f_max_hz)
+    return float(hz[band][np.argmax(mean[band])])
+
+
+def mean_envelope_db(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean spectral envelope (dB) of the loud frames (within 20 dB of the loudest) and its frequencies."""
+    env, hz = spectral_envelope(x, sample_rate)
+    loud = loudness_db(x, sample_rate, n_frames=len(env))
+    return env[loud > loud.max() - 20].mean(0), hz
+
+
+def envelope_shift_factor(x: np.ndarray, y: np.ndarray, sample_rate: int, *, band_hz=(250.0, 3500.0),
+                          factors=np.exp(np.linspace(np.log(0.7), np.log(1.45), 301))) -> float:
+    """The factor ``a`` for which ``y``'s mean envelope best matches ``x``'s stretched by ``a``
+    (``env_y(f) ≈ env_x(f / a)``, correlation over ``band_hz``): 1.15 after a formant shift of 1.15."""
+    ex, hz = mean_envelope_db(x, sample_rate)
+    ey, _ = mean_envelope_db(y, sample_rate)
+    f = np.exp(np.linspace(np.log(band_hz[0]), np.log(band_hz[1]), 400))
+    target = np.interp(f, hz, ey)
+    target = target - target.mean()
+    scores = []
+    for a in factors:
+        src = np.interp(f / a, hz, ex)
+        src = src - src.mean()
+        scores.append(float(src @ target / (np.linalg.norm(src) * np.linalg.norm(target) + 1e-9)))
+    return float(factors[int(np.argmax(scores))])
+
+
+def cents_error(f0_in: np.ndarray, f0_out: np.ndarray, semitones: float, *, skip_transitions: bool = True) -> np.ndarray:
+    """Per frame, voiced in both: 1200·log2(out / (in · 2^(semitones/12))) in cents.
+
+    With ``skip_transitions`` the frames where the input's pitch jumps by more than 50 cents from a
+    neighbouring frame (note changes: a one-frame timing offset there is not a wrong note) are left out.
+    """
+    n = min(len(f0_in), len(f0_out))
+    a, b = np.asarray(f0_in[:n], float), np.asarray(f0_out[:n], float)
+    both = (a > 0) & (b > 0)
+    if skip_transitions and n > 2:
+        c = 1200 * np.log2(np.maximum(a, 1e-3))
+        jump = np.zeros(n, bool)
+        step = (np.abs(np.diff(c)) > 50) & (a[1:] > 0) & (a[:-1] > 0)
+        jump[1:] |= step
+        jump[:-1] |= step
+        both &= ~jump
+    return 1200 * np.log2(b[both] / (a[both] * 2 ** (semitones / 12)))

@@ -1,0 +1,91 @@
+"""Re-orchestration through MIDI: transcribe a part to notes, then play them with a General MIDI
+program (FluidSynth + FluidR3_GM) or sing them with the project's singing synthesizer.
+
+The notes come from the transcription model (``voicetools transcribe``'s ``Voice2Midi``), so
+timing and dynamics (velocities from attack loudness) follow the part; the pitch is the note's,
+without the singer's vibrato or glides.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import MissingDependencyError
+
+RENDER_SR = 22050
+
+
+def render_notes(events, program: int, sample_rate: int, length_s: float) -> np.ndarray:
+    """``events`` (pitch, start_s, end_s, velocity) played by GM ``program`` → mono float32 of ``length_s``."""
+    import pretty_midi
+    import soundfile as sf
+    import soxr
+
+    from ..data.render import soundfont_path
+
+    if shutil.which("fluidsynth") is None:
+        raise MissingDependencyError("fluidsynth is needed for gm:<program> targets: "
+                                     "apt-get install fluidsynth fluid-soundfont-gm")
+    n = int(round(length_s * sample_rate))
+    if not events:
+        return np.zeros(n, np.float32)
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    inst = pretty_midi.Instrument(program=int(program))
+    for p, s, e, v in events:
+        if e > s and 0 <= p <= 127:
+            inst.notes.append(pretty_midi.Note(velocity=int(np.clip(v, 1, 127)), pitch=int(p), start=float(s), end=float(e)))
+    pm.instruments.append(inst)
+    with tempfile.TemporaryDirectory() as tmp:
+        mid, wav = Path(tmp) / "p.mid", Path(tmp) / "p.wav"
+        pm.write(str(mid))
+        subprocess.run(["fluidsynth", "-ni", "-g", "1", "-R", "0", "-C", "0", "-r", str(RENDER_SR), "-F", str(wav),
+                        soundfont_path(), str(mid)], check=True, capture_output=True)
+        audio, _ = sf.read(wav, dtype="float32", always_2d=True)
+    x = soxr.resample(audio.mean(1), RENDER_SR, sample_rate) if sample_rate != RENDER_SR else audio.mean(1)
+    return np.pad(x, (0, max(0, n - len(x))))[:n].astype(np.float32)
+
+
+def sing_notes(events, voice: str, sample_rate: int, length_s: float, *, seed: int = 0) -> np.ndarray:
+    """``events`` sung by one synthetic singer of ``voice`` (vowel "a")."""
+    from ..data.chorales import Note
+    from ..data.singing import Singer, sing
+
+    n = int(round(length_s * sample_rate))
+    if not events:
+        return np.zeros(n, np.float32)
+    rng = np.random.default_rng(seed)
+    notes = [Note(s, e - s, int(p), "a") for p, s, e, v in events]
+    x = sing(notes, voice=voice, sample_rate=sample_rate, length_s=length_s, seconds_per_quarter=1.0, rng=rng,
+             singer=Singer.random(voice, rng))
+    return x.astype(np.float32)
+
+
+def transcribe_part(x: np.ndarray, sample_rate: int, model) -> list[tuple[int, float, float, int]]:
+    """Notes of one mono part as (pitch, start_s, end_s, velocity), with the transcription model."""
+    from ..transcribe import _transcribe_track
+
+    notes, _, _ = _transcribe_track(torch.as_tensor(np.asarray(x, np.float32))[None], sample_rate, model,
+                                    onset_threshold=0.5, frame_threshold=0.5, pitch_bend=False, device="cpu",
+                                    callback=None)
+    return [(int(n.pitch), float(n.start_s), float(n.end_s), int(n.velocity)) for n in notes]
+
+
+def reorchestrate(x: np.ndarray, sample_rate: int, *, program: int | None, voice: str | None, semitones: float,
+                  model) -> tuple[np.ndarray, int]:
+    """Transcribe, transpose by ``round(semitones)``, and play with ``program`` (or sing when None).
+    Returns (audio of the same length, number of notes)."""
+    events = transcribe_part(x, sample_rate, model)
+    k = int(round(semitones))
+    events = [(p + k, s, e, v) for p, s, e, v in events]
+    length_s = len(x) / sample_rate
+    if program is None:
+        y = sing_notes(events, voice or "alto", sample_rate, length_s)
+    else:
+        y = render_notes(events, program, sample_rate, length_s)
+    return y[: len(x)], len(events)
