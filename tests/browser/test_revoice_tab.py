@@ -24,7 +24,7 @@ def test_upload_pick_targets_revoice_play(tab, page, files, screenshot):
     tab.run()
     tab.wait_for_players()
     assert tab.stems() == ["before", "after"]
-    assert "soprano → tenor" in tab.titles()[1]
+    assert "soprano → tenor:" in tab.titles()[1]
     d = tab.durations()
     assert abs(d[0] - d[1]) < 0.05
     link = tab.file_link("choir-revoiced.wav")

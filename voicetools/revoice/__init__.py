@@ -146,7 +146,13 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
     check_transform(pitch, formant, breathiness)
     sep = None if voice else separation_of(separation_model)
     names = [voice] if voice else list(sep.sources)
-    if timbre is not None and not isinstance(timbre, Target):
+    from ..checkpoints import LoadedModel
+
+    preloaded = {}
+    if isinstance(timbre, LoadedModel):  # loaded once by the CLI or the app, for many inputs
+        preloaded[timbre.name] = timbre
+        timbre = Target("timbre", timbre.name)
+    elif timbre is not None and not isinstance(timbre, Target):
         timbre = _timbre_target(timbre)
     targets = plan(names, map=map, voice=voice, timbre=timbre.name if isinstance(timbre, Target) else None)
     gains = {}
@@ -160,7 +166,7 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
         from ..checkpoints import resolve_model
 
         notes_model = resolve_model(transcription_model, "transcription")
-    timbre_models = {}
+    timbre_models = dict(preloaded)
     for t in targets.values():
         if t.kind == "timbre" and t.name not in timbre_models:
             timbre_models[t.name] = _load_timbre(t.name, minutes=timbre_minutes, callback=callback)

@@ -142,6 +142,7 @@ def add_train_arguments(t) -> None:
     t.add_argument("recordings", nargs="*", metavar="AUDIO", help="timbre: recordings of the target voice/instrument")
     t.add_argument("--out", default=None, help="timbre: the model folder to write (then --timbre/--map use it)")
     t.add_argument("--minutes", type=float, default=5.0, help="timbre: training time on one core (default 5)")
+    t.add_argument("--steps", type=int, default=20_000, help="timbre: at most this many steps (default 20000)")
 
 
 def cmd_train_timbre(args) -> int:
@@ -169,7 +170,7 @@ def cmd_train_timbre(args) -> int:
         shutil.rmtree(run)
     progress = _progress(not args.quiet and not args.json)
     try:
-        model, summary = train_timbre(audios, run, minutes=args.minutes, steps=100_000, seed=args.seed,
+        model, summary = train_timbre(audios, run, minutes=args.minutes, steps=args.steps, seed=args.seed,
                                       callback=progress)
     finally:
         progress.close()
@@ -179,6 +180,6 @@ def cmd_train_timbre(args) -> int:
         print(json.dumps(summary, indent=1))
     else:
         print(f"{out}: timbre model from {summary['target_seconds']} s of audio, {summary['steps']} steps, "
-              f"valid spectral loss {summary['first_valid_loss']:.3f} -> {summary['best_valid_loss']:.3f} "
+              f"valid spectral loss {summary['initial_valid_loss']:.3f} -> {summary['best_valid_loss']:.3f} "
               f"(use: voicetools revoice choir.wav --timbre {out})")
     return 0

@@ -101,7 +101,7 @@ def _loss(model, batch):
 
 def train_timbre(audios: list[np.ndarray], run_dir: str | Path, *, minutes: float = 3.0, steps: int = 3000,
                  batch_size: int = 8, lr: float = 2e-3, hidden: int = 128, seed: int = 0, voice: str | None = None,
-                 callback=None) -> tuple[DDSPDecoder, dict]:
+                 clip_frames: int = 125, callback=None) -> tuple[DDSPDecoder, dict]:
     """Train a decoder on mono 16 kHz ``audios`` of one timbre with the shared ``Trainer``.
 
     Stops after ``steps`` or ``minutes`` (whichever first; rerunning on the same ``run_dir`` resumes).
@@ -109,7 +109,7 @@ def train_timbre(audios: list[np.ndarray], run_dir: str | Path, *, minutes: floa
     """
     from ..train.trainer import TrainConfig, Trainer, read_log
 
-    clips = Clips(audios, voice=voice)
+    clips = Clips(audios, voice=voice, clip_frames=clip_frames)
     torch.manual_seed(seed)
     model = DDSPDecoder(hidden=hidden, loudness_mean=clips.loudness_mean, loudness_std=clips.loudness_std,
                         loudness_ref_db=clips.loudness_ref_db)
@@ -119,16 +119,19 @@ def train_timbre(audios: list[np.ndarray], run_dir: str | Path, *, minutes: floa
         torch.manual_seed(0)
         return {"loss": float(np.mean([_loss(m, b).item() for b in valid]))}
 
-    steps_per_epoch = 100
+    steps_per_epoch = max(1, min(100, steps // 5))  # max_minutes is checked at epoch ends
+    with torch.no_grad():
+        initial = validate(model.eval())["loss"]
     cfg = TrainConfig(lr=lr, weight_decay=0.0, epochs=max(1, steps // steps_per_epoch), steps_per_epoch=steps_per_epoch,
-                      warmup_steps=100, clip_grad_norm=3.0, max_minutes=minutes, seed=seed, plot=False,
+                      warmup_steps=min(100, steps // 4), clip_grad_norm=3.0, max_minutes=minutes, seed=seed, plot=False,
                       extra={"target_seconds": clips.seconds})
     trainer = Trainer(model, _loss, run_dir, cfg, validate=validate)
     result = trainer.fit(clips.batches(batch_size, seed), callback=callback)
     best = torch.load(Path(run_dir) / "best.pt", map_location="cpu", weights_only=True)
     model.load_state_dict(best["model"])
     rows = read_log(run_dir)
-    summary = {"steps": result["step"], "epochs": result["epoch"], "best_valid_loss": result["best"],
+    summary = {"steps": result["step"], "epochs": result["epoch"], "initial_valid_loss": initial,
+               "best_valid_loss": result["best"],
                "target_seconds": round(clips.seconds, 1), "voiced_fraction": round(clips.voiced_fraction, 3),
                "first_valid_loss": rows[0].get("valid_loss") if rows else None,
                "seconds_per_step": rows[-1]["seconds_per_step"] if rows else None}
