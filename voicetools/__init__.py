@@ -10,6 +10,7 @@ from .checkpoints import available_models, load_model
 from .errors import AudioLoadError, ModelLoadError, ParameterError, VoicetoolsError
 from .classify import ClassificationResult, classify
 from .diarize import DiarizationResult, diarize
+from .pronounce import PronunciationResult, pronounce
 from .revoice import RevoiceResult, revoice
 from .separation import SeparationResult, separate, separate_file
 from .transcribe import TranscriptionResult, transcribe
@@ -20,4 +21,5 @@ __all__ = [
     "VoicetoolsError", "AudioLoadError", "ModelLoadError", "ParameterError", "classify", "ClassificationResult",
     "transcribe", "TranscriptionResult", "extract_vocals", "extract_vocals_file", "diarize", "DiarizationResult",
     "revoice", "RevoiceResult",
+    "pronounce", "PronunciationResult",
 ]

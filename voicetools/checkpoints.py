@@ -33,11 +33,12 @@ def _architectures():
     from .nn.ddsp import DDSPDecoder
     from .nn.speaker import SpeakerLSTM
     from .nn.voice2midi import Voice2Midi
+    from .pronounce.model import ToneNet
     from .vocals.model import build_htdemucs
 
     return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args,
             "Voice2Midi": Voice2Midi.from_model_args, "SpeakerLSTM": SpeakerLSTM.from_model_args,
-            "HTDemucs": build_htdemucs,
+            "HTDemucs": build_htdemucs, "ToneNet": ToneNet.from_model_args,
             "DDSPDecoder": DDSPDecoder.from_model_args}
 
 

@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .revoice.cli import add_parser as add_revoice_parser
 
     add_revoice_parser(sub)
+    from .pronounce.cli import add_parser as add_pronounce_parser
+
+    add_pronounce_parser(sub)
     return p
 
 

@@ -21,6 +21,7 @@ TAB_MODULES: tuple[str, ...] = (
     "voicetools.app.tabs.revoice",
     "voicetools.app.tabs.classify",
     "voicetools.app.tabs.diarize",
+    "voicetools.app.tabs.pronounce",
 )
 
 

@@ -1,0 +1,61 @@
+"""The Pronounce tab without a browser: its table and files say what ``vt.pronounce`` says."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+gr = pytest.importorskip("gradio")
+pytestmark = pytest.mark.filterwarnings("ignore:Tiny-satb is a random-weight:UserWarning")
+
+from voicetools.app import build_app  # noqa: E402
+from voicetools.app.tabs.pronounce import run_pronounce, run_reference  # noqa: E402
+from voicetools.errors import VoicetoolsError  # noqa: E402
+from voicetools.pronounce import text_to_syllables  # noqa: E402
+from voicetools.pronounce.data import VoiceSettings, synthesize  # noqa: E402
+from voicetools.pronounce.pinyin import Syllable  # noqa: E402
+
+TEXT = "你好，我叫小明。"
+
+
+@pytest.fixture(scope="module")
+def app(upload_dir):
+    demo = build_app(model="tiny-satb", tabs=["pronounce"], examples=[])
+    yield demo
+    demo.voicetools.store.close()
+
+
+def test_reference_then_a_reading_with_one_wrong_tone(app, upload_dir):
+    wav, pinyin = run_reference(app.voicetools, TEXT)
+    assert sf.info(wav).duration > 1.0
+    assert re.findall(r'data-pinyin="(\w+)"', pinyin) == ["ni2", "hao3", "wo3", "jiao4", "xiao3", "ming2"]
+    assert "3-3 sandhi" in pinyin
+
+    syl = text_to_syllables(TEXT)
+    syl[3] = Syllable("叫", "jiao1", "jiao1", syl[3].phrase)  # jiao4 said as jiao1
+    u = synthesize(syl, VoiceSettings("m7", pitch=45, speed=160), np.random.default_rng(0))
+    path = upload_dir / "my reading.wav"
+    sf.write(path, u.samples, u.sample_rate)
+    wav, pinyin, table, png, files, notes = run_pronounce(app.voicetools, TEXT, str(path))
+    rows = re.findall(r'class="vt-syllable" data-index="(\d)" data-expected="(\d)" data-heard="(\d)" data-ok="(\d)"',
+                      table)
+    assert [int(r[3]) for r in rows] == [1, 1, 1, 0, 1, 1], table
+    assert rows[3][1:3] == ("4", "1")
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    saved = json.loads(open(files[0], encoding="utf-8").read())
+    assert [s["tone_ok"] for s in saved["syllables"]] == [True, True, True, False, True, True]
+    assert files[1].endswith("my_reading.TextGrid")
+
+
+def test_bad_text_and_upload(app, upload_dir, tmp_path):
+    with pytest.raises(VoicetoolsError, match="no Chinese characters"):
+        run_reference(app.voicetools, "hello")
+    with pytest.raises(VoicetoolsError, match="No audio yet"):
+        run_pronounce(app.voicetools, TEXT, None)
+    silent = upload_dir / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.float32), 16000)
+    with pytest.raises(VoicetoolsError, match="silent.wav is silent") as info:
+        run_pronounce(app.voicetools, TEXT, str(silent))
+    assert str(upload_dir) not in str(info.value)

@@ -1,0 +1,353 @@
+"""Mandarin pronunciation trainer: per-syllable tone and timing feedback on a learner's recording.
+
+    text ──pypinyin + sandhi──▶ syllables ──TTS, one syllable at a time──▶ reference (exact spans)
+    learner audio ──MFCC (shared front-end) + DTW against the reference──▶ learner spans
+    learner audio ──Praat F0, semitones re. the speaker's median──▶ contour per span ──ToneNet──▶ tone
+    spans vs reference spans ──▶ timing; tone probability + timing ──▶ scores and hints
+
+>>> import voicetools as vt
+>>> res = vt.pronounce("你好", "me.wav")            # doctest: +SKIP
+>>> print(res.format_table())                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import AudioLoadError, ParameterError, VoicetoolsError
+from .pinyin import Syllable, text_to_syllables
+from .tts import SAMPLE_RATE, EspeakNG, Reference, TTSBackend, get_backend, synthesize_reference
+
+DEFAULT_MODEL = "tone-mlp"
+MAX_DURATION_S = 60.0
+SILENCE_DBFS = -50.0
+MIN_SYLLABLE_S = 0.06  # a reading faster than this per syllable is not a reading of the text
+FEMALE_F0_HZ = 165.0
+# a tone is called wrong when the classifier gives the expected tone less than this (0-100): it then
+# catches 94 % of wrong tones on held-out voices and wrongly flags 11 % of right ones (at 50: 98 % and
+# 18 %; benchmarks/pronounce.py). Between this and 50 the row says "close".
+WRONG_BELOW = 20.0  # learners above this median F0 hear (and are aligned to) a higher reference voice
+
+
+@dataclass
+class SyllableFeedback:
+    """One syllable: what was expected, what was heard, where, and how well.
+
+    Times are seconds in the learner's recording (``start_s``/``end_s``) and in the reference.
+    ``heard_tone`` and the scores are None without a recording. ``duration_ratio`` is the syllable's
+    length relative to the reference after removing the overall tempo difference (1 = same rhythm).
+    """
+
+    index: int
+    hanzi: str
+    pinyin: str
+    marked: str
+    expected_tone: int
+    sandhi: str | None
+    reference_start_s: float
+    reference_end_s: float
+    start_s: float | None = None
+    end_s: float | None = None
+    heard_tone: int | None = None
+    tone_ok: bool | None = None
+    tone_score: float | None = None
+    tone_probabilities: dict[str, float] = field(default_factory=dict)
+    hint: str = ""
+    duration_ratio: float | None = None
+    pause_before_s: float | None = None
+    timing_score: float | None = None
+    timing_note: str = ""
+    contour_semitones: list[float] = field(default_factory=list)
+    reference_contour_semitones: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        for k, v in d.items():
+            if isinstance(v, float):
+                d[k] = round(v, 3)
+            elif isinstance(v, list):
+                d[k] = [round(float(a), 2) for a in v]
+            elif isinstance(v, dict):
+                d[k] = {a: round(float(b), 3) for a, b in v.items()}
+        return d
+
+
+@dataclass
+class PronunciationResult:
+    """Per-syllable rows and the overall scores (0-100); ``None`` scores without a recording."""
+
+    text: str
+    syllables: list[SyllableFeedback]
+    reference: Reference
+    duration_s: float | None = None
+    score: float | None = None
+    tone_score: float | None = None
+    timing_score: float | None = None
+    alignment_cost: float | None = None
+    tone_model: str | None = None
+    hop_s: float = 0.01
+    learner_semitones: np.ndarray | None = None
+    reference_semitones: np.ndarray | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def wrong(self) -> list[SyllableFeedback]:
+        """Syllables whose tone was judged wrong."""
+        return [s for s in self.syllables if s.tone_ok is False]
+
+    def to_dict(self) -> dict:
+        r = lambda v: None if v is None else round(float(v), 3)  # noqa: E731
+        return {"text": self.text, "pinyin": " ".join(s.pinyin for s in self.syllables),
+                "score": r(self.score), "tone_score": r(self.tone_score), "timing_score": r(self.timing_score),
+                "duration_s": r(self.duration_s), "reference_duration_s": r(self.reference.duration_s),
+                "alignment_cost": r(self.alignment_cost), "tone_model": self.tone_model,
+                "reference_voice": self.reference.backend, "syllables": [s.to_dict() for s in self.syllables],
+                "warnings": self.warnings}
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def to_textgrid(self):
+        """A praatio ``Textgrid`` on the learner's timeline (the reference's without a recording):
+        tiers ``syllable`` (characters), ``pinyin`` (expected, tone number) and ``heard``
+        (heard tone and score, ``ok``/``wrong``)."""
+        from praatio import textgrid
+        from praatio.utilities.constants import Interval
+
+        learner = self.duration_s is not None
+        end = self.duration_s if learner else self.reference.duration_s
+        tiers = {"syllable": [], "pinyin": [], "heard": []}
+        prev = 0.0
+        for s in self.syllables:
+            a, b = (s.start_s, s.end_s) if learner else (s.reference_start_s, s.reference_end_s)
+            a = max(a, prev)
+            b = min(max(b, a + 0.001), end)
+            if b <= a:
+                continue
+            tiers["syllable"].append(Interval(a, b, s.hanzi))
+            tiers["pinyin"].append(Interval(a, b, s.pinyin))
+            if learner:
+                tiers["heard"].append(Interval(a, b, f"tone {s.heard_tone} {'ok' if s.tone_ok else 'wrong'} "
+                                                     f"{s.tone_score:.0f}"))
+            prev = b
+        tg = textgrid.Textgrid(0.0, end)
+        for name, entries in tiers.items():
+            if name == "heard" and not learner:
+                continue
+            tg.addTier(textgrid.IntervalTier(name, entries, 0.0, end))
+        return tg
+
+    def save_textgrid(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        from ..files import atomic_output
+
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise VoicetoolsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+        tg = self.to_textgrid()
+        with atomic_output(path) as tmp:
+            tg.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)
+        return path
+
+    def save_reference(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """The reference speech as a sound file (WAV, FLAC or OGG by suffix)."""
+        import torch
+
+        from ..audio.io import save_audio
+        from ..files import atomic_output
+
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise VoicetoolsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+        with atomic_output(path) as tmp:
+            save_audio(tmp, torch.from_numpy(self.reference.samples)[None], self.reference.sample_rate)
+        return path
+
+    def format_table(self) -> str:
+        """The per-syllable table a learner reads: syllable, pinyin, expected and heard tone, score, timing."""
+        head = f"{'#':>2}  {'syllable':<8} {'pinyin':<8} {'expected':>8} {'heard':>5} {'score':>5}  {'':<5} timing"
+        lines = [head, "-" * len(head)]
+        for s in self.syllables:
+            heard = "-" if s.heard_tone is None else str(s.heard_tone)
+            score = "-" if s.tone_score is None else f"{s.tone_score:.0f}"
+            mark = "" if s.tone_ok is None else \
+                ("WRONG" if not s.tone_ok else "ok" if s.heard_tone == s.expected_tone else "close")
+            timing = "" if s.duration_ratio is None else f"{s.duration_ratio:4.2f}x" + \
+                (f" ({s.timing_note})" if s.timing_note else "")
+            lines.append(f"{s.index + 1:>2}  {s.hanzi:<7} {s.pinyin:<8} {s.expected_tone:>8} {heard:>5} {score:>5}  "
+                         f"{mark:<5} {timing}".rstrip())
+        if self.score is not None:
+            lines.append(f"score {self.score:.0f}/100 (tones {self.tone_score:.0f}, timing {self.timing_score:.0f})")
+            for s in self.wrong:
+                lines.append(f"{s.hanzi} {s.pinyin}: {s.hint}")
+        return "\n".join(lines)
+
+
+def _load_tone_model(model):
+    from ..checkpoints import LoadedModel
+
+    if isinstance(model, LoadedModel):
+        return model
+    return _cached_model(str(model))
+
+
+def _cached_model(name: str):
+    from ..checkpoints import resolve_model
+
+    cache = _cached_model.__dict__.setdefault("cache", {})
+    if name not in cache:
+        cache[name] = resolve_model(name, "tone")
+    return cache[name]
+
+
+def _learner_audio(audio, sample_rate, max_duration_s: float) -> tuple[np.ndarray, str]:
+    """Any audio input → mono float32 at 16 kHz, with the limits checked before decoding a file."""
+    from ..audio.io import as_audio, audio_info, resample
+
+    name = "the recording"
+    if isinstance(audio, (str, os.PathLike)):
+        name = str(audio)
+        info = audio_info(audio)
+        if info.frames / info.samplerate > max_duration_s:
+            raise AudioLoadError(f"{audio}: {info.frames / info.samplerate:.0f} s is too long; record one or two "
+                                 f"sentences (up to {max_duration_s:.0f} s)")
+    a = as_audio(audio, sample_rate)
+    if a.duration_s > max_duration_s:
+        raise AudioLoadError(f"{name}: {a.duration_s:.0f} s is too long; record one or two sentences "
+                             f"(up to {max_duration_s:.0f} s)")
+    x = resample(a.samples.mean(0, keepdim=True), a.sample_rate, SAMPLE_RATE)[0].numpy().astype(np.float32)
+    return x, name
+
+
+def _speech_dbfs(x: np.ndarray) -> float:
+    """Loudness of the loudest 10 ms frame, in dB full scale."""
+    hop = SAMPLE_RATE // 100
+    n = -(-len(x) // hop)
+    frames = np.pad(x, (0, n * hop - len(x))).reshape(n, hop)
+    return float(20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)).max() + 1e-12))
+
+
+def reference_voice(tts, f0_hz: np.ndarray, backend: TTSBackend) -> TTSBackend:
+    """espeak-ng's higher voice (variant f2) for a learner whose median F0 is above ``FEMALE_F0_HZ``:
+    the closer the two voices, the better the alignment. Other backends are kept as given."""
+    voiced = f0_hz[f0_hz > 0]
+    if isinstance(tts, str) and tts in ("espeak", "espeak-ng") and len(voiced) and np.median(voiced) > FEMALE_F0_HZ:
+        return EspeakNG(variant="f2")
+    return backend
+
+
+def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DEFAULT_MODEL,
+              tts: str | TTSBackend = "espeak", tts_model: str | None = None,
+              max_duration_s: float = MAX_DURATION_S,
+              callback: Callable[[str, int, int], None] | None = None) -> PronunciationResult:
+    """Judge a learner's reading of a Mandarin sentence, syllable by syllable.
+
+    Parameters
+    ----------
+    text : the sentence in Chinese characters (punctuation marks phrases); tone sandhi is applied.
+    audio : the learner's recording — path, array / tensor shaped (time,) or (channels, time) with
+        ``sample_rate``, or ``{"waveform", "sample_rate"}``; None gives only the reference and pinyin.
+    model : tone classifier (registry name, checkpoint folder or ``LoadedModel``); default ``tone-mlp``.
+    tts : ``"espeak"`` (default; espeak-ng's ``cmn-latn-pinyin`` voice), ``"coqui"`` with
+        ``tts_model`` (a local coqui-tts model), or a ``TTSBackend``.
+    max_duration_s : longest recording accepted (default 60 s).
+
+    Returns
+    -------
+    PronunciationResult : ``.syllables`` rows, ``.score``, ``.format_table()``, ``.to_json()``,
+        ``.to_textgrid()``, ``.save_reference(path)``.
+
+    Raises
+    ------
+    ParameterError : empty or non-Chinese text. AudioLoadError : unreadable, silent or too long audio.
+    VoicetoolsError : a recording that does not match the text.
+
+    Examples
+    --------
+    >>> import voicetools as vt
+    >>> ref = vt.pronounce("你好")
+    >>> [(s.pinyin, s.expected_tone) for s in ref.syllables]
+    [('ni2', 2), ('hao3', 3)]
+    """
+    from .align import MISMATCH_COST, MISMATCH_ORDER_PENALTY, align
+    from .feedback import timing_notes, timing_score, tone_hint, tone_score
+    from .model import LABELS, predict_tones, tone_features
+    from .pitch import f0_track, syllable_contour, to_semitones
+
+    if not max_duration_s > 0:
+        raise ParameterError(f"max_duration_s must be positive, got {max_duration_s}")
+    syllables = text_to_syllables(text)  # text errors before any compute
+    report = callback or (lambda *a: None)
+    learner, name = (None, None) if audio is None else _learner_audio(audio, sample_rate, max_duration_s)
+    loaded = _load_tone_model(model) if learner is not None else None
+    backend = get_backend(tts, model_path=tts_model)
+    f0_l = None
+    if learner is not None:
+        if _speech_dbfs(learner) < SILENCE_DBFS:
+            raise AudioLoadError(f"{name} is silent (quieter than {SILENCE_DBFS:.0f} dBFS); record again closer "
+                                 "to the microphone")
+        f0_l = f0_track(learner, SAMPLE_RATE)
+        voiced_s = float((f0_l > 0).sum()) * 0.01
+        if voiced_s < 0.05 * len(syllables):
+            raise AudioLoadError(f"{name}: no voice heard ({voiced_s:.2f} s voiced for {len(syllables)} syllables); "
+                                 "record the sentence again")
+        backend = reference_voice(tts, f0_l, backend)
+    report("synthesize", 0, 1)
+    ref = synthesize_reference(syllables, backend)
+    report("synthesize", 1, 1)
+    st_r, _ = to_semitones(f0_track(ref.samples, ref.sample_rate))
+    rows = [SyllableFeedback(i, s.hanzi, s.pinyin, s.marked, s.tone, s.sandhi, a, b,
+                             reference_contour_semitones=list(syllable_contour(st_r, a, b)[0]))
+            for i, (s, (a, b)) in enumerate(zip(syllables, ref.spans_s))]
+    result = PronunciationResult(str(text), rows, ref, reference_semitones=st_r)
+    if learner is None:
+        return result
+
+    report("align", 0, 1)
+    al = align(ref.samples, learner, SAMPLE_RATE, ref.spans_s)
+    report("align", 1, 1)
+    spoken = al.spans_s[-1][1] - al.spans_s[0][0]
+    if al.mismatch or spoken < MIN_SYLLABLE_S * len(syllables):
+        raise VoicetoolsError(f"{name} does not sound like “{text}” (alignment cost {al.cost:.2f}, order "
+                              f"penalty {al.order_penalty:.2f}; limits {MISMATCH_COST:.2f} and "
+                              f"{MISMATCH_ORDER_PENALTY:.2f}); read exactly this sentence and record again")
+    st_l, median_hz = to_semitones(f0_l)
+    probs = predict_tones(loaded.model, tone_features(st_l, al.spans_s))
+    labels = [int(k) for k in loaded.config.get("labels", LABELS)]
+    ref_spoken = ref.spans_s[-1][1] - ref.spans_s[0][0]
+    tempo = spoken / ref_spoken
+    ratios, gaps, same = [], [], []
+    for i, (row, (a, b)) in enumerate(zip(rows, al.spans_s)):
+        ratios.append(((b - a) / (row.reference_end_s - row.reference_start_s)) / tempo)
+        gaps.append(0.0 if i == 0 else max(0.0, a - al.spans_s[i - 1][1]))
+        same.append(i > 0 and syllables[i].phrase == syllables[i - 1].phrase)
+    notes = timing_notes(ratios, gaps, same)
+    for i, (row, (a, b), p) in enumerate(zip(rows, al.spans_s, probs)):
+        heard = labels[int(np.argmax(p))]
+        row.start_s, row.end_s, row.heard_tone = a, b, heard
+        row.tone_probabilities = {str(k): float(v) for k, v in zip(labels, p)}
+        row.tone_score = tone_score(p, row.expected_tone)
+        row.tone_ok = heard == row.expected_tone or row.tone_score >= WRONG_BELOW
+        row.hint = "" if row.tone_ok else tone_hint(row.expected_tone, heard)
+        row.duration_ratio, row.pause_before_s, row.timing_note = ratios[i], gaps[i], notes[i]
+        row.timing_score = timing_score(ratios[i], gaps[i], same[i])
+        row.contour_semitones = list(syllable_contour(st_l, a, b)[0])
+    result.duration_s = len(learner) / SAMPLE_RATE
+    result.tone_score = float(np.mean([r.tone_score for r in rows]))
+    result.timing_score = float(np.mean([r.timing_score for r in rows]))
+    result.score = 0.7 * result.tone_score + 0.3 * result.timing_score
+    result.alignment_cost = al.cost
+    result.tone_model = loaded.name
+    result.learner_semitones = st_l
+    if median_hz and not 60 < median_hz < 500:
+        result.warnings.append(f"unusual voice pitch ({median_hz:.0f} Hz median): tones may be misread")
+    return result
+
+
+__all__ = ["pronounce", "PronunciationResult", "SyllableFeedback", "Syllable", "text_to_syllables",
+           "TTSBackend", "EspeakNG", "get_backend", "synthesize_reference", "DEFAULT_MODEL", "MAX_DURATION_S"]

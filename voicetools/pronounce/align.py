@@ -1,0 +1,127 @@
+"""Syllable boundaries in a learner's recording by DTW against the reference (the aeneas approach).
+
+Both signals go through the shared front-end (``audio.frontend.log_mel_spectrogram``) and become
+MFCCs (a DCT of the log-mel, scipy), mean- and variance-normalised per utterance so that the
+speakers' voices matter less than what they say. Dynamic time warping finds the cheapest monotonic
+path between the two frame sequences; each reference syllable's first and last frame, followed
+along that path, give the learner's syllable start and end. Because the reference is said syllable
+by syllable (``tts.synthesize_reference``), its boundaries are exact.
+
+The mean distance along the path (``AlignmentResult.cost``) says how well the recordings match, and
+``order_penalty`` (that cost over the cost of matching frames in any order) whether the sounds come
+in the reference's order: a learner reading another sentence scores high on one or both
+(``mismatch``; thresholds calibrated on synthesized voices, see ``benchmarks/pronounce.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+HOP_S = 0.01
+N_FFT = 512
+N_MELS = 40
+N_MFCC = 13
+# above either, the recording is taken for a reading of another sentence: the mean frame distance
+# along the path, and how much dearer the in-order path is than frames matched in any order
+MISMATCH_COST = 1.05
+MISMATCH_ORDER_PENALTY = 1.6
+
+
+def mfcc(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S) -> np.ndarray:
+    """(time,) → (frames, N_MFCC) MFCCs without c0, plus log energy, normalised per utterance."""
+    from scipy.fft import dct
+
+    from ..audio.frontend import log_mel_spectrogram
+
+    hop = int(round(hop_s * sample_rate))
+    mel = log_mel_spectrogram(torch.as_tensor(x, dtype=torch.float32), sample_rate=sample_rate, n_fft=N_FFT,
+                              hop_length=hop, n_mels=N_MELS, f_min=50.0, f_max=min(7600.0, sample_rate / 2))
+    mel = np.maximum(mel.numpy().T, mel.numpy().max() - 80.0)  # 80 dB below the peak is silence
+    c = dct(mel / 10.0, type=2, norm="ortho", axis=1)[:, : N_MFCC + 1]
+    feats = np.concatenate([c[:, 1:], c[:, :1]], axis=1)  # c1..c13, then c0 (energy)
+    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)
+    return feats.astype(np.float64)
+
+
+def dtw(cost: np.ndarray) -> tuple[np.ndarray, float]:
+    """Classic DTW (steps (1,0), (0,1), (1,1)) over a (n, m) cost matrix from (0,0) to (n-1, m-1).
+
+    Returns the path as an (steps, 2) array of (i, j) and its total cost. Each row is one vectorised
+    pass: with ``A[j] = min(D[i-1, j-1], D[i-1, j])`` the row recursion ``D[j] = C[j] + min(A[j], D[j-1])``
+    is ``S[j] + cummin(A[k] - S[k-1])`` for the running sum ``S`` of the row's costs.
+    """
+    n, m = cost.shape
+    D = np.empty((n, m))
+    D[0] = np.cumsum(cost[0])
+    for i in range(1, n):
+        prev = D[i - 1]
+        a = np.empty(m)
+        a[0] = prev[0]
+        a[1:] = np.minimum(prev[:-1], prev[1:])
+        s = np.cumsum(cost[i])
+        s_prev = np.concatenate([[0.0], s[:-1]])
+        D[i] = s + np.minimum.accumulate(a - s_prev)
+    i, j = n - 1, m - 1
+    path = [(i, j)]
+    while i > 0 or j > 0:
+        if i == 0:
+            j -= 1
+        elif j == 0:
+            i -= 1
+        else:
+            k = int(np.argmin((D[i - 1, j - 1], D[i - 1, j], D[i, j - 1])))
+            i, j = (i - 1, j - 1) if k == 0 else (i - 1, j) if k == 1 else (i, j - 1)
+        path.append((i, j))
+    return np.array(path[::-1]), float(D[-1, -1])
+
+
+@dataclass
+class AlignmentResult:
+    """Learner spans per reference syllable (seconds), the path's mean frame distance ``cost`` and
+    each syllable's own mean distance ``syllable_costs``."""
+
+    spans_s: list[tuple[float, float]]
+    cost: float
+    syllable_costs: list[float]
+    path: np.ndarray
+    free_cost: float = 0.0  # mean distance of every frame to its nearest frame in the other signal, in any order
+
+    @property
+    def order_penalty(self) -> float:
+        """How much dearer the in-order path is than matching frames in any order (1 = not at all):
+        the same sentence said differently stays near 1, another sentence does not."""
+        return self.cost / max(self.free_cost, 1e-9)
+
+    @property
+    def mismatch(self) -> bool:
+        """True when the recording is most likely not a reading of the reference's text."""
+        return self.cost > MISMATCH_COST or self.order_penalty > MISMATCH_ORDER_PENALTY
+
+
+def align(reference: np.ndarray, learner: np.ndarray, sample_rate: int,
+          reference_spans_s: list[tuple[float, float]], *, hop_s: float = HOP_S) -> AlignmentResult:
+    """Map each reference span onto the learner's recording (both mono at ``sample_rate``)."""
+    from scipy.spatial.distance import cdist
+
+    fr, fl = mfcc(reference, sample_rate, hop_s=hop_s), mfcc(learner, sample_rate, hop_s=hop_s)
+    cost = cdist(fr, fl, "euclidean") / np.sqrt(fr.shape[1])
+    path, _ = dtw(cost)
+    step_cost = cost[path[:, 0], path[:, 1]]
+    n_ref, n_learn = len(fr), len(fl)
+    first = np.full(n_ref, n_learn, int)
+    last = np.full(n_ref, -1, int)
+    np.minimum.at(first, path[:, 0], path[:, 1])
+    np.maximum.at(last, path[:, 0], path[:, 1])
+    spans, costs = [], []
+    for s, e in reference_spans_s:
+        a = min(n_ref - 1, int(round(s / hop_s)))
+        b = max(a, min(n_ref - 1, int(round(e / hop_s)) - 1))
+        start, end = first[a], last[b] + 1
+        spans.append((start * hop_s, max(start + 1, end) * hop_s))
+        on = (path[:, 0] >= a) & (path[:, 0] <= b)
+        costs.append(float(step_cost[on].mean()))
+    free = 0.5 * (cost.min(0).mean() + cost.min(1).mean())
+    return AlignmentResult(spans, float(step_cost.mean()), costs, path, float(free))

@@ -1,0 +1,85 @@
+"""``voicetools pronounce``: per-syllable tone and timing feedback on a Mandarin reading."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import ParameterError, VoicetoolsError
+
+
+def cmd_pronounce(args) -> int:
+    from ..files import atomic_write_text
+    from . import pronounce
+
+    if args.textgrid and args.audio is None:
+        raise ParameterError("--textgrid needs --audio (the boundaries are the recording's)")
+    outs = [p for p in (args.reference_out, args.textgrid, args.json_out) if p]
+    for p in outs:  # before any compute
+        if Path(p).exists() and not args.overwrite:
+            raise VoicetoolsError(f"{p} exists; pass --overwrite to replace it")
+    if len(set(map(str, outs))) < len(outs):
+        raise ParameterError("--reference-out, --textgrid and --json-out must name different files")
+    from ..cli import _progress
+
+    progress = _progress(not args.quiet and not args.json)
+    try:
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            res = pronounce(args.text, args.audio, model=args.model, tts=args.tts, tts_model=args.tts_model,
+                            max_duration_s=args.max_duration_s, callback=progress)
+    finally:
+        progress.close()
+    written = {}
+    if args.reference_out:
+        written["reference"] = str(res.save_reference(args.reference_out, overwrite=args.overwrite))
+    if args.textgrid:
+        written["textgrid"] = str(res.save_textgrid(args.textgrid, overwrite=args.overwrite))
+    for note in res.warnings:
+        print(f"voicetools: warning: {note}", file=sys.stderr)
+    if args.json_out:
+        written["json"] = str(atomic_write_text(args.json_out, res.to_json() + "\n"))
+    if args.json:
+        import json
+
+        print(json.dumps({"input": args.audio, **res.to_dict(), **written}, indent=1, ensure_ascii=False))
+        return 0
+    print(f"{res.text}  →  {' '.join(s.marked for s in res.syllables)}  ({' '.join(s.pinyin for s in res.syllables)})")
+    if args.audio is not None:
+        print(res.format_table())
+    else:
+        sandhi = [f"{s.hanzi} {s.pinyin} ({s.sandhi})" for s in res.syllables if s.sandhi]
+        if sandhi:
+            print("tone sandhi: " + ", ".join(sandhi))
+    for kind, path in written.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    from ..checkpoints import available_models
+    from . import DEFAULT_MODEL, MAX_DURATION_S
+    from .tts import BACKENDS
+
+    p = sub.add_parser("pronounce", help="Mandarin pronunciation trainer: per-syllable tone and timing feedback",
+                       description="Compare a recording of a Mandarin sentence with a synthesized reference: "
+                                   "syllable boundaries by DTW alignment, the tone heard on each syllable "
+                                   "(pitch contour + a small classifier), timing against the reference, and an "
+                                   "overall score. Without --audio: the pinyin (tone sandhi applied) and, with "
+                                   "--reference-out, the reference to listen to.")
+    p.add_argument("--text", required=True, help="the sentence in Chinese characters, e.g. '你好，我叫小明。'")
+    p.add_argument("--audio", default=None, help="your recording of it (WAV, FLAC, OGG, MP3, ...)")
+    p.add_argument("--reference-out", default=None, metavar="WAV", help="write the reference speech here")
+    p.add_argument("--textgrid", default=None, metavar="PATH", help="write syllable boundaries as a Praat TextGrid")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--json-out", default=None, metavar="PATH", help="also write the JSON result to this file")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"tone classifier name or folder; installed: {', '.join(available_models('tone')) or 'none'}")
+    p.add_argument("--tts", default="espeak", choices=BACKENDS, help="reference voice backend (default: espeak)")
+    p.add_argument("--tts-model", default=None, metavar="PATH", help="--tts coqui: a local coqui-tts model")
+    p.add_argument("--max-duration-s", type=float, default=MAX_DURATION_S,
+                   help=f"longest recording accepted (default {MAX_DURATION_S:g})")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_pronounce)
