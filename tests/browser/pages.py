@@ -247,6 +247,53 @@ class DiarizeTab:
         return self.page.locator(f'#vt-diarize-rttm a[download="{name}"]')
 
 
+class PronounceTab:
+    """The Pronounce tab: a sentence, its reference, the learner's upload, the per-syllable table."""
+
+    def __init__(self, page):
+        self.page = page
+        page.get_by_role("tab", name="Pronounce").click()
+        page.wait_for_selector("#vt-pronounce-run")
+
+    def type_text(self, text: str):
+        box = self.page.locator("#vt-pronounce-text textarea")
+        box.fill(text)
+
+    def reference(self):
+        self.page.click("#vt-pronounce-reference-run")
+
+    def wait_for_reference(self, timeout_ms: int = 60_000):
+        self.page.wait_for_selector("#vt-pronounce-pinyin .vt-pinyin", timeout=timeout_ms)
+        self.page.wait_for_selector("#vt-pronounce-reference audio, #vt-pronounce-reference [data-testid='waveform-x']",
+                                    state="attached", timeout=timeout_ms)
+
+    def pinyin(self) -> list[str]:
+        return self.page.eval_on_selector_all("#vt-pronounce-pinyin .vt-pinyin", "els => els.map(e => e.dataset.pinyin)")
+
+    def upload(self, path):
+        """The microphone is the box's first source; switch it to upload, then give the file."""
+        box = self.page.locator("#vt-pronounce-input")
+        box.locator("button[aria-label='Upload file']").click()
+        box.locator("input[type=file]").set_input_files(str(path))
+
+    def run(self):
+        self.page.click("#vt-pronounce-run")
+
+    def wait_for_table(self, timeout_ms: int = 90_000):
+        self.page.wait_for_selector("#vt-pronounce-table .vt-syllable", timeout=timeout_ms)
+
+    def rows(self) -> list[tuple[int, int, bool]]:
+        """(expected tone, heard tone, ok) per syllable row."""
+        return [(int(e), int(h), o == "1") for e, h, o in self.page.eval_on_selector_all(
+            "#vt-pronounce-table .vt-syllable", "els => els.map(e => [e.dataset.expected, e.dataset.heard, e.dataset.ok])")]
+
+    def plot(self):
+        return self.page.locator("#vt-pronounce-plot img")
+
+    def file_link(self, name: str):
+        return self.page.locator(f'#vt-pronounce-files a[download="{name}"]')
+
+
 class RevoiceTab:
     """The Re-voice tab: a target per part, two players (before, after) and the re-voiced WAV."""
 

@@ -52,6 +52,10 @@ def contour_figure(result, *, title: str | None = None):
     if any(s.contour_semitones for s in result.syllables):
         handles += [Line2D([], [], color=OK_COLOUR, lw=2.5, label="you: tone right"),
                     Line2D([], [], color=WRONG_COLOUR, lw=2.5, label="you: tone wrong")]
+    values = [v for s in result.syllables for v in (*s.reference_contour_semitones, *s.contour_semitones)]
+    if values:  # room above the contours for the legend
+        lo, hi = float(np.min(values)), float(np.max(values))
+        ax.set_ylim(lo - 0.5, hi + 0.35 * (hi - lo) + 1.0)
     ax.legend(handles=handles, fontsize=8, loc="upper right", ncol=3)
     if title:
         ax.set_title(title, fontsize=10)
