@@ -54,15 +54,25 @@ def _fill_unvoiced(f0: np.ndarray) -> np.ndarray:
 class Clips:
     """Training examples from target audio: random crops of ``clip_frames`` frames with their features."""
 
-    def __init__(self, audios: list[np.ndarray], *, clip_frames: int = 125, voice: str | None = None):
+    def __init__(self, audios: list[np.ndarray], *, clip_frames: int = 125, voice: str | None = None,
+                 cache: Path | None = None):
+        """``cache``: an ``.npz`` holding the features of these audios (written on first use)."""
         self.items = []
-        for x in audios:
+        stored = np.load(cache) if cache is not None and Path(cache).exists() else None
+        feats = {}
+        for i, x in enumerate(audios):
             x = np.asarray(x, np.float32)
             n = len(x) // HOP * HOP
             if n < clip_frames * HOP:
                 continue
-            f0, loud, voiced = features(x[:n], voice=voice)
+            if stored is not None:
+                f0, loud, voiced = (stored[f"{k}{i}"] for k in ("f0_", "loud_", "voiced_"))
+            else:
+                f0, loud, voiced = features(x[:n], voice=voice)
+            feats.update({f"f0_{i}": f0, f"loud_{i}": loud, f"voiced_{i}": voiced})
             self.items.append((x[:n], f0, loud, voiced))
+        if cache is not None and stored is None and feats:
+            np.savez(cache, **feats)
         if not self.items:
             raise AudioLoadError(f"the target audio is too short: give at least {clip_frames * HOP / SAMPLE_RATE:.0f} s "
                                  "of singing or playing (a minute or more works best)")
@@ -109,7 +119,7 @@ def train_timbre(audios: list[np.ndarray], run_dir: str | Path, *, minutes: floa
     """
     from ..train.trainer import TrainConfig, Trainer, read_log
 
-    clips = Clips(audios, voice=voice, clip_frames=clip_frames)
+    clips = audios if isinstance(audios, Clips) else Clips(audios, voice=voice, clip_frames=clip_frames)
     torch.manual_seed(seed)
     model = DDSPDecoder(hidden=hidden, loudness_mean=clips.loudness_mean, loudness_std=clips.loudness_std,
                         loudness_ref_db=clips.loudness_ref_db)

@@ -97,8 +97,11 @@ def main(argv=None):
     args.export = None  # this recipe trains and exports in one go
     if not start(args, lambda *a: None):
         return
+    from .timbre import Clips
+
     audios = cached_render(args.data, args.target, args.chorales, args.seconds)
-    model, summary = train_timbre(audios, run, minutes=args.max_minutes or 8.0,
+    clips = Clips(audios, cache=args.data / f"{args.target}-{args.chorales}-{args.seconds:g}s-features.npz")
+    model, summary = train_timbre(clips, run, minutes=args.max_minutes or 8.0,
                                   steps=args.epochs * args.steps_per_epoch, batch_size=args.batch_size,
                                   lr=args.lr, hidden=args.hidden)
     summary.update(target=args.target, source=TARGETS[args.target], chorales=args.chorales, seconds_per_part=args.seconds)
