@@ -177,3 +177,25 @@ def test_cli_without_audio_prints_pinyin_and_sandhi(cli):
     assert code == 0, err
     assert out.splitlines()[0] == "你好  →  ní hǎo  (ni2 hao3)"
     assert "你 ni2 (3-3)" in out
+
+
+def test_benchmark_scores_an_annotated_folder(tmp_path):
+    """benchmarks/pronounce.py --data: WAV + TextGrid with one interval per character."""
+    import sys
+    from pathlib import Path
+
+    from praatio import textgrid
+    from praatio.utilities.constants import Interval
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from pronounce import alignment_data
+
+    u = learner_reading(SENTENCE, voice=VoiceSettings("m7", pitch=50, speed=170), seed=7)
+    sf.write(tmp_path / "a.wav", u.samples, SR)
+    end = len(u.samples) / SR
+    tg = textgrid.Textgrid(0.0, end)
+    tg.addTier(textgrid.IntervalTier("syllable", [Interval(s, e, h) for (s, e), h in zip(u.spans_s, "我今天很高兴")],
+                                     0.0, end))
+    tg.save(str(tmp_path / "a.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    res = alignment_data(tmp_path)
+    assert res["files"] == 1 and res["n_boundaries"] == 12 and res["median_ms"] <= 20
