@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -189,6 +190,7 @@ class PronunciationResult:
 
 
 def _load_tone_model(model):
+    """A ``LoadedModel`` of task "tone"; names and folders are loaded once per process."""
     from ..checkpoints import LoadedModel
 
     if isinstance(model, LoadedModel):
@@ -196,13 +198,11 @@ def _load_tone_model(model):
     return _cached_model(str(model))
 
 
+@functools.lru_cache(maxsize=4)
 def _cached_model(name: str):
     from ..checkpoints import resolve_model
 
-    cache = _cached_model.__dict__.setdefault("cache", {})
-    if name not in cache:
-        cache[name] = resolve_model(name, "tone")
-    return cache[name]
+    return resolve_model(name, "tone")
 
 
 def _learner_audio(audio, sample_rate, max_duration_s: float) -> tuple[np.ndarray, str]:
