@@ -89,7 +89,8 @@ class DDSPDecoder(nn.Module):
         b, t, nb = controls["noise"].shape
         n_fft = 2 * self.hop
         white = torch.rand(b, n, generator=generator, device=controls["noise"].device) * 2 - 1
-        spec = stft(white, n_fft=n_fft, hop_length=self.hop)  # (b, bins, t + 1)
+        # (b, bins, t + 1); reflect padding needs more than half a window of signal
+        spec = stft(white, n_fft=n_fft, hop_length=self.hop, pad_mode="reflect" if n > n_fft // 2 else "constant")
         gains = F.interpolate(controls["noise"], size=n_fft // 2 + 1, mode="linear", align_corners=True)
         gains = torch.cat([gains, gains[:, -1:]], 1)[:, : spec.shape[-1]].transpose(1, 2)
         return istft(spec * gains, n_fft=n_fft, hop_length=self.hop, length=n)
@@ -107,11 +108,16 @@ class DDSPDecoder(nn.Module):
         c = self.controls(f0_hz, loudness_db, voiced)
         g = torch.Generator().manual_seed(seed)
         out, phase = [], None
-        for s in range(0, f0_hz.shape[1], block_frames):
-            e = min(f0_hz.shape[1], s + block_frames + 1)  # one frame of overlap keeps interpolation continuous
+        n = f0_hz.shape[1]
+        starts = list(range(0, n, block_frames))
+        if len(starts) > 1 and n - starts[-1] < 8:  # a tiny last block joins the one before
+            starts.pop()
+        for i, s in enumerate(starts):
+            stop = starts[i + 1] if i + 1 < len(starts) else n
+            e = min(n, stop + 1)  # one frame of overlap keeps interpolation continuous
             cb = {k: v[:, s:e] for k, v in c.items()}
             h, _ = self.harmonic(f0_hz[:, s:e], cb, phase0=phase)
-            keep = (min(e, s + block_frames) - s) * self.hop
+            keep = (stop - s) * self.hop
             # the phase at the end of the kept part
             f0 = self._upsample(f0_hz[:, s:e, None], (e - s) * self.hop)[:, 0, :keep]
             phase = ((phase if phase is not None else 0.0)
