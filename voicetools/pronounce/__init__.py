@@ -294,7 +294,8 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
         f0_l = f0_track(learner, SAMPLE_RATE)
         voiced_s = float((f0_l > 0).sum()) * 0.01
         if voiced_s < 0.05 * len(syllables):
-            raise AudioLoadError(f"{name}: no voice heard ({voiced_s:.2f} s voiced for {len(syllables)} syllables); "
+            raise AudioLoadError(f"{name}: too little voice heard ({voiced_s:.2f} s voiced for {len(syllables)} "
+                                 "syllables); "
                                  "record the sentence again")
         backend = reference_voice(tts, f0_l, backend)
     report("synthesize", 0, 1)

@@ -45,7 +45,8 @@ def cmd_pronounce(args) -> int:
 
         print(json.dumps({"input": args.audio, **res.to_dict(), **written}, indent=1, ensure_ascii=False))
         return 0
-    print(f"{res.text}  →  {' '.join(s.marked for s in res.syllables)}  ({' '.join(s.pinyin for s in res.syllables)})")
+    marked, numbered = " ".join(s.marked for s in res.syllables), " ".join(s.pinyin for s in res.syllables)
+    print(f"{res.text}  →  {marked}  ({numbered})")
     if args.audio is not None:
         print(res.format_table())
     else:

@@ -28,7 +28,8 @@ def pinyin_html(result) -> str:
     """The sentence in pinyin with tone marks, sandhi changes explained."""
     words = " ".join(f'<span class="vt-pinyin" data-pinyin="{html.escape(s.pinyin)}" title="{html.escape(s.pinyin)}">'
                      f"{html.escape(s.marked)}</span>" for s in result.syllables)
-    sandhi = [f"{html.escape(s.hanzi)} → {html.escape(s.marked)} ({'3-3 sandhi' if s.sandhi == '3-3' else s.sandhi + ' rule'})"
+    rule = {"3-3": "3-3 sandhi", "yi": "一 rule", "bu": "不 rule"}
+    sandhi = [f"{html.escape(s.hanzi)} → {html.escape(s.marked)} ({rule.get(s.sandhi, s.sandhi)})"
               for s in result.syllables if s.sandhi]
     extra = f'<div style="font-size:12px;color:#555">Tone changes: {"; ".join(sandhi)}</div>' if sandhi else ""
     return f'<div id="vt-pronounce-pinyin" style="font-size:20px;margin:4px 0">{words}</div>{extra}'
