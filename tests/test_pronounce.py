@@ -215,3 +215,47 @@ def test_benchmark_scores_an_annotated_folder(tmp_path):
     tg.save(str(tmp_path / "a.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     res = alignment_data(tmp_path)
     assert res["files"] == 1 and res["n_boundaries"] == 12 and res["median_ms"] <= 20
+
+
+def test_pluggable_backends(tmp_path, monkeypatch):
+    """A TTSBackend subclass is used as given; the coqui backend only reads a local model (a stand-in
+    ``TTS.api`` here: coqui-tts itself is an optional extra that CI does not install)."""
+    import sys
+    import types
+
+    from voicetools.pronounce.tts import CoquiTTS, EspeakNG, TTSBackend
+
+    class Slow(TTSBackend):
+        name = "slow espeak"
+
+        def syllable(self, pinyin):
+            return EspeakNG(speed=100).syllable(pinyin)
+
+    fast = vt.pronounce("你好", tts=EspeakNG(speed=300)).reference.duration_s
+    assert vt.pronounce("你好", tts=Slow()).reference.duration_s > fast
+
+    made = []
+
+    class FakeTTS:
+        def __init__(self, model_path, config_path, progress_bar):
+            made.append((model_path, config_path))
+            self.synthesizer = types.SimpleNamespace(output_sample_rate=22050)
+
+        def to(self, device):
+            return self
+
+        def tts(self, text):
+            return EspeakNG().syllable(text)[0]
+
+    monkeypatch.setitem(sys.modules, "TTS", types.ModuleType("TTS"))
+    monkeypatch.setitem(sys.modules, "TTS.api", types.SimpleNamespace(TTS=FakeTTS))
+    with pytest.raises(ParameterError, match="does not exist; give a local model"):
+        vt.pronounce("你好", tts="coqui", tts_model=str(tmp_path / "nope"))
+    with pytest.raises(ParameterError, match="has no config.json"):
+        vt.pronounce("你好", tts="coqui", tts_model=str(tmp_path))
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.pth").write_bytes(b"0")
+    res = vt.pronounce("你好", tts="coqui", tts_model=str(tmp_path))
+    assert made == [(str(tmp_path / "model.pth"), str(tmp_path / "config.json"))]
+    assert res.reference.backend == "coqui-tts" and len(res.reference.spans_s) == 2
+    assert isinstance(CoquiTTS(tmp_path), TTSBackend)
