@@ -11,7 +11,9 @@ settings lie outside the training ranges, so the held-out score measures voices 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,9 +86,25 @@ def change_voice(x: np.ndarray, sample_rate: int, *, formant_shift: float = 1.0,
     if formant_shift == 1.0 and pitch_range == 1.0 and not pitch_median_hz:
         return x
     snd = parselmouth.Sound(np.asarray(x, np.float64), float(sample_rate))
-    out = call(snd, "Change gender", 60, 500, float(formant_shift), float(pitch_median_hz), float(pitch_range), 1.0)
+    with praat_seed(x, formant_shift, pitch_range, pitch_median_hz):
+        out = call(snd, "Change gender", 60, 500, float(formant_shift), float(pitch_median_hz), float(pitch_range),
+                   1.0)
     y = out.values[0][: len(x)]
     return np.pad(y, (0, len(x) - len(y))).astype(np.float32)
+
+
+@contextlib.contextmanager
+def praat_seed(*inputs):
+    """Praat's random generator seeded from ``inputs`` inside the block (its PSOLA draws random
+    numbers, so the same input gave slightly different audio on every run), unpredictable again after."""
+    import parselmouth
+
+    h = hashlib.sha1(repr([np.asarray(a).tobytes() if isinstance(a, np.ndarray) else a for a in inputs]).encode())
+    parselmouth.praat.run(f"random_initializeWithSeedUnsafelyButPredictably ({int(h.hexdigest()[:8], 16)})")
+    try:
+        yield
+    finally:
+        parselmouth.praat.run("random_initializeSafelyAndUnpredictably ()")
 
 
 def replace_contour(x: np.ndarray, sample_rate: int, start_s: float, end_s: float, contour) -> np.ndarray:
@@ -111,7 +129,8 @@ def replace_contour(x: np.ndarray, sample_rate: int, start_s: float, end_s: floa
     for t, v in inside:
         call(tier, "Add point", t, float(contour((t - start_s) / max(1e-6, end_s - start_s), v)))
     call([manip, tier], "Replace pitch tier")
-    y = call(manip, "Get resynthesis (overlap-add)").values[0][: len(x)]
+    with praat_seed(x, start_s, end_s):
+        y = call(manip, "Get resynthesis (overlap-add)").values[0][: len(x)]
     return np.pad(y, (0, len(x) - len(y))).astype(np.float32)
 
 
