@@ -31,7 +31,7 @@ SILENCE_DBFS = -50.0
 MIN_SYLLABLE_S = 0.06  # a reading faster than this per syllable is not a reading of the text
 FEMALE_F0_HZ = 165.0
 # a tone is called wrong when the classifier gives the expected tone less than this (0-100); with it
-# benchmarks/pronounce.py caught 94 % of wrong tones on held-out voices and flagged 13 % of right
+# benchmarks/pronounce.py caught 94 % of wrong tones on held-out voices and flagged 11 % of right
 # syllables. Between this and 50 the row says "close".
 WRONG_BELOW = 20.0  # learners above this median F0 hear (and are aligned to) a higher reference voice
 
