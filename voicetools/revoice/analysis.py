@@ -36,11 +36,14 @@ class PartAnalysis:
 
 
 def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s: float = HOP_S,
-             n_frames: int | None = None) -> np.ndarray:
-    """F0 in Hz per frame (frame i centred at ``i * hop_s``), 0 where Praat finds no pitch."""
+             n_frames: int | None = None, shift_semitones: float = 0.0) -> np.ndarray:
+    """F0 in Hz per frame (frame i centred at ``i * hop_s``), 0 where Praat finds no pitch.
+
+    The search range is ``voice``'s (wide when None), moved by ``shift_semitones`` — to measure a part
+    transposed by that much in the range where it now sings."""
     import parselmouth
 
-    floor, ceiling = pitch_range(voice)
+    floor, ceiling = (f * 2.0 ** (shift_semitones / 12.0) for f in pitch_range(voice))
     n_frames = n_frames or int(len(x) / sample_rate / hop_s) + 1
     if not np.any(x):
         return np.zeros(n_frames)

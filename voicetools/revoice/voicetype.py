@@ -3,7 +3,7 @@
 Labels: ``soprano``, ``alto``, ``tenor``, ``bass`` — the singing synthesizer's four formant tables,
 each sung at ANY pitch from MIDI 45 to 79 (so the class is the voice's character, not its range) —
 and ``clarinet`` (GM 71) and ``choir-aahs`` (GM 52) from FluidSynth, also over that range. Clips
-are 2 s at 8 kHz (band-limited like the separated stems), log-mel from the shared front-end into
+are 2 s at 8 kHz (band-limited like the separated stems), each dry and once in a random room, log-mel from the shared front-end into
 the project's ``AudioClassifier`` (CNN), trained with the shared ``Trainer``.
 
     python -m voicetools.revoice.voicetype --export checkpoints/revoice-voicetype-cnn
@@ -68,6 +68,19 @@ def dataset(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(xs), np.array(ys)
 
 
+def with_rooms(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each clip dry and once more in a random room (RT60 0.2-1.6 s, the separation data's rooms), so
+    that reverberation — which every label gets alike — tells the judge nothing."""
+    from ..audio.augment import reverberate, room_impulse_response
+
+    rng = np.random.default_rng([seed, 7])
+    wet = []
+    for clip in x:
+        r = reverberate(clip, room_impulse_response(SAMPLE_RATE, rng, rt60_s=rng.uniform(0.2, 1.6)))[: len(clip)]
+        wet.append(r * (np.sqrt(np.mean(clip ** 2)) / (np.sqrt(np.mean(r ** 2)) + 1e-9)))
+    return np.concatenate([x, np.stack(wet).astype(np.float32)]), np.concatenate([y, y])
+
+
 def logmel(x) -> torch.Tensor:
     return log_mel_spectrogram(torch.as_tensor(x, dtype=torch.float32), sample_rate=SAMPLE_RATE, **FRONTEND)
 
@@ -85,6 +98,7 @@ def train(run_dir: Path, *, n_per_class: int, epochs: int, seed: int = 0, data: 
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cache, x=x, y=y)
+    x, y = with_rooms(x, y, seed)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     n_valid = len(y) // 5
