@@ -98,8 +98,9 @@ def test_shipped_timbres_are_small_carded_and_keep_the_melody(name):
     assert (folder / "model.safetensors").stat().st_size < 5e6 and (folder / "MODEL_CARD.md").exists()
     src = melody([60, 64, 67], seconds_each=0.8)
     y = apply_timbre(name, src, SR)
-    e = cents_error(f0_track(src, SR), f0_track(y, SR), 0.0)
-    assert len(e) > 120 and np.sqrt(np.mean(e ** 2)) < 20
+    e = np.abs(cents_error(f0_track(src, SR), f0_track(y, SR), 0.0))
+    # as in the training test: the few frames off are the tracker's at the 20 ms note edges
+    assert len(e) > 120 and np.median(e) < 5 and np.mean(e < 20) > 0.9
 
 
 @pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
