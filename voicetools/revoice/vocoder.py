@@ -57,13 +57,21 @@ def transform(x: np.ndarray, sample_rate: int, *, semitones: float = 0.0, forman
     >>> y.shape
     (16000,)
     """
-    from parselmouth.praat import call
-
     check_transform(semitones, formant, breathiness)
     x = np.asarray(x, np.float32)
-    n = len(x)
     if not np.any(x) or (semitones == 0 and formant == 1.0 and breathiness == 0):
         return x.copy()
+    from ..pronounce.data import praat_seed  # Praat's PSOLA draws random numbers: seed them from the input
+
+    with praat_seed(x, sample_rate, semitones, formant, breathiness):
+        return _transform(x, sample_rate, semitones=semitones, formant=formant, breathiness=breathiness,
+                          voice=voice)
+
+
+def _transform(x, sample_rate, *, semitones, formant, breathiness, voice):
+    from parselmouth.praat import call
+
+    n = len(x)
     floor, ceiling = pitch_range(voice)
     snd = _sound(x, sample_rate)
     dur = snd.get_total_duration()
