@@ -22,7 +22,7 @@ import torch
 from ..audio.augment import reverberate, room_impulse_response
 from .chorales import load_chorale, split_names
 from .render import RENDERERS, render, version_of
-from .stemfiles import StemCrops, render_splits, save_stems, stem_path
+from .stemfiles import StemCrops, random_level, render_splits, save_stems, stem_path
 
 SAMPLE_RATE = 8000
 GAIN_DB = (-10.0, 2.0)
@@ -60,9 +60,7 @@ def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb
     if rng.uniform() < reverb_p:
         rt60 = rng.uniform(0.2, 1.6)
         parts = np.stack([reverberate(p, room_impulse_response(sample_rate, rng, rt60_s=rt60)) for p in parts])
-    mixture = parts.sum(0)
-    scale = 10 ** (rng.uniform(-12, 0) / 20) * 0.5 / (np.abs(mixture).max() + 1e-9)
-    return mixture * scale, parts * scale
+    return random_level(parts, rng, peak=0.5)
 
 
 class SATBMixtures(StemCrops):

@@ -38,6 +38,13 @@ def render_splits(out_dir: Path, splits, render_one: Callable, work_of: Callable
     return paths
 
 
+def random_level(targets: np.ndarray, rng: np.random.Generator, *, peak: float):
+    """(mixture, targets) of summed ``targets`` scaled together to a random level 0 to 12 dB below ``peak``."""
+    mixture = targets.sum(0)
+    scale = 10 ** (rng.uniform(-12, 0) / 20) * peak / (np.abs(mixture).max() + 1e-9)
+    return mixture * scale, targets * scale
+
+
 class StemCrops(torch.utils.data.IterableDataset):
     """Base of the endless, dynamically mixed training sets: the rendered files, memory-mapped, and
     one random generator per data-loader worker."""

@@ -24,7 +24,7 @@ from ..audio.augment import reverberate, room_impulse_response
 from ..data.arrangement import INSTRUMENTS, render_arrangement
 from ..data.chorales import VOICES, Chorale, Note, load_chorale, split_names
 from ..data.render import render_singing, version_of
-from ..data.stemfiles import StemCrops, render_splits, save_stems, stem_path
+from ..data.stemfiles import StemCrops, random_level, render_splits, save_stems, stem_path
 
 SAMPLE_RATE = 16000
 SOURCES = ("vocals", "accompaniment")
@@ -92,10 +92,7 @@ def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int = SAMPL
     ratio_db = rng.uniform(-8, 4)
     rms = lambda x: float(np.sqrt(np.mean(x**2))) + 1e-8  # noqa: E731
     vocals = vocals * (rms(accomp) / rms(vocals) * 10 ** (ratio_db / 20)) if rng.uniform() >= silent_p else vocals * 0
-    targets = np.stack([vocals, accomp]).astype(np.float32)
-    mixture = targets.sum(0)
-    scale = 10 ** (rng.uniform(-12, 0) / 20) * 0.9 / (np.abs(mixture).max() + 1e-9)
-    return mixture * scale, targets * scale
+    return random_level(np.stack([vocals, accomp]).astype(np.float32), rng, peak=0.9)
 
 
 class VocalMixtures(StemCrops):
