@@ -17,15 +17,12 @@ renderers in ``render.py``.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import MissingDependencyError
 from .chorales import Chorale
-from .render import Version, _normalise, _transposed, soundfont_path
+from .render import Version, _normalise, _transposed, fluidsynth_render
 
 INSTRUMENTS = ("piano", "guitar", "bass", "strings", "drums")
 # General MIDI programs (0-based) per instrument family
@@ -86,8 +83,6 @@ def render_arrangement(chorale: Chorale, version: Version, *, sample_rate: int) 
     The length matches ``render_singing`` of the same version (``length_q * spq + 1`` seconds).
     """
     import pretty_midi
-    import soundfile as sf
-    import soxr
 
     if shutil.which("fluidsynth") is None:
         raise MissingDependencyError("fluidsynth not found: apt-get install fluidsynth fluid-soundfont-gm")
@@ -103,14 +98,7 @@ def render_arrangement(chorale: Chorale, version: Version, *, sample_rate: int) 
             start = i * slot_s + s * spq
             inst.notes.append(pretty_midi.Note(velocity=vel, pitch=int(pitch), start=start, end=i * slot_s + e * spq))
         pm.instruments.append(inst)
-    render_sr = 22050
-    with tempfile.TemporaryDirectory() as tmp:
-        mid, wav = Path(tmp) / "a.mid", Path(tmp) / "a.wav"
-        pm.write(str(mid))
-        subprocess.run(["fluidsynth", "-ni", "-g", "2", "-R", "0", "-C", "0", "-r", str(render_sr), "-F", str(wav),
-                        soundfont_path(), str(mid)], check=True, capture_output=True)
-        audio, _ = sf.read(wav, dtype="float32", always_2d=True)
-    audio = soxr.resample(audio.mean(axis=1), render_sr, sample_rate) if render_sr != sample_rate else audio.mean(1)
+    audio = fluidsynth_render(pm, sample_rate)
     n, slot = int(round(length_s * sample_rate)), int(round(slot_s * sample_rate))
     stems = np.zeros((len(INSTRUMENTS), n), dtype=np.float32)
     for i in range(len(INSTRUMENTS)):

@@ -56,6 +56,25 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return (x * (STEM_RMS / rms) if rms > 0 else x).astype(np.float32)
 
 
+def fluidsynth_render(pm, sample_rate: int, *, gain: float = 2.0, render_sr: int = 22050) -> np.ndarray:
+    """A ``pretty_midi.PrettyMIDI`` rendered by FluidSynth with the GM soundfont: mono float32 at ``sample_rate``.
+
+    (FluidR3_GM renders quietly, hence the default gain of 2.)"""
+    import soundfile as sf
+    import soxr
+
+    if shutil.which("fluidsynth") is None:
+        raise MissingDependencyError("fluidsynth not found: apt-get install fluidsynth fluid-soundfont-gm")
+    with tempfile.TemporaryDirectory() as tmp:
+        mid, wav = Path(tmp) / "render.mid", Path(tmp) / "render.wav"
+        pm.write(str(mid))
+        subprocess.run(["fluidsynth", "-ni", "-g", f"{gain:g}", "-R", "0", "-C", "0", "-r", str(render_sr),
+                        "-F", str(wav), soundfont_path(), str(mid)], check=True, capture_output=True)
+        audio, _ = sf.read(wav, dtype="float32", always_2d=True)
+    mono = audio.mean(axis=1)
+    return soxr.resample(mono, render_sr, sample_rate) if render_sr != sample_rate else mono
+
+
 def soundfont_path() -> str:
     for p in SOUNDFONT_PATHS:
         if Path(p).exists():
@@ -68,7 +87,6 @@ def soundfont_path() -> str:
 def render_fluidsynth(chorale: Chorale, version: Version, *, sample_rate: int) -> np.ndarray:
     """Render each part with a random GM voice patch; returns (4, samples) float32."""
     import pretty_midi
-    import soxr
 
     if shutil.which("fluidsynth") is None:
         raise MissingDependencyError("fluidsynth not found: apt-get install fluidsynth fluid-soundfont-gm")
@@ -87,19 +105,7 @@ def render_fluidsynth(chorale: Chorale, version: Version, *, sample_rate: int) -
             vel = int(np.clip(base_vel + rng.integers(-12, 13), 30, 127))
             inst.notes.append(pretty_midi.Note(velocity=vel, pitch=n.pitch, start=start, end=end))
         pm.instruments.append(inst)
-    render_sr = 22050
-    with tempfile.TemporaryDirectory() as tmp:
-        mid, wav = Path(tmp) / "c.mid", Path(tmp) / "c.wav"
-        pm.write(str(mid))
-        subprocess.run(
-            ["fluidsynth", "-ni", "-g", "2", "-R", "0", "-C", "0", "-r", str(render_sr),
-             "-F", str(wav), soundfont_path(), str(mid)],
-            check=True, capture_output=True,
-        )
-        import soundfile as sf
-
-        audio, _ = sf.read(wav, dtype="float32", always_2d=True)
-    audio = soxr.resample(audio.mean(axis=1), render_sr, sample_rate)
+    audio = fluidsynth_render(pm, sample_rate)
     n, slot = int(round(length_s * sample_rate)), int(round(slot_s * sample_rate))
     stems = np.zeros((4, n), dtype=np.float32)
     for i in range(4):

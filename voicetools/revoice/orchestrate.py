@@ -9,13 +9,11 @@ without the singer's vibrato or glides.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..data.render import fluidsynth_render
 from ..errors import MissingDependencyError
 
 RENDER_SR = 22050
@@ -24,10 +22,6 @@ RENDER_SR = 22050
 def render_notes(events, program: int, sample_rate: int, length_s: float) -> np.ndarray:
     """``events`` (pitch, start_s, end_s, velocity) played by GM ``program`` → mono float32 of ``length_s``."""
     import pretty_midi
-    import soundfile as sf
-    import soxr
-
-    from ..data.render import soundfont_path
 
     if shutil.which("fluidsynth") is None:
         raise MissingDependencyError("fluidsynth is needed for gm:<program> targets: "
@@ -41,13 +35,7 @@ def render_notes(events, program: int, sample_rate: int, length_s: float) -> np.
         if e > s and 0 <= p <= 127:
             inst.notes.append(pretty_midi.Note(velocity=int(np.clip(v, 1, 127)), pitch=int(p), start=float(s), end=float(e)))
     pm.instruments.append(inst)
-    with tempfile.TemporaryDirectory() as tmp:
-        mid, wav = Path(tmp) / "p.mid", Path(tmp) / "p.wav"
-        pm.write(str(mid))
-        subprocess.run(["fluidsynth", "-ni", "-g", "1", "-R", "0", "-C", "0", "-r", str(RENDER_SR), "-F", str(wav),
-                        soundfont_path(), str(mid)], check=True, capture_output=True)
-        audio, _ = sf.read(wav, dtype="float32", always_2d=True)
-    x = soxr.resample(audio.mean(1), RENDER_SR, sample_rate) if sample_rate != RENDER_SR else audio.mean(1)
+    x = fluidsynth_render(pm, sample_rate, gain=1.0, render_sr=RENDER_SR)
     return np.pad(x, (0, max(0, n - len(x))))[:n].astype(np.float32)
 
 
