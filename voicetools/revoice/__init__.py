@@ -196,7 +196,8 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
         an = analyse(x, sr, voice=part if part in VOICE_TYPES else None)
         analyses[part] = an
         y, shift = _transform_part(x, sr, part, t, an, pitch=pitch, formant=formant, breathiness=breathiness,
-                                   timbre_models=timbre_models, notes_model=notes_model, notes=notes)
+                                   timbre_models=timbre_models, notes_model=notes_model, notes=notes,
+                                   separated=voice is None)
         shifts[part] = shift
         rms_in, rms_out = _active_rms(x), _active_rms(y)
         if rms_out > 0:  # the part's dynamics stay; its level is the original part's
@@ -248,22 +249,29 @@ def _load_timbre(name, *, minutes: float, callback):
 
 
 def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant, breathiness, timbre_models,
-                    notes_model, notes):
-    from . import orchestrate, timbre, vocoder
+                    notes_model, notes, separated):
+    from . import colour, orchestrate, timbre, vocoder
 
     source_voice = part if part in VOICE_TYPES else None
+
+    def psola_input():  # a separated part's bleed would be moved along with it: comb it out first
+        return vocoder.keep_harmonics(x, sr, an.f0_hz, hop_s=an.hop_s) if separated else x
+
     if t.kind == "voice":
         octave = default_octaves(_median_midi(an), t.name) if t.semitones is None else t.semitones
         shift = float(octave + pitch)
         r = formant_factor(source_voice, t.name) * formant
-        return vocoder.transform(x, sr, semitones=shift, formant=r, breathiness=breathiness,
-                                 voice=source_voice), shift
+        y = vocoder.transform(psola_input(), sr, semitones=shift, formant=r, voice=source_voice, f0_hz=an.f0_hz,
+                              hop_s=an.hop_s)
+        if source_voice is not None:  # the formant shift moved the envelope; now its pattern
+            y = colour.recolour(y, sr, source_voice, t.name, source_scale=r, target_scale=formant)
+        return (vocoder.add_breath(y, sr, breathiness) if breathiness > 0 else y), shift
     shift = float((t.semitones or 0.0) + pitch)
     if t.kind == "keep":
         if shift == 0 and formant == 1.0 and breathiness == 0:
             return x.copy(), 0.0
-        return vocoder.transform(x, sr, semitones=shift, formant=formant, breathiness=breathiness,
-                                 voice=source_voice), shift
+        return vocoder.transform(psola_input(), sr, semitones=shift, formant=formant, breathiness=breathiness,
+                                 voice=source_voice, f0_hz=an.f0_hz, hop_s=an.hop_s), shift
     if t.kind == "timbre":
         return timbre.apply_timbre(timbre_models[t.name], x, sr, semitones=shift, voice=source_voice), shift
     program = t.name if t.kind == "gm" else None

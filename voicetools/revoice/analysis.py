@@ -57,7 +57,9 @@ def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s
     idx = np.clip(np.round((grid - t[0]) / hop_s).astype(int), 0, len(f) - 1) if len(f) else None
     out = f[idx] if idx is not None else np.zeros(n_frames)
     out[(grid < t[0] - hop_s) | (grid > t[-1] + hop_s)] = 0.0 if len(t) else 0.0
-    return np.nan_to_num(out)
+    out = np.nan_to_num(out)
+    out[out < 1.03 * floor] = 0.0  # a candidate at the search's floor is the longest lag, not a pitch
+    return out
 
 
 def loudness_db(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, n_frames: int | None = None) -> np.ndarray:
@@ -75,12 +77,16 @@ def spectral_envelope(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, 
     from ..audio.frontend import stft
 
     hop = max(1, int(round(hop_s * sample_rate)))
-    mag = stft(torch.as_tensor(np.asarray(x, np.float32)), n_fft=n_fft, hop_length=hop).abs().T.numpy()
-    logmag = np.log(mag + 1e-7)
-    cep = np.fft.irfft(logmag, axis=1)
-    cep[:, n_lifter:-n_lifter] = 0.0
-    env = np.fft.rfft(cep, axis=1).real[:, : n_fft // 2 + 1]
-    return 20 / np.log(10) * env, np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    mag = stft(torch.as_tensor(np.asarray(x, np.float32)), n_fft=n_fft, hop_length=hop).abs().numpy()
+    return cepstral_envelope_db(mag, n_lifter).T, np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+
+
+def cepstral_envelope_db(mag: np.ndarray, n_lifter: int) -> np.ndarray:
+    """Magnitudes (bins, frames) → their envelopes in dB: the log spectrum with all but the first
+    ``n_lifter`` cepstral coefficients zeroed (the harmonics' ripple removed)."""
+    cep = np.fft.irfft(np.log(mag + 1e-7), axis=0)
+    cep[n_lifter:-n_lifter] = 0.0
+    return 20 / np.log(10) * np.fft.rfft(cep, axis=0).real[: mag.shape[0]]
 
 
 def analyse(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s: float = HOP_S) -> PartAnalysis:

@@ -45,9 +45,15 @@ def check_transform(semitones: float, formant: float, breathiness: float) -> Non
 
 
 def transform(x: np.ndarray, sample_rate: int, *, semitones: float = 0.0, formant: float = 1.0,
-              breathiness: float = 0.0, voice: str | None = None) -> np.ndarray:
+              breathiness: float = 0.0, voice: str | None = None, f0_hz: np.ndarray | None = None,
+              hop_s: float = 0.01) -> np.ndarray:
     """Re-voice one mono part: shift pitch by ``semitones`` (formants kept), scale the formants by
     ``formant``, add ``breathiness``. Returns float32 of the same length and rate.
+
+    ``f0_hz`` (one value per ``hop_s`` frame, 0 where unvoiced; ``analysis.f0_track``) is the
+    melody the output follows, times the shift. Without it Praat's own pitch analysis decides —
+    which, on a separated part with other voices bleeding in, jumps to a wrong octave or voice more
+    often than the analysis track does.
 
     Examples
     --------
@@ -59,16 +65,16 @@ def transform(x: np.ndarray, sample_rate: int, *, semitones: float = 0.0, forman
     """
     check_transform(semitones, formant, breathiness)
     x = np.asarray(x, np.float32)
-    if not np.any(x) or (semitones == 0 and formant == 1.0 and breathiness == 0):
+    if not np.any(x) or (semitones == 0 and formant == 1.0 and breathiness == 0 and f0_hz is None):
         return x.copy()
     from ..pronounce.data import praat_seed  # Praat's PSOLA draws random numbers: seed them from the input
 
     with praat_seed(x, sample_rate, semitones, formant, breathiness):
         return _transform(x, sample_rate, semitones=semitones, formant=formant, breathiness=breathiness,
-                          voice=voice)
+                          voice=voice, f0_hz=f0_hz, hop_s=hop_s)
 
 
-def _transform(x, sample_rate, *, semitones, formant, breathiness, voice):
+def _transform(x, sample_rate, *, semitones, formant, breathiness, voice, f0_hz, hop_s):
     from parselmouth.praat import call
 
     n = len(x)
@@ -77,8 +83,14 @@ def _transform(x, sample_rate, *, semitones, formant, breathiness, voice):
     dur = snd.get_total_duration()
     k, r = 2.0 ** (float(semitones) / 12.0), float(formant)
     manip = call(snd, "To Manipulation", 0.01, floor, ceiling)
-    tier = call(manip, "Extract pitch tier")
-    call(tier, "Multiply frequencies", 0.0, dur, k / r)
+    if f0_hz is not None and np.any(np.asarray(f0_hz) > 0):
+        tier = call("Create PitchTier", "melody", 0.0, dur)
+        for i in np.flatnonzero(np.asarray(f0_hz) > 0):
+            if i * hop_s <= dur:
+                call(tier, "Add point", i * hop_s, float(f0_hz[i]) * k / r)
+    else:
+        tier = call(manip, "Extract pitch tier")
+        call(tier, "Multiply frequencies", 0.0, dur, k / r)
     call([tier, manip], "Replace pitch tier")
     if r != 1.0:
         dt = call("Create DurationTier", "stretch", 0.0, dur)
@@ -116,3 +128,35 @@ def _frame_rms(x: np.ndarray, hop: int) -> np.ndarray:
     n = int(np.ceil(len(x) / hop))
     p = np.pad(np.asarray(x, np.float64), (0, n * hop - len(x)))
     return np.sqrt((p.reshape(n, hop) ** 2).mean(1) + 1e-12)
+
+
+def keep_harmonics(x: np.ndarray, sample_rate: int, f0_hz: np.ndarray, *, hop_s: float = 0.01,
+                   width: float = 0.04) -> np.ndarray:
+    """``x`` with, in its voiced frames, only the harmonics of ``f0_hz`` kept (a soft comb mask, each
+    tooth a Gaussian ``width`` × F0 wide, at least 1.5 bins); unvoiced frames pass unchanged.
+
+    A separated choir part carries the other voices' bleed; PSOLA moves that bleed with the part and
+    the result is tracked at a wrong octave or voice. Combing the part on its own melody first
+    leaves what PSOLA should move.
+    """
+    import torch
+
+    from ..audio.frontend import istft, stft
+
+    x = np.asarray(x, np.float32)
+    f0_hz = np.asarray(f0_hz, float)
+    if not np.any(x) or not np.any(f0_hz > 0):
+        return x.copy()
+    n_fft = 1 << int(np.ceil(np.log2(0.064 * sample_rate)))
+    hop = n_fft // 4
+    spec = stft(torch.from_numpy(x), n_fft=n_fft, hop_length=hop, pad_mode="constant")
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    t = np.arange(spec.shape[-1]) * hop / sample_rate
+    near = np.clip(np.round(t / hop_s).astype(int), 0, len(f0_hz) - 1)
+    mask = np.ones((len(freqs), len(t)), np.float32)
+    for j in np.flatnonzero(f0_hz[near] > 0):
+        f0 = f0_hz[near[j]]
+        off = np.abs(freqs / f0 - np.round(freqs / f0)) * f0  # Hz to the nearest harmonic
+        tooth = max(width * f0, 1.5 * sample_rate / n_fft)
+        mask[:, j] = np.exp(-0.5 * (off / tooth) ** 2) * (freqs >= 0.5 * f0)
+    return istft(spec * torch.from_numpy(mask), n_fft=n_fft, hop_length=hop, length=len(x)).numpy()
