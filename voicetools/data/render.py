@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MissingDependencyError
+from ..errors import MissingDependencyError, VoicetoolsError
 from .chorales import VOICES, Chorale, Note
 from .singing import sing_section
 
@@ -28,6 +28,7 @@ VOICE_PROGRAMS = (52, 53, 54, 85, 91)
 PROGRAM_WEIGHTS = (0.35, 0.3, 0.15, 0.1, 0.1)
 SOUNDFONT_PATHS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2")
 STEM_RMS = 0.05
+MIN_NOTE_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,21 @@ def fluidsynth_render(pm, sample_rate: int, *, gain: float = 2.0, render_sr: int
 
     if shutil.which("fluidsynth") is None:
         raise MissingDependencyError("fluidsynth not found: apt-get install fluidsynth fluid-soundfont-gm")
+    for inst in pm.instruments:
+        for note in inst.notes:
+            # MIDI files quantise times to ticks: a note shorter than a tick is written with its
+            # note-off before its note-on, and FluidSynth then renders its sustain loop forever
+            note.end = max(note.end, note.start + MIN_NOTE_S)
+    length_s = pm.get_end_time()
     with tempfile.TemporaryDirectory() as tmp:
         mid, wav = Path(tmp) / "render.mid", Path(tmp) / "render.wav"
         pm.write(str(mid))
-        subprocess.run(["fluidsynth", "-ni", "-g", f"{gain:g}", "-R", "0", "-C", "0", "-r", str(render_sr),
-                        "-F", str(wav), soundfont_path(), str(mid)], check=True, capture_output=True)
+        try:
+            subprocess.run(["fluidsynth", "-ni", "-g", f"{gain:g}", "-R", "0", "-C", "0", "-r", str(render_sr),
+                            "-F", str(wav), soundfont_path(), str(mid)], check=True, capture_output=True,
+                           timeout=60.0 + 2.0 * length_s)
+        except subprocess.TimeoutExpired:
+            raise VoicetoolsError(f"FluidSynth did not finish a {length_s:.0f} s MIDI render in time") from None
         audio, _ = sf.read(wav, dtype="float32", always_2d=True)
     mono = audio.mean(axis=1)
     return soxr.resample(mono, render_sr, sample_rate) if render_sr != sample_rate else mono
