@@ -3,8 +3,10 @@
 Pipeline: separate the choir into soprano/alto/tenor/bass (``vt.separate``; a solo named with
 ``voice=`` is taken as it is) → analyse each part (F0, voicing, loudness, spectral envelope:
 ``analysis``) → transform each part to its target (``targets`` documents the ``map`` grammar):
-Praat PSOLA pitch/formant/breathiness (``vocoder``), a learned DDSP timbre (``timbre``), or MIDI
-re-orchestration (``orchestrate``) → match each new part's loudness to the original part's →
+Praat PSOLA pitch/formant/breathiness (``vocoder``; a separated part is first combed on its own
+F0 so that the other voices' bleed is not moved with it) plus the target voice type's formant
+pattern (``colour``), a learned DDSP timbre (``timbre``), or MIDI re-orchestration
+(``orchestrate``) → match each new part's loudness to the original part's →
 remix with per-part gains.
 """
 

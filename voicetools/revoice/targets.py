@@ -6,7 +6,8 @@
   model's sources), or the ``voice`` named for a solo input.
 - TARGET, one of
   - a voice type, ``soprano`` / ``alto`` / ``tenor`` / ``bass``: the same singer re-voiced by Praat
-    (PSOLA) with that voice type's formant position (see ``VOICE_FORMANT_SCALE``) — the character;
+    (PSOLA) with that voice type's formant position (see ``VOICE_FORMANT_SCALE``), then each frame's
+    envelope moved to that voice type's formant pattern for the vowel sung (``colour``) — the character;
   - a timbre model, ``synth-choir`` or ``timbre-synth-choir`` (``voicetools models --task timbre``),
     or a timbre checkpoint folder (``voicetools train timbre``): the learned DDSP decoder resynthesises
     the part from its F0 and loudness;
