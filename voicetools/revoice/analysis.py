@@ -14,6 +14,8 @@ import torch
 from .vocoder import pitch_range
 
 HOP_S = 0.01
+OCTAVE_COST = 0.05
+TRACK_RATE = 4000
 
 
 @dataclass
@@ -43,14 +45,22 @@ def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s
     transposed by that much in the range where it now sings."""
     import parselmouth
 
+    import soxr
+
     floor, ceiling = (f * 2.0 ** (shift_semitones / 12.0) for f in pitch_range(voice))
     n_frames = n_frames or int(len(x) / sample_rate / hop_s) + 1
     if not np.any(x):
         return np.zeros(n_frames)
-    snd = parselmouth.Sound(np.asarray(x, np.float64), float(sample_rate))
+    # pitch is tracked below 2 kHz: the low harmonics carry it, and the band above holds the
+    # formant pattern that re-voicing changes — where, tracked at full band, the autocorrelation of a
+    # re-coloured high voice takes 2 or 3 periods for one in some notes
+    rate = min(sample_rate, TRACK_RATE)
+    x = soxr.resample(np.asarray(x, np.float32), sample_rate, rate) if rate != sample_rate else x
+    ceiling = min(ceiling, 0.45 * rate)
+    snd = parselmouth.Sound(np.asarray(x, np.float64), float(rate))
     # octave cost 0.05 (Praat's default 0.01): PSOLA output can carry a subharmonic some 55 dB down
     # that the default takes for the pitch, an octave low; the higher cost prefers the true octave
-    pitch = snd.to_pitch_ac(time_step=hop_s, pitch_floor=floor, pitch_ceiling=ceiling, octave_cost=0.05)
+    pitch = snd.to_pitch_ac(time_step=hop_s, pitch_floor=floor, pitch_ceiling=ceiling, octave_cost=OCTAVE_COST)
     f = pitch.selected_array["frequency"]
     t = pitch.xs()
     grid = np.arange(n_frames) * hop_s
