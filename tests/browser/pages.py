@@ -1,17 +1,55 @@
 """Page objects: what a test can do on each tab, so selectors live in one place.
 
-A later tab adds its own class here (e.g. ``TranscribeTab``) next to ``SeparateTab``.
+Every tab names its elements ``#vt-<key>-…`` (input, run button, players, file boxes): ``Tab`` holds
+what the tabs share, and each tab's class adds its own.
 """
 
-PLAYERS = "#vt-separate-players .vt-player"
+class Tab:
+    NAME: str | None = None  # the tab's label; None: the first tab, open on load
+    KEY = ""
 
-
-class SeparateTab:
     def __init__(self, page):
         self.page = page
+        self.PLAYER = f"#vt-{self.KEY}-players .vt-player"
+        if self.NAME:
+            page.get_by_role("tab", name=self.NAME).click()
+            page.wait_for_selector(f"#vt-{self.KEY}-run")
 
     def upload(self, path):
-        self.page.locator("#vt-separate-input input[type=file]").set_input_files(str(path))
+        self.page.locator(f"#vt-{self.KEY}-input input[type=file]").set_input_files(str(path))
+
+    def run(self):
+        self.page.click(f"#vt-{self.KEY}-run")
+
+    def link(self, box: str, name: str):
+        """The download link ``name`` in the tab's ``#vt-<key>-<box>`` file box."""
+        return self.page.locator(f'#vt-{self.KEY}-{box} a[download="{name}"]')
+
+    def wait_for_ready_players(self, n: int, timeout_ms: int = 90_000):
+        """``n`` players whose audio has loaded its metadata."""
+        self.page.wait_for_function(
+            f"""() => [...document.querySelectorAll('{self.PLAYER} audio')].filter(a => a.readyState >= 1)
+                .length === {n}""", timeout=timeout_ms)
+
+    def stems(self) -> list[str]:
+        return self.page.eval_on_selector_all(self.PLAYER, "els => els.map(e => e.dataset.stem)")
+
+    def durations(self) -> list[float]:
+        return self.page.eval_on_selector_all(f"{self.PLAYER} audio", "els => els.map(a => a.duration)")
+
+    def play(self, i: int = 0):
+        self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].play()")
+
+    def playhead(self, i: int = 0) -> float:
+        """Where the playhead line is drawn, as a fraction of the spectrogram's width."""
+        return float(self.page.locator(f"{self.PLAYER} .vt-playhead").nth(i).get_attribute("data-fraction") or 0)
+
+    def wait_for_message(self, text: str, timeout_ms: int = 30_000):
+        self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
+
+
+class SeparateTab(Tab):
+    KEY = "separate"
 
     def record(self, seconds: float):
         """Record from the microphone (Chromium's fake device in tests) for ``seconds``."""
@@ -24,83 +62,59 @@ class SeparateTab:
         box.locator("button:visible", has_text="Stop").first.click()
         box.locator("audio[src^='blob:']").first.wait_for(state="attached")
 
-    def run(self):
-        self.page.click("#vt-separate-run")
-
     def click_example(self, name: str):
         self.page.locator("#vt-separate-examples").get_by_text(name).first.click()
 
     def wait_for_players(self, n: int = 4, timeout_ms: int = 90_000):
-        self.page.wait_for_function(f"() => document.querySelectorAll('{PLAYERS} audio').length === {n}",
+        self.page.wait_for_function(f"() => document.querySelectorAll('{self.PLAYER} audio').length === {n}",
                                     timeout=timeout_ms)
 
     def wait_for_audio_ready(self, timeout_ms: int = 30_000):
         """Every player's source loaded its metadata (so the server really serves it)."""
-        self.page.wait_for_function(f"""() => [...document.querySelectorAll('{PLAYERS} audio')]
+        self.page.wait_for_function(f"""() => [...document.querySelectorAll('{self.PLAYER} audio')]
                                         .every(a => a.currentSrc && a.readyState >= 1)""", timeout=timeout_ms)
 
-    def stems(self) -> list[str]:
-        return self.page.eval_on_selector_all(PLAYERS, "els => els.map(e => e.dataset.stem)")
-
     def player_count(self) -> int:
-        return self.page.locator(PLAYERS).count()
+        return self.page.locator(self.PLAYER).count()
 
     def audio(self) -> list[tuple[str, float]]:
-        return self.page.eval_on_selector_all(f"{PLAYERS} audio", "els => els.map(a => [a.currentSrc, a.duration])")
+        return self.page.eval_on_selector_all(f"{self.PLAYER} audio", "els => els.map(a => [a.currentSrc, a.duration])")
 
     def spectrograms(self):
-        return self.page.locator(f"{PLAYERS} img.vt-spec")
+        return self.page.locator(f"{self.PLAYER} img.vt-spec")
 
     def download_href(self, i: int = 0) -> str:
-        return self.page.locator(f"{PLAYERS} a.vt-download").nth(i).get_attribute("href")
+        return self.page.locator(f"{self.PLAYER} a.vt-download").nth(i).get_attribute("href")
 
     def zip_link(self, name: str):
-        return self.page.locator(f'#vt-separate-zip a[download="{name}"]')
+        return self.link("zip", name)
 
     def play(self, i: int = 0):
-        self.page.evaluate(f"() => document.querySelectorAll('{PLAYERS} audio')[{i}].play()")
-        self.page.wait_for_function(f"() => !document.querySelectorAll('{PLAYERS} audio')[{i}].paused")
+        self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].play()")
+        self.page.wait_for_function(f"() => !document.querySelectorAll('{self.PLAYER} audio')[{i}].paused")
 
     def pause(self, i: int = 0):
-        self.page.evaluate(f"() => document.querySelectorAll('{PLAYERS} audio')[{i}].pause()")
+        self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].pause()")
 
     def current_time(self, i: int = 0) -> float:
-        return self.page.evaluate(f"() => document.querySelectorAll('{PLAYERS} audio')[{i}].currentTime")
-
-    def playhead(self, i: int = 0) -> float:
-        """Where the playhead line is drawn, as a fraction of the spectrogram's width."""
-        return float(self.page.locator(f"{PLAYERS} .vt-playhead").nth(i).get_attribute("data-fraction") or 0)
+        return self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].currentTime")
 
     def playhead_left_percent(self, i: int = 0) -> float:
-        return self.page.locator(f"{PLAYERS} .vt-playhead").nth(i).evaluate("e => parseFloat(e.style.left)")
+        return self.page.locator(f"{self.PLAYER} .vt-playhead").nth(i).evaluate("e => parseFloat(e.style.left)")
 
     def click_spectrogram(self, i: int, fraction: float):
-        box = self.page.locator(f"{PLAYERS} .vt-spec-wrap").nth(i).bounding_box()
+        box = self.page.locator(f"{self.PLAYER} .vt-spec-wrap").nth(i).bounding_box()
         self.page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
 
-    def wait_for_message(self, text: str, timeout_ms: int = 30_000):
-        self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
 
-
-class TranscribeTab:
+class TranscribeTab(Tab):
     """The Transcribe tab: one player (the MIDI played back over the piano roll) and the MIDI file."""
 
-    PLAYER = "#vt-transcribe-players .vt-player"
-
-    def __init__(self, page):
-        self.page = page
-        page.get_by_role("tab", name="Transcribe").click()
-        page.wait_for_selector("#vt-transcribe-run")
-
-    def upload(self, path):
-        self.page.locator("#vt-transcribe-input input[type=file]").set_input_files(str(path))
+    NAME, KEY = "Transcribe", "transcribe"
 
     def choir(self, on: bool = True):
         box = self.page.locator("#vt-transcribe-parts input[type=checkbox]")
         box.set_checked(on)
-
-    def run(self):
-        self.page.click("#vt-transcribe-run")
 
     def wait_for_player(self, timeout_ms: int = 90_000):
         self.page.wait_for_function(f"() => document.querySelector('{self.PLAYER} audio') !== null", timeout=timeout_ms)
@@ -117,31 +131,13 @@ class TranscribeTab:
         return self.page.locator(f"{self.PLAYER} img.vt-spec")
 
     def midi_link(self, name: str):
-        return self.page.locator(f'#vt-transcribe-midi a[download="{name}"]')
-
-    def play(self):
-        self.page.evaluate(f"() => document.querySelector('{self.PLAYER} audio').play()")
-
-    def playhead(self) -> float:
-        return float(self.page.locator(f"{self.PLAYER} .vt-playhead").get_attribute("data-fraction") or 0)
-
-    def wait_for_message(self, text: str, timeout_ms: int = 30_000):
-        self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
+        return self.link("midi", name)
 
 
-class ClassifyTab:
+class ClassifyTab(Tab):
     """The Classify tab: top-k bars and, for long clips, a timeline of the label per window."""
 
-    def __init__(self, page):
-        self.page = page
-        page.get_by_role("tab", name="Classify").click()
-        page.wait_for_selector("#vt-classify-run")
-
-    def upload(self, path):
-        self.page.locator("#vt-classify-input input[type=file]").set_input_files(str(path))
-
-    def run(self):
-        self.page.click("#vt-classify-run")
+    NAME, KEY = "Classify", "classify"
 
     def wait_for_bars(self, timeout_ms: int = 60_000):
         self.page.wait_for_selector("#vt-classify-bars .vt-bar", timeout=timeout_ms)
@@ -160,64 +156,25 @@ class ClassifyTab:
             "els => els.map(e => [e.dataset.label, parseFloat(e.dataset.start), e.getBoundingClientRect().left])")
 
     def json_link(self, name: str):
-        return self.page.locator(f'#vt-classify-json a[download="{name}"]')
+        return self.link("json", name)
 
 
-class VocalsTab:
+class VocalsTab(Tab):
     """The Vocals tab: two players (vocals, accompaniment) and a zip of both."""
 
-    PLAYER = "#vt-vocals-players .vt-player"
-
-    def __init__(self, page):
-        self.page = page
-        page.get_by_role("tab", name="Vocals").click()
-        page.wait_for_selector("#vt-vocals-run")
-
-    def upload(self, path):
-        self.page.locator("#vt-vocals-input input[type=file]").set_input_files(str(path))
-
-    def run(self):
-        self.page.click("#vt-vocals-run")
+    NAME, KEY = "Vocals", "vocals"
 
     def wait_for_players(self, timeout_ms: int = 90_000):
-        self.page.wait_for_function(
-            f"""() => [...document.querySelectorAll('{self.PLAYER} audio')].filter(a => a.readyState >= 1)
-                .length === 2""", timeout=timeout_ms)
-
-    def stems(self) -> list[str]:
-        return self.page.eval_on_selector_all(self.PLAYER, "els => els.map(e => e.dataset.stem)")
-
-    def durations(self) -> list[float]:
-        return self.page.eval_on_selector_all(f"{self.PLAYER} audio", "els => els.map(a => a.duration)")
+        self.wait_for_ready_players(2, timeout_ms)
 
     def zip_link(self, name: str):
-        return self.page.locator(f'#vt-vocals-zip a[download="{name}"]')
-
-    def play(self, i: int = 0):
-        self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].play()")
-
-    def playhead(self, i: int = 0) -> float:
-        return float(self.page.locator(f"{self.PLAYER} .vt-playhead").nth(i).get_attribute("data-fraction") or 0)
-
-    def wait_for_message(self, text: str, timeout_ms: int = 30_000):
-        self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
+        return self.link("zip", name)
 
 
-class DiarizeTab:
+class DiarizeTab(Tab):
     """The Diarize tab: the conversation's player with one coloured row per speaker under it."""
 
-    PLAYER = "#vt-diarize-players .vt-player"
-
-    def __init__(self, page):
-        self.page = page
-        page.get_by_role("tab", name="Diarize").click()
-        page.wait_for_selector("#vt-diarize-run")
-
-    def upload(self, path):
-        self.page.locator("#vt-diarize-input input[type=file]").set_input_files(str(path))
-
-    def run(self):
-        self.page.click("#vt-diarize-run")
+    NAME, KEY = "Diarize", "diarize"
 
     def wait_for_timeline(self, timeout_ms: int = 90_000):
         self.page.wait_for_selector(f"{self.PLAYER} #vt-diarize-timeline .vt-speaker-row", timeout=timeout_ms)
@@ -237,23 +194,14 @@ class DiarizeTab:
     def spectrogram_box(self):
         return self.page.locator(f"{self.PLAYER} .vt-spec-wrap").bounding_box()
 
-    def play(self):
-        self.page.evaluate(f"() => document.querySelector('{self.PLAYER} audio').play()")
-
-    def playhead(self) -> float:
-        return float(self.page.locator(f"{self.PLAYER} .vt-playhead").get_attribute("data-fraction") or 0)
-
     def rttm_link(self, name: str):
-        return self.page.locator(f'#vt-diarize-rttm a[download="{name}"]')
+        return self.link("rttm", name)
 
 
-class PronounceTab:
+class PronounceTab(Tab):
     """The Pronounce tab: a sentence, its reference, the learner's upload, the per-syllable table."""
 
-    def __init__(self, page):
-        self.page = page
-        page.get_by_role("tab", name="Pronounce").click()
-        page.wait_for_selector("#vt-pronounce-run")
+    NAME, KEY = "Pronounce", "pronounce"
 
     def type_text(self, text: str):
         box = self.page.locator("#vt-pronounce-text textarea")
@@ -276,9 +224,6 @@ class PronounceTab:
         box.locator("button[aria-label='Upload file']").click()
         box.locator("input[type=file]").set_input_files(str(path))
 
-    def run(self):
-        self.page.click("#vt-pronounce-run")
-
     def wait_for_table(self, timeout_ms: int = 90_000):
         self.page.wait_for_selector("#vt-pronounce-table .vt-syllable", timeout=timeout_ms)
 
@@ -291,21 +236,13 @@ class PronounceTab:
         return self.page.locator("#vt-pronounce-plot img")
 
     def file_link(self, name: str):
-        return self.page.locator(f'#vt-pronounce-files a[download="{name}"]')
+        return self.link("files", name)
 
 
-class RevoiceTab:
+class RevoiceTab(Tab):
     """The Re-voice tab: a target per part, two players (before, after) and the re-voiced WAV."""
 
-    PLAYER = "#vt-revoice-players .vt-player"
-
-    def __init__(self, page):
-        self.page = page
-        page.get_by_role("tab", name="Re-voice").click()
-        page.wait_for_selector("#vt-revoice-run")
-
-    def upload(self, path):
-        self.page.locator("#vt-revoice-input input[type=file]").set_input_files(str(path))
+    NAME, KEY = "Re-voice", "revoice"
 
     def set_target(self, part: str, target: str):
         box = self.page.locator(f"#vt-revoice-{part} input")
@@ -313,31 +250,11 @@ class RevoiceTab:
         box.fill(target)
         box.press("Enter")
 
-    def run(self):
-        self.page.click("#vt-revoice-run")
-
     def wait_for_players(self, timeout_ms: int = 90_000):
-        self.page.wait_for_function(
-            f"""() => [...document.querySelectorAll('{self.PLAYER} audio')].filter(a => a.readyState >= 1)
-                .length === 2""", timeout=timeout_ms)
-
-    def stems(self) -> list[str]:
-        return self.page.eval_on_selector_all(self.PLAYER, "els => els.map(e => e.dataset.stem)")
+        self.wait_for_ready_players(2, timeout_ms)
 
     def titles(self) -> list[str]:
         return self.page.eval_on_selector_all(f"{self.PLAYER} .vt-name", "els => els.map(e => e.textContent)")
 
-    def durations(self) -> list[float]:
-        return self.page.eval_on_selector_all(f"{self.PLAYER} audio", "els => els.map(a => a.duration)")
-
     def file_link(self, name: str):
-        return self.page.locator(f'#vt-revoice-file a[download="{name}"]')
-
-    def play(self, i: int = 0):
-        self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].play()")
-
-    def playhead(self, i: int = 0) -> float:
-        return float(self.page.locator(f"{self.PLAYER} .vt-playhead").nth(i).get_attribute("data-fraction") or 0)
-
-    def wait_for_message(self, text: str, timeout_ms: int = 30_000):
-        self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
+        return self.link("file", name)
