@@ -26,6 +26,18 @@ CHROMIUM_FLAGS = [
 ]
 
 
+# deprecation notices from gradio's and pandas' own code, raised in the app's server thread
+THIRD_PARTY_WARNINGS = ("ignore:'future.no_silent_downcasting' is deprecated", "ignore:The copy keyword is deprecated")
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            for w in THIRD_PARTY_WARNINGS:
+                item.add_marker(pytest.mark.filterwarnings(w))
+
+
 def chromium_path():
     for p in (os.environ.get("VOICETOOLS_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
               shutil.which("chromium-browser")):

@@ -4,6 +4,9 @@ Every tab names its elements ``#vt-<key>-…`` (input, run button, players, file
 what the tabs share, and each tab's class adds its own.
 """
 
+# what every tab says of an upload that is not audio (the ``broken`` file of the ``files`` fixture)
+UNREADABLE = "“broken.wav” could not be read as audio. Upload a WAV, FLAC, OGG, MP3 or AIFF file."
+
 class Tab:
     NAME: str | None = None  # the tab's label; None: the first tab, open on load
     KEY = ""

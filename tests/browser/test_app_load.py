@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
-              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-              pytest.mark.filterwarnings("ignore:Tiny-satb is a random-weight")]
+pytestmark = pytest.mark.filterwarnings("ignore:Tiny-satb is a random-weight")
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "app_load.py"
 
 

@@ -9,9 +9,6 @@ from pages import ClassifyTab
 
 import voicetools as vt
 
-pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
-              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
-
 
 def test_upload_classify_bars_and_timeline(page, tmp_path, screenshot):
     sr = 16000

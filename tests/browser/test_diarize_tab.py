@@ -10,8 +10,6 @@ from pages import DiarizeTab
 import voicetools as vt
 from voicetools.diarize import read_rttm
 
-pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
-              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
 MEETING = Path(__file__).resolve().parents[2] / "examples" / "meeting.wav"
 
 

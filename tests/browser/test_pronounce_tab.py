@@ -13,8 +13,6 @@ from voicetools.pronounce import text_to_syllables
 from voicetools.pronounce.data import VoiceSettings, synthesize
 from voicetools.pronounce.pinyin import Syllable
 
-pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
-              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
 TEXT = "我今天很高兴。"
 
 

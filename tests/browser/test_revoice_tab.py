@@ -3,13 +3,7 @@
 import time
 
 import pytest
-from pages import RevoiceTab
-
-pytest.importorskip("playwright.sync_api")
-pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
-              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
-
-UNREADABLE = "“broken.wav” could not be read as audio. Upload a WAV, FLAC, OGG, MP3 or AIFF file."
+from pages import UNREADABLE, RevoiceTab
 
 
 @pytest.fixture

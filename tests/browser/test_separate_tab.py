@@ -4,15 +4,11 @@ import time
 
 import pytest
 from browser_helpers import write_choir
-from pages import SeparateTab
+from pages import UNREADABLE, SeparateTab
 
 PlaywrightTimeoutError = pytest.importorskip("playwright.sync_api").TimeoutError
 
 # gradio's queue calls a pandas API that pandas 3 deprecates; not ours to fix
-pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
-              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
-
-UNREADABLE = "“broken.wav” could not be read as audio. Upload a WAV, FLAC, OGG, MP3 or AIFF file."
 
 
 @pytest.fixture
