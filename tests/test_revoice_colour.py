@@ -2,7 +2,8 @@
 
 A sung vowel of one voice type, recoloured to another, must fit the target type's table envelope of
 THAT vowel better than the source's (the character moved), match the same vowel among the target's
-five that it matched among the source's before (the vowel kept), and keep its pitch and length; same type at the same scale is the identity.
+five that it matched among the source's before (the vowel kept), and keep its pitch and length.
+The same type at the same scale is the identity.
 """
 
 import numpy as np

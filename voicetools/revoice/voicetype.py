@@ -157,8 +157,8 @@ def train(run_dir: Path, *, n_per_class: int, epochs: int, seed: int = 0, data: 
     confusion = np.zeros((len(LABELS), len(LABELS)), int)
     for t, p in zip(y[valid], pred):
         confusion[t, p] += 1
-    return model, {"valid_accuracy": float((pred == y[valid]).mean()), "valid_clips": int(len(valid)), "train_clips": int(len(tr)), "epochs": result["epoch"],
-                   "confusion": confusion.tolist()}
+    return model, {"valid_accuracy": float((pred == y[valid]).mean()), "valid_clips": int(len(valid)),
+                   "train_clips": int(len(tr)), "epochs": result["epoch"], "confusion": confusion.tolist()}
 
 
 def classify(x: np.ndarray, sample_rate: int, model) -> dict[str, float]:
