@@ -44,7 +44,6 @@ def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s
     The search range is ``voice``'s (wide when None), moved by ``shift_semitones`` — to measure a part
     transposed by that much in the range where it now sings."""
     import parselmouth
-
     import soxr
 
     floor, ceiling = (f * 2.0 ** (shift_semitones / 12.0) for f in pitch_range(voice))

@@ -19,16 +19,11 @@ The vowel stays the one sung — only its colour follows the target voice type's
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 VOWEL_BAND_HZ = (150.0, 3800.0)
 TABLE_TOP_HZ = 5000.0  # the tables end at 4.95 kHz; above, the correction holds its value there
 LIMIT_DB = 24.0
 SOFTMAX_T = 0.05
-
-
-def _n_fft(sample_rate: int) -> int:
-    return 1 << int(np.ceil(np.log2(0.064 * sample_rate)))
 
 
 def vowel_envelopes_db(voice: str, freqs_hz: np.ndarray, *, scale: float = 1.0) -> np.ndarray:
@@ -79,16 +74,15 @@ def recolour(x: np.ndarray, sample_rate: int, source: str, target: str, *, sourc
     >>> y.shape
     (16000,)
     """
-    from ..audio.frontend import istft, stft
+    from .vocoder import apply_frame_gains
 
     x = np.asarray(x, np.float32)
     if not np.any(x) or (source == target and source_scale == target_scale):
         return x.copy()
-    n_fft = _n_fft(sample_rate)
-    hop = n_fft // 4
-    spec = stft(torch.from_numpy(x), n_fft=n_fft, hop_length=hop, pad_mode="constant")
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    d = correction_db(spec.abs().numpy(), freqs, sample_rate, source, target, source_scale=source_scale,
-                      target_scale=target_scale, hop_s=hop / sample_rate)
-    gain = torch.from_numpy((10.0 ** (d / 20.0)).astype(np.float32))
-    return istft(spec * gain, n_fft=n_fft, hop_length=hop, length=len(x)).numpy().astype(np.float32)
+
+    def gains(mag, freqs, hop_s):
+        d = correction_db(mag, freqs, sample_rate, source, target, source_scale=source_scale,
+                          target_scale=target_scale, hop_s=hop_s)
+        return 10.0 ** (d / 20.0)
+
+    return apply_frame_gains(x, sample_rate, gains)

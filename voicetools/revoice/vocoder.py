@@ -130,6 +130,21 @@ def _frame_rms(x: np.ndarray, hop: int) -> np.ndarray:
     return np.sqrt((p.reshape(n, hop) ** 2).mean(1) + 1e-12)
 
 
+def apply_frame_gains(x: np.ndarray, sample_rate: int, gains_of) -> np.ndarray:
+    """``x`` (mono) with each frame of its ~64 ms STFT multiplied by ``gains_of(mag, freqs_hz, hop_s)``
+    — gains shaped like ``mag`` (bins, frames) — and the phase kept; float32, same length."""
+    import torch
+
+    from ..audio.frontend import istft, stft
+
+    n_fft = 1 << int(np.ceil(np.log2(0.064 * sample_rate)))
+    hop = n_fft // 4
+    spec = stft(torch.from_numpy(np.asarray(x, np.float32)), n_fft=n_fft, hop_length=hop, pad_mode="constant")
+    gains = gains_of(spec.abs().numpy(), np.fft.rfftfreq(n_fft, 1.0 / sample_rate), hop / sample_rate)
+    out = istft(spec * torch.from_numpy(np.asarray(gains, np.float32)), n_fft=n_fft, hop_length=hop, length=len(x))
+    return out.numpy().astype(np.float32)
+
+
 def keep_harmonics(x: np.ndarray, sample_rate: int, f0_hz: np.ndarray, *, hop_s: float = 0.01,
                    width: float = 0.04) -> np.ndarray:
     """``x`` with, in its voiced frames, only the harmonics of ``f0_hz`` kept (a soft comb mask, each
@@ -139,24 +154,19 @@ def keep_harmonics(x: np.ndarray, sample_rate: int, f0_hz: np.ndarray, *, hop_s:
     the result is tracked at a wrong octave or voice. Combing the part on its own melody first
     leaves what PSOLA should move.
     """
-    import torch
-
-    from ..audio.frontend import istft, stft
-
     x = np.asarray(x, np.float32)
     f0_hz = np.asarray(f0_hz, float)
     if not np.any(x) or not np.any(f0_hz > 0):
         return x.copy()
-    n_fft = 1 << int(np.ceil(np.log2(0.064 * sample_rate)))
-    hop = n_fft // 4
-    spec = stft(torch.from_numpy(x), n_fft=n_fft, hop_length=hop, pad_mode="constant")
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    t = np.arange(spec.shape[-1]) * hop / sample_rate
-    near = np.clip(np.round(t / hop_s).astype(int), 0, len(f0_hz) - 1)
-    mask = np.ones((len(freqs), len(t)), np.float32)
-    for j in np.flatnonzero(f0_hz[near] > 0):
-        f0 = f0_hz[near[j]]
-        off = np.abs(freqs / f0 - np.round(freqs / f0)) * f0  # Hz to the nearest harmonic
-        tooth = max(width * f0, 1.5 * sample_rate / n_fft)
-        mask[:, j] = np.exp(-0.5 * (off / tooth) ** 2) * (freqs >= 0.5 * f0)
-    return istft(spec * torch.from_numpy(mask), n_fft=n_fft, hop_length=hop, length=len(x)).numpy()
+
+    def comb(mag, freqs, frame_s):
+        near = np.clip(np.round(np.arange(mag.shape[1]) * frame_s / hop_s).astype(int), 0, len(f0_hz) - 1)
+        mask = np.ones(mag.shape, np.float32)
+        for j in np.flatnonzero(f0_hz[near] > 0):  # frame by frame: long parts stay within memory
+            f0 = f0_hz[near[j]]
+            off = np.abs(freqs / f0 - np.round(freqs / f0)) * f0  # Hz to the nearest harmonic
+            tooth = max(width * f0, 1.5 * (freqs[1] - freqs[0]))
+            mask[:, j] = np.exp(-0.5 * (off / tooth) ** 2) * (freqs >= 0.5 * f0)
+        return mask
+
+    return apply_frame_gains(x, sample_rate, comb)

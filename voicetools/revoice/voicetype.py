@@ -85,19 +85,6 @@ def logmel(x) -> torch.Tensor:
     return log_mel_spectrogram(torch.as_tensor(x, dtype=torch.float32), sample_rate=SAMPLE_RATE, **FRONTEND)
 
 
-def _cached(data: Path | None, name: str, make):
-    """``make()``'s arrays, kept in ``data/name`` (npz) so a second training run skips the rendering."""
-    path = Path(data) / name if data else None
-    if path is not None and path.exists():
-        z = np.load(path)
-        return tuple(z[k] for k in sorted(z.files))
-    arrays = make()
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **{f"a{i}": a for i, a in enumerate(arrays)})
-    return arrays
-
-
 def train(run_dir: Path, *, n_per_class: int, epochs: int, seed: int = 0, data: Path | None = None):
     """Train the judge on ``n_per_class`` synthetic clips per label, each dry and in a room.
 
@@ -108,7 +95,15 @@ def train(run_dir: Path, *, n_per_class: int, epochs: int, seed: int = 0, data: 
     from ..nn.classifiers import AudioClassifier
     from ..train.trainer import TrainConfig, Trainer
 
-    x, y = _cached(data, f"voicetype-{n_per_class}-{seed}.npz", lambda: dataset(n_per_class, seed))
+    cache = Path(data) / f"voicetype-{n_per_class}-{seed}.npz" if data else None
+    if cache is not None and cache.exists():
+        z = np.load(cache)
+        x, y = z["x"], z["y"]
+    else:
+        x, y = dataset(n_per_class, seed)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cache, x=x, y=y)
     n_clean = len(y)
     x, y = with_rooms(x, y, seed)
     rng = np.random.default_rng(seed)
