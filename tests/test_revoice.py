@@ -153,3 +153,29 @@ def test_psola_follows_a_given_melody_track(alto):
     z = transform(alto, SR, voice="alto", f0_hz=wobble)
     e = cents_error(wobble, f0_track(z, SR, voice="alto"), 0.0)
     assert len(e) > 150 and np.sqrt(np.mean(e ** 2)) < 20.0
+
+
+def test_psola_marks_follow_the_track_where_praats_pulses_disagree_or_are_missing():
+    from voicetools.revoice.vocoder import psola_marks
+
+    f0 = np.r_[np.full(50, 200.0), np.full(50, 400.0), np.full(20, 300.0), np.zeros(30)]  # 1.5 s, 10 ms frames
+    own = np.arange(0.0025, 1.0, 1 / 200)  # Praat's pulses: 200 Hz throughout the first second, none after
+    marks = psola_marks(own, f0, 0.01, 1.5)
+    first, second, third = (marks[(marks > a) & (marks < b)] for a, b in ((0.05, 0.45), (0.55, 0.95), (1.02, 1.18)))
+    assert np.isin(first, own).all() and np.allclose(np.diff(first), 1 / 200)  # agreeing pulses kept as they are
+    assert not np.isin(second, own).any() and np.allclose(np.diff(second), 1 / 400, atol=3e-4)  # octave off: replaced
+    assert np.allclose(np.diff(third), 1 / 300, atol=3e-4)  # voiced in the track, no pulse: filled
+    assert not np.any(marks > 1.21)  # unvoiced in both: no marks
+
+
+def test_reorchestration_plays_only_the_notes_the_part_sings():
+    from voicetools.revoice.orchestrate import follow_melody
+
+    hz = lambda m: 440 * 2 ** ((m - 69) / 12)  # noqa: E731
+    f0 = np.r_[np.full(50, hz(62)), np.full(50, hz(64.3)), np.zeros(20), np.full(40, hz(67))]
+    events = [(62, 0.0, 0.55, 80), (66, 0.1, 0.9, 60),  # the part's note and a bleeding voice's, a third up
+              (65, 0.5, 1.0, 80),  # the part's, one semitone off (bleed pulled the model)
+              (72, 1.0, 1.2, 50),  # no voiced frame under it, overlapping nothing kept: kept
+              (67, 1.2, 1.6, 90), (60, 1.25, 1.5, 40)]  # the part's, and a lower voice's
+    assert follow_melody(events, f0, 0.01) == [(62, 0.0, 0.5, 80), (64, 0.5, 1.0, 80), (72, 1.0, 1.2, 50),
+                                               (67, 1.2, 1.6, 90)]

@@ -55,3 +55,25 @@ def test_recolour_is_the_identity_for_the_same_type_and_silence():
     x = sung("alto", "a", 60)
     assert np.array_equal(recolour(x, SR, "alto", "alto"), x)
     assert not np.any(recolour(np.zeros(8000, np.float32), SR, "alto", "bass"))
+
+
+@pytest.mark.parametrize("source,target,f0", [("soprano", "bass", 98.0), ("tenor", "soprano", 131.0),
+                                               ("alto", "bass", 196.0), ("bass", "alto", 392.0)])
+def test_recolour_keeps_the_lowest_harmonics_balance_and_changes_the_envelope_smoothly(source, target, f0):
+    # a flat harmonic tone: the change of each harmonic's level is the correction the colour applied
+    t = np.arange(int(1.5 * SR)) / SR
+    x = (0.02 * sum(np.sin(2 * np.pi * f0 * k * t) for k in range(1, int(3800 / f0)))).astype(np.float32)
+    y = recolour(x, SR, source, target, f0_hz=np.full(151, f0))
+    mid = slice(SR // 4, 5 * SR // 4)
+    f = np.fft.rfftfreq(SR, 1 / SR)
+
+    def levels(z):
+        spec = np.abs(np.fft.rfft(z[mid] * np.hanning(SR)))
+        return np.array([20 * np.log10(spec[np.abs(f - f0 * k) < 3].max()) for k in range(1, int(3500 / f0))])
+
+    gain = levels(y) - levels(x)
+    assert np.ptp(gain) > 6.0  # the colour did change the envelope
+    # fundamental and second harmonic as they were to each other (a cut fundamental is heard an octave up)
+    assert abs(gain[0] - gain[1]) < 1.0
+    # no narrow peaks: neighbouring harmonics' gains differ by under 6 dB per 100 Hz
+    assert np.max(np.abs(np.diff(gain))) * 100 / f0 < 6.0

@@ -266,7 +266,8 @@ def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant,
         y = vocoder.transform(psola_input(), sr, semitones=shift, formant=r, voice=source_voice, f0_hz=an.f0_hz,
                               hop_s=an.hop_s)
         if source_voice is not None:  # the formant shift moved the envelope; now its pattern
-            y = colour.recolour(y, sr, source_voice, t.name, source_scale=r, target_scale=formant)
+            y = colour.recolour(y, sr, source_voice, t.name, source_scale=r, target_scale=formant,
+                                f0_hz=an.f0_hz * 2.0 ** (shift / 12.0), f0_hop_s=an.hop_s)
         return (vocoder.add_breath(y, sr, breathiness) if breathiness > 0 else y), shift
     shift = float((t.semitones or 0.0) + pitch)
     if t.kind == "keep":
@@ -278,7 +279,7 @@ def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant,
         return timbre.apply_timbre(timbre_models[t.name], x, sr, semitones=shift, voice=source_voice), shift
     program = t.name if t.kind == "gm" else None
     y, n_notes = orchestrate.reorchestrate(x, sr, program=program, voice=source_voice, semitones=shift,
-                                           model=notes_model)
+                                           model=notes_model, f0_hz=an.f0_hz, hop_s=an.hop_s)
     if not n_notes and np.any(x):
         notes.append(f"{part}: no notes were found to re-orchestrate, so the part is silent")
     return y, float(round(shift))

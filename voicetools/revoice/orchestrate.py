@@ -64,11 +64,39 @@ def transcribe_part(x: np.ndarray, sample_rate: int, model) -> list[tuple[int, f
     return [(int(n.pitch), float(n.start_s), float(n.end_s), int(n.velocity)) for n in notes]
 
 
+def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, float, float, int]]:
+    """The notes of ``events`` that the part's own F0 track sings, one at a time.
+
+    A separated part carries its neighbours' bleed, and the transcription model (made for
+    polyphony) writes their notes too; played back, they turn one line into chords. A note is kept
+    when the track's median pitch over it (voiced frames) is within a semitone of the note's, and
+    takes that median's nearest semitone (bleed can pull the model's pitch one off); a note
+    over no voiced frame is kept only if it overlaps no kept note. Overlaps left are cut at the later
+    note's start."""
+    f0_hz = np.asarray(f0_hz, float)
+    midi = np.where(f0_hz > 0, 69 + 12 * np.log2(np.maximum(f0_hz, 1e-3) / 440.0), np.nan)
+    kept, silent = [], []
+    for ev in sorted(events, key=lambda e: e[1]):
+        p, s, e, _ = ev
+        span = midi[int(s / hop_s): max(int(s / hop_s) + 1, int(np.ceil(e / hop_s)))]
+        span = span[np.isfinite(span)]
+        if len(span) == 0:
+            silent.append(ev)
+        elif abs(np.median(span) - p) <= 1.0:  # the part's note; its pitch as the part sings it
+            kept.append((int(round(np.median(span))),) + tuple(ev[1:]))
+    kept += [ev for ev in silent if not any(ev[1] < k[2] and k[1] < ev[2] for k in kept)]
+    kept.sort(key=lambda e: e[1])
+    return [(p, s, min(e, kept[i + 1][1]) if i + 1 < len(kept) else e, v) for i, (p, s, e, v) in enumerate(kept)]
+
+
 def reorchestrate(x: np.ndarray, sample_rate: int, *, program: int | None, voice: str | None, semitones: float,
-                  model) -> tuple[np.ndarray, int]:
+                  model, f0_hz: np.ndarray | None = None, hop_s: float = 0.01) -> tuple[np.ndarray, int]:
     """Transcribe, transpose by ``round(semitones)``, and play with ``program`` (or sing when None).
-    Returns (audio of the same length, number of notes)."""
+    With the part's ``f0_hz`` track (one value per ``hop_s``), only the notes it sings are played
+    (``follow_melody``). Returns (audio of the same length, number of notes)."""
     events = transcribe_part(x, sample_rate, model)
+    if f0_hz is not None:
+        events = follow_melody(events, f0_hz, hop_s)
     k = int(round(semitones))
     events = [(p + k, s, e, v) for p, s, e, v in events]
     length_s = len(x) / sample_rate

@@ -19,8 +19,10 @@ import numpy as np
 
 from ..errors import ParameterError
 
-# pitch search ranges (Hz) per voice type: Praat's pitch floor decides its analysis window
-PITCH_RANGE_HZ = {"soprano": (150.0, 1100.0), "alto": (110.0, 900.0), "tenor": (75.0, 650.0),
+# pitch search ranges (Hz) per voice type: Praat's pitch floor decides its analysis window. The
+# floors sit a few semitones under each voice's lowest usual note (S C4, A F3, T C3, B E2): in a
+# separated part a floor reaching a lower voice's range lets the tracker follow that voice's bleed
+PITCH_RANGE_HZ = {"soprano": (190.0, 1100.0), "alto": (140.0, 800.0), "tenor": (95.0, 560.0),
                   "bass": (55.0, 450.0), None: (60.0, 1000.0)}
 
 
@@ -84,6 +86,11 @@ def _transform(x, sample_rate, *, semitones, formant, breathiness, voice, f0_hz,
     k, r = 2.0 ** (float(semitones) / 12.0), float(formant)
     manip = call(snd, "To Manipulation", 0.01, floor, ceiling)
     if f0_hz is not None and np.any(np.asarray(f0_hz) > 0):
+        own = call(manip, "Extract pulses")
+        have = np.array([call(own, "Get time from index", i) for i in range(1, call(own, "Get number of points") + 1)])
+        pulses = call("Create empty PointProcess", "pulses", 0.0, dur)
+        call(pulses, "Add points", psola_marks(have, np.asarray(f0_hz, float), hop_s, dur))
+        call([manip, pulses], "Replace pulses")
         tier = call("Create PitchTier", "melody", 0.0, dur)
         for i in np.flatnonzero(np.asarray(f0_hz) > 0):
             if i * hop_s <= dur:
@@ -105,6 +112,47 @@ def _transform(x, sample_rate, *, semitones, formant, breathiness, voice, f0_hz,
     if breathiness > 0:
         out = add_breath(out, sample_rate, breathiness)
     return out
+
+
+def psola_marks(own: np.ndarray, f0_hz: np.ndarray, hop_s: float, dur: float) -> np.ndarray:
+    """PSOLA's analysis marks (s) for a part whose melody is ``f0_hz``: Praat's own glottal pulses
+    ``own`` where their spacing is the track's period (within 20 %), plus marks one period apart
+    along the track where none of those is within 3/4 of a period.
+
+    Where Praat's own voicing or period disagrees with the track (bleed from another voice, a
+    breathy onset), PSOLA would copy the input unshifted or move the wrong period, and the output
+    is heard (and tracked) at the input's pitch or another voice's; with these marks it follows
+    the track."""
+    own = np.asarray(own, float)
+    if len(own) > 2:
+        at = f0_hz[np.clip(np.round(own / hop_s).astype(int), 0, len(f0_hz) - 1)]
+        gaps = np.diff(own)
+        period = np.minimum(np.r_[gaps[0], gaps], np.r_[gaps, gaps[-1]])
+        own = own[(at <= 0) | (np.abs(np.log(period * np.maximum(at, 1.0))) <= 0.2)]
+    new = track_pulses(f0_hz, hop_s, dur)
+    if len(own) and len(new):
+        f = f0_hz[np.clip(np.round(new / hop_s).astype(int), 0, len(f0_hz) - 1)]
+        j = np.searchsorted(own, new)
+        near = np.minimum(np.abs(own[np.minimum(j, len(own) - 1)] - new), np.abs(own[np.maximum(j - 1, 0)] - new))
+        new = new[near > 0.75 / np.maximum(f, 1.0)]
+    return np.sort(np.r_[own, new])
+
+
+def track_pulses(f0_hz: np.ndarray, hop_s: float, dur: float, *, step_s: float = 2e-4) -> np.ndarray:
+    """Pulse times (s) one period apart along ``f0_hz`` in its voiced frames: PSOLA's analysis marks."""
+    t = np.arange(0.0, dur, step_s)
+    frame = np.clip(np.round(t / hop_s).astype(int), 0, len(f0_hz) - 1)
+    voiced = f0_hz[frame] > 0
+    if not voiced.any():
+        return np.zeros(0)
+    v = np.flatnonzero(f0_hz > 0)
+    f = np.interp(t / hop_s, v, f0_hz[v])
+    phase = np.cumsum(np.where(voiced, f * step_s, 0.0))
+    starts = np.flatnonzero(voiced & ~np.r_[False, voiced[:-1]])
+    seg = np.cumsum(voiced & ~np.r_[False, voiced[:-1]])  # restart the count at each voiced stretch
+    phase = phase - np.r_[0.0, phase][starts][np.maximum(seg - 1, 0)]
+    marks = voiced & (np.floor(phase) > np.floor(np.r_[0.0, phase[:-1]]))
+    return t[marks]
 
 
 def add_breath(x: np.ndarray, sample_rate: int, amount: float, *, seed: int = 0) -> np.ndarray:
