@@ -122,3 +122,27 @@ def test_midi_reorchestration_plays_the_transcribed_notes():
         mid = f[int(start * 100) : int(start * 100) + 30]
         mid = mid[mid > 0]
         assert len(mid) and abs(1200 * np.log2(np.median(mid) / (440 * 2 ** ((pitch - 69) / 12)))) < 30
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
+def test_midi_reorchestration_follows_the_sung_intonation_with_pitch_bends():
+    from voicetools.data.chorales import Note
+    from voicetools.data.singing import Singer, sing
+    from voicetools.revoice.orchestrate import reorchestrate
+
+    rng = np.random.default_rng(1)
+    s = Singer.random("alto", rng)
+    s.vibrato_cents = 60.0  # a wide vibrato: plain MIDI notes would miss it by up to 60 cents
+    x = 0.1 * sing([Note(0.2, 0.9, 62, "a"), Note(1.1, 0.9, 65, "o"), Note(2.0, 0.9, 69, "a")], voice="alto",
+                   sample_rate=SR, length_s=3.2, seconds_per_quarter=1.0, rng=rng, singer=s)
+    model = vt.checkpoints.resolve_model("voice2midi", "transcription")
+    f0 = f0_track(x, SR, voice="alto")
+    errors = {}
+    for name, track in (("plain", None), ("bent", f0)):
+        y, n_notes = reorchestrate(x, SR, program=71, voice="alto", semitones=-12.3, model=model, f0_hz=track)
+        shift = -12.3 if track is not None else -12.0  # plain notes take whole semitones only
+        errors[name] = cents_error(f0, f0_track(y, SR, voice="alto", shift_semitones=-12), shift)
+        assert n_notes == 3 and len(errors[name]) > 200
+    rms = {k: float(np.sqrt(np.mean(e ** 2))) for k, e in errors.items()}
+    assert rms["bent"] < 15.0 and rms["bent"] < 0.6 * rms["plain"]  # the vibrato and the 30 cents followed
+    assert np.mean(np.abs(errors["bent"]) < 25) > 0.9

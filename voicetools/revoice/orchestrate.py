@@ -17,10 +17,12 @@ from ..data.render import fluidsynth_render
 from ..errors import MissingDependencyError
 
 RENDER_SR = 22050
+BEND_RANGE = 2.0  # semitones: the General MIDI default pitch-bend range
 
 
-def render_notes(events, program: int, sample_rate: int, length_s: float) -> np.ndarray:
-    """``events`` (pitch, start_s, end_s, velocity) played by GM ``program`` → mono float32 of ``length_s``."""
+def render_notes(events, program: int, sample_rate: int, length_s: float, bends=()) -> np.ndarray:
+    """``events`` (pitch, start_s, end_s, velocity) played by GM ``program`` → mono float32 of ``length_s``;
+    ``bends`` (time_s, semitones within ±``BEND_RANGE``) are the channel's pitch-bend messages."""
     import pretty_midi
 
     if shutil.which("fluidsynth") is None:
@@ -34,6 +36,8 @@ def render_notes(events, program: int, sample_rate: int, length_s: float) -> np.
     for p, s, e, v in events:
         if e > s and 0 <= p <= 127:
             inst.notes.append(pretty_midi.Note(velocity=int(np.clip(v, 1, 127)), pitch=int(p), start=float(s), end=float(e)))
+    for t, b in bends:
+        inst.pitch_bends.append(pretty_midi.PitchBend(int(round(np.clip(b / BEND_RANGE, -1, 1) * 8191)), float(t)))
     pm.instruments.append(inst)
     x = fluidsynth_render(pm, sample_rate, gain=1.0, render_sr=RENDER_SR)
     return np.pad(x, (0, max(0, n - len(x))))[:n].astype(np.float32)
@@ -89,19 +93,49 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
     return [(p, s, min(e, kept[i + 1][1]) if i + 1 < len(kept) else e, v) for i, (p, s, e, v) in enumerate(kept)]
 
 
+def melody_bends(events, f0_hz: np.ndarray, hop_s: float, *, step: float = 0.05) -> list[tuple[float, float]]:
+    """Pitch-bend messages (time_s, semitones) that make one-at-a-time ``events`` follow the part's
+    own F0 track — its intonation, vibrato and glides — as Basic Pitch's MIDI does: per note, the
+    track minus the note's pitch, sent when it has moved by ``step`` semitones; held through frames
+    unvoiced or more than a semitone off the note; back to 0 after the last note."""
+    f0_hz = np.asarray(f0_hz, float)
+    out: list[tuple[float, float]] = []
+    for p, s, e, _ in events:
+        last = None
+        for i in range(int(round(s / hop_s)), min(len(f0_hz), int(round(e / hop_s)))):
+            if f0_hz[i] <= 0:
+                continue
+            b = float(69 + 12 * np.log2(f0_hz[i] / 440.0) - p)
+            if abs(b) > 1.0:  # the track is on another note (an octave slip, a neighbour's bleed): hold
+                continue
+            if last is None or abs(b - last) >= step:
+                out.append((s if last is None else i * hop_s, b))
+                last = b
+        if last is None:
+            out.append((s, 0.0))
+    if events:
+        out.append((events[-1][2], 0.0))
+    return out
+
+
 def reorchestrate(x: np.ndarray, sample_rate: int, *, program: int | None, voice: str | None, semitones: float,
                   model, f0_hz: np.ndarray | None = None, hop_s: float = 0.01) -> tuple[np.ndarray, int]:
-    """Transcribe, transpose by ``round(semitones)``, and play with ``program`` (or sing when None).
+    """Transcribe, transpose by ``semitones`` (whole ones on the notes, the cents on the pitch bends when
+    ``f0_hz`` is given), and play with ``program`` (or sing when None, whole semitones).
     With the part's ``f0_hz`` track (one value per ``hop_s``), only the notes it sings are played
-    (``follow_melody``). Returns (audio of the same length, number of notes)."""
+    (``follow_melody``), bent to its intonation (``melody_bends``). Returns (audio of the same
+    length, number of notes)."""
     events = transcribe_part(x, sample_rate, model)
+    bends = []
     if f0_hz is not None:
         events = follow_melody(events, f0_hz, hop_s)
+        bends = melody_bends(events, f0_hz, hop_s)
     k = int(round(semitones))
     events = [(p + k, s, e, v) for p, s, e, v in events]
+    bends = [(t, b + semitones - k) for t, b in bends]  # the cents of the shift ride on the bends
     length_s = len(x) / sample_rate
     if program is None:
         y = sing_notes(events, voice or "alto", sample_rate, length_s)
     else:
-        y = render_notes(events, program, sample_rate, length_s)
+        y = render_notes(events, program, sample_rate, length_s, bends)
     return y[: len(x)], len(events)
