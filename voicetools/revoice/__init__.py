@@ -276,7 +276,8 @@ def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant,
         return vocoder.transform(psola_input(), sr, semitones=shift, formant=formant, breathiness=breathiness,
                                  voice=source_voice, f0_hz=an.f0_hz, hop_s=an.hop_s), shift
     if t.kind == "timbre":
-        return timbre.apply_timbre(timbre_models[t.name], x, sr, semitones=shift, voice=source_voice), shift
+        return timbre.apply_timbre(timbre_models[t.name], x, sr, semitones=shift, voice=source_voice,
+                                   f0_hz=an.f0_hz, hop_s=an.hop_s), shift
     program = t.name if t.kind == "gm" else None
     y, n_notes = orchestrate.reorchestrate(x, sr, program=program, voice=source_voice, semitones=shift,
                                            model=notes_model, f0_hz=an.f0_hz, hop_s=an.hop_s)

@@ -177,9 +177,13 @@ def cached_timbre(path: str | Path, *, minutes: float = 3.0, callback=None) -> L
 
 
 def apply_timbre(model, x: np.ndarray, sample_rate: int, *, semitones: float = 0.0, voice: str | None = None,
-                 seed: int = 0) -> np.ndarray:
+                 seed: int = 0, f0_hz: np.ndarray | None = None, hop_s: float = 0.01) -> np.ndarray:
     """Resynthesise mono ``x`` with a timbre model: its F0 (× 2^(semitones/12)) and loudness in, the
-    model's timbre out, at ``sample_rate`` and the same length."""
+    model's timbre out, at ``sample_rate`` and the same length.
+
+    ``f0_hz`` (one value per ``hop_s``, 0 unvoiced; ``analysis.f0_track``) is the melody to play;
+    without it ``x`` is tracked on the decoder's own frames — which, on a separated part with
+    bleed, can land on another voice where the part's analysis did not."""
     from ..audio.io import resample
 
     loaded = resolve_model(model, TASK)
@@ -189,6 +193,11 @@ def apply_timbre(model, x: np.ndarray, sample_rate: int, *, semitones: float = 0
     n = len(y)
     y = np.pad(y, (0, (-n) % net.hop + net.hop))
     f0, loud, voiced = features(y, sample_rate=sr, hop_length=net.hop, voice=voice)
+    if f0_hz is not None:  # the given track on the decoder's frames (nearest frame)
+        f0_hz = np.asarray(f0_hz, float)
+        near = np.clip(np.round(np.arange(len(f0)) * (net.hop / sr) / hop_s).astype(int), 0, len(f0_hz) - 1)
+        voiced = (f0_hz[near] > 0).astype(np.float32)
+        f0 = _fill_unvoiced(np.where(voiced > 0, f0_hz[near], 0.0))
     if voiced.any():  # move the part's level to the training level
         loud = loud + (net.model_args["loudness_ref_db"] - np.percentile(loud[voiced > 0], 90))
     f0 = f0 * 2.0 ** (semitones / 12.0)
