@@ -189,3 +189,23 @@ def test_pitch_bends_follow_the_track_within_each_note_and_hold_where_it_slips()
     bends = melody_bends([(62, 0.0, 0.6, 80), (65, 0.6, 1.0, 80)], f0, 0.01)
     assert bends[0] == (0.0, pytest.approx(0.3)) and bends[1] == (0.3, pytest.approx(-0.2))  # the octave slip held
     assert bends[2] == (0.6, pytest.approx(0.0)) and bends[-1] == (1.0, 0.0) and len(bends) == 4
+
+
+def test_pitch_track_drops_stretches_shorter_than_40_ms_and_keeps_notes_and_glides():
+    from voicetools.revoice.analysis import drop_blips
+
+    glide = 220 * 2 ** (np.arange(8) * 0.9 / 12)  # 90 cents a frame: one stretch
+    f = np.r_[0, 200, 201, 0, np.full(6, 300.0), 0, 150, glide, 600, 601, 0]
+    out = drop_blips(f, 4)
+    assert not np.any(out[:4]) and np.array_equal(out[4:10], f[4:10])  # 2-frame blip gone, 6-frame note kept
+    assert out[11] == 0 and np.array_equal(out[12:20], glide)  # 150 Hz is a jump away from the glide
+    assert not np.any(out[20:])
+
+
+def test_pitch_track_of_a_clean_sung_melody_keeps_its_voicing(alto, monkeypatch):
+    from voicetools.revoice import analysis
+
+    cleaned = f0_track(alto, SR, voice="alto")
+    monkeypatch.setattr(analysis, "MIN_RUN_S", 0.0)
+    raw = f0_track(alto, SR, voice="alto")
+    assert np.mean(raw > 0) > 0.8 and np.mean(cleaned > 0) > np.mean(raw > 0) - 0.01
