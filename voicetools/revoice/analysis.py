@@ -15,6 +15,10 @@ from .vocoder import pitch_range
 
 HOP_S = 0.01
 OCTAVE_COST = 0.05
+# a separated tenor or bass part with a neighbour a fifth above bleeding in repeats only every
+# other period of its own: the octave below wins. Cost 0.1 there (octave errors against the true
+# part on the separated parts of 5 validation chorales: bass 7.4 % → 4.1 %, tenor 8.7 % → 7.2 %)
+LOW_VOICE_OCTAVE_COST = 0.1
 TRACK_RATE = 4000
 MIN_RUN_S = 0.04
 
@@ -60,7 +64,8 @@ def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s
     snd = parselmouth.Sound(np.asarray(x, np.float64), float(rate))
     # octave cost 0.05 (Praat's default 0.01): PSOLA output can carry a subharmonic some 55 dB down
     # that the default takes for the pitch, an octave low; the higher cost prefers the true octave
-    pitch = snd.to_pitch_ac(time_step=hop_s, pitch_floor=floor, pitch_ceiling=ceiling, octave_cost=OCTAVE_COST)
+    pitch = snd.to_pitch_ac(time_step=hop_s, pitch_floor=floor, pitch_ceiling=ceiling,
+                            octave_cost=LOW_VOICE_OCTAVE_COST if voice in ("tenor", "bass") else OCTAVE_COST)
     f = pitch.selected_array["frequency"]
     t = pitch.xs()
     grid = np.arange(n_frames) * hop_s
