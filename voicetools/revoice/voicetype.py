@@ -85,38 +85,15 @@ def logmel(x) -> torch.Tensor:
     return log_mel_spectrogram(torch.as_tensor(x, dtype=torch.float32), sample_rate=SAMPLE_RATE, **FRONTEND)
 
 
-def as_if_separated(clips: np.ndarray, others: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """Each clip as a separation model would give it back from a mixture with ``others`` (1-3 other
-    voices each, -6 … +3 dB against it): the mixture under the clip's ideal ratio mask, the mask
-    blurred over ~50 ms and 3 bins, raised to a power in 0.5 … 2 and jittered by ±0.25 — bleed
-    where the mask leaks and holes where it cuts, as in the SATB model's parts."""
-    from scipy.ndimage import uniform_filter
-
-    from ..audio.frontend import istft, stft
-
-    n_fft, hop = 256, 64
-    rest = []
-    for clip, oth in zip(clips, others):
-        gains = 10 ** (rng.uniform(-6, 3, len(oth)) / 20) * np.sqrt(np.mean(clip ** 2) / (np.mean(oth ** 2, 1) + 1e-12))
-        rest.append((gains[:, None] * oth).sum(0))
-    t = stft(torch.from_numpy(np.asarray(clips, np.float32)), n_fft=n_fft, hop_length=hop)
-    r = stft(torch.from_numpy(np.asarray(rest, np.float32)), n_fft=n_fft, hop_length=hop)
-    mask = (t.abs() ** 2 / (t.abs() ** 2 + r.abs() ** 2 + 1e-10)).numpy()
-    mask = np.maximum(uniform_filter(mask, size=(1, 3, 7)), 0.0) ** rng.uniform(0.5, 2.0, (len(clips), 1, 1))
-    mask = np.clip(mask + rng.uniform(-0.25, 0.25, mask.shape), 0.0, 1.0).astype(np.float32)
-    est = istft((t + r) * torch.from_numpy(mask), n_fft=n_fft, hop_length=hop, length=clips.shape[-1]).numpy()
-    level = np.sqrt(np.mean(clips ** 2, 1, keepdims=True) / (np.mean(est ** 2, 1, keepdims=True) + 1e-12))
-    return (est * level).astype(np.float32)
-
-
-def train(run_dir: Path, *, n_per_class: int, epochs: int, seed: int = 0, data: Path | None = None,
-          separated_p: float = 0.5):
+def train(run_dir: Path, *, n_per_class: int, epochs: int, seed: int = 0, data: Path | None = None):
     """Train the judge on ``n_per_class`` synthetic clips per label, each dry and in a room.
 
     Validation holds out a fifth of the clips (both copies of each). Every training batch draws the
     labels evenly, and half of its clips get another voice type mixed in 12-25 dB down — the bleed
     a separated part carries. (Training on the separated parts of training chorales sung with the
-    tables in a random order was tried: 37 % on held-out separated clips, and worse on clean ones.)"""
+    tables in a random order was tried: 37 % on held-out separated clips, and worse on clean ones;
+    and clips taken through a jittered ideal ratio mask against other voices: no better on separated
+    parts. See the model card.)"""
     from ..nn.classifiers import AudioClassifier
     from ..train.trainer import TrainConfig, Trainer
 
@@ -153,10 +130,6 @@ def train(run_dir: Path, *, n_per_class: int, epochs: int, seed: int = 0, data: 
                 other = g.choice(voices)
                 if y[other] != y[idx[i]]:
                     clips[i] += x[other] * 10 ** (g.uniform(-25, -12) / 20)
-            sep = np.flatnonzero(g.uniform(size=32) < separated_p)
-            if len(sep):
-                clips[sep] = as_if_separated(clips[sep], [x[g.choice(voices, size=int(g.integers(1, 4)))]
-                                                          for _ in sep], g)
             shift = int(g.integers(-12, 13))  # a small time shift
             yield torch.roll(logmel(clips), shift, -1), yt[idx]
 
