@@ -197,10 +197,17 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
         t = targets[part]
         an = analyse(x, sr, voice=part if part in VOICE_TYPES else None)
         analyses[part] = an
-        y, shift = _transform_part(x, sr, part, t, an, pitch=pitch, formant=formant, breathiness=breathiness,
-                                   timbre_models=timbre_models, notes_model=notes_model, notes=notes,
-                                   separated=voice is None)
-        shifts[part] = shift
+        got = {}
+
+        def transform(seg, seg_an, part=part, t=t, an=an):
+            y, got["shift"] = _transform_part(seg, sr, part, t, seg_an, pitch=pitch, formant=formant,
+                                              breathiness=breathiness, timbre_models=timbre_models,
+                                              notes_model=notes_model, notes=notes, separated=voice is None,
+                                              median_midi=_median_midi(an))
+            return y
+
+        y = _in_pieces(x, sr, an, transform)
+        shift = shifts[part] = got["shift"]
         rms_in, rms_out = _active_rms(x), _active_rms(y)
         if rms_out > 0:  # the part's dynamics stay; its level is the original part's
             y = y * (rms_in / rms_out)
@@ -212,6 +219,7 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
     if peak > 0.99:
         mix *= 0.99 / peak
         out_parts = {k: v * (0.99 / peak) for k, v in out_parts.items()}
+    notes = list(dict.fromkeys(notes))  # once, not once per piece of a long part
     for n in notes:
         warnings.warn(n, stacklevel=2)
     wrap = (lambda v: v[None]) if numpy_in else (lambda v: torch.from_numpy(np.ascontiguousarray(v))[None])
@@ -219,6 +227,31 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
     return RevoiceResult(wrap(mix.astype(np.float32)), sr, {k: wrap(v) for k, v in out_parts.items()},
                          {k: wrap(v) for k, v in originals.items()}, labels, shifts, analyses,
                          None if voice else sep.name, notes)
+
+
+def _in_pieces(x: np.ndarray, sr: int, an: PartAnalysis, transform) -> np.ndarray:
+    """``transform(segment, its analysis)`` over the part's pieces (``analysis.pieces``: ~30 s, cut
+    at quiet unvoiced frames where there are some), each given ``CONTEXT_S`` around it and joined by 20 ms cross-fades at the
+    cuts; a part of up to a minute is one piece."""
+    from .analysis import pieces, with_context
+
+    ps = pieces(x, sr, hop_s=an.hop_s, f0_hz=an.f0_hz)
+    if len(ps) == 1:
+        return transform(x, an)
+    n_frames, xf = len(an.f0_hz), 0.02 * sr
+    out = np.zeros(len(x), np.float32)
+    for a, b in ps:
+        (lo, hi), seg = with_context(x, sr, a, b, n_frames, hop_s=an.hop_s)
+        start = int(round(lo * an.hop_s * sr))
+        y = transform(seg, an.frames(lo, hi))[: len(out) - start]
+        at = np.arange(start, start + len(y), dtype=np.float64)
+        w = np.ones(len(y))
+        if a > 0:
+            w *= np.clip((at - a * an.hop_s * sr) / xf + 0.5, 0.0, 1.0)
+        if b < n_frames:
+            w *= np.clip((b * an.hop_s * sr - at) / xf + 0.5, 0.0, 1.0)
+        out[start : start + len(y)] += (w * y).astype(np.float32)
+    return out
 
 
 def _label(t: Target, shift: float) -> str:
@@ -251,7 +284,7 @@ def _load_timbre(name, *, minutes: float, callback):
 
 
 def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant, breathiness, timbre_models,
-                    notes_model, notes, separated):
+                    notes_model, notes, separated, median_midi=None):
     from . import colour, orchestrate, timbre, vocoder
 
     source_voice = part if part in VOICE_TYPES else None
@@ -260,7 +293,8 @@ def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant,
         return vocoder.keep_harmonics(x, sr, an.f0_hz, hop_s=an.hop_s) if separated else x
 
     if t.kind == "voice":
-        octave = default_octaves(_median_midi(an), t.name) if t.semitones is None else t.semitones
+        median = _median_midi(an) if median_midi is None else median_midi  # the whole part's, for every piece
+        octave = default_octaves(median, t.name) if t.semitones is None else t.semitones
         shift = float(octave + pitch)
         r = formant_factor(source_voice, t.name) * formant
         y = vocoder.transform(psola_input(), sr, semitones=shift, formant=r, voice=source_voice, f0_hz=an.f0_hz,

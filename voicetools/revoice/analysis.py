@@ -21,6 +21,10 @@ OCTAVE_COST = 0.05
 LOW_VOICE_OCTAVE_COST = 0.1
 TRACK_RATE = 4000
 MIN_RUN_S = 0.04
+BLOCK_FRAMES = 2048
+PIECE_S = 30.0
+CUT_SEARCH_S = 5.0
+CONTEXT_S = 1.0
 
 
 @dataclass
@@ -34,6 +38,11 @@ class PartAnalysis:
     envelope_db: np.ndarray
     envelope_hz: np.ndarray
     hop_s: float = HOP_S
+
+    def frames(self, lo: int, hi: int) -> "PartAnalysis":
+        """Frames ``[lo, hi)`` of this analysis (frame 0 of the result is frame ``lo``)."""
+        return PartAnalysis(self.f0_hz[lo:hi], self.voiced[lo:hi], self.loudness_db[lo:hi],
+                            self.envelope_db[lo:hi], self.envelope_hz, self.hop_s)
 
     def to_dict(self) -> dict:
         f0 = self.f0_hz[self.voiced]
@@ -116,17 +125,65 @@ def spectral_envelope(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, 
 def cepstral_envelope_db(mag: np.ndarray, n_lifter: int) -> np.ndarray:
     """Magnitudes (bins, frames) → their envelopes in dB: the log spectrum with all but the first
     ``n_lifter`` cepstral coefficients zeroed (the harmonics' ripple removed)."""
-    cep = np.fft.irfft(np.log(mag + 1e-7), axis=0)
-    cep[n_lifter:-n_lifter] = 0.0
-    return 20 / np.log(10) * np.fft.rfft(cep, axis=0).real[: mag.shape[0]]
+    out = np.empty(mag.shape, np.float32)
+    for a in range(0, mag.shape[1], BLOCK_FRAMES):  # in blocks: an hour's FFTs would not fit in memory
+        cep = np.fft.irfft(np.log(np.asarray(mag[:, a : a + BLOCK_FRAMES], np.float32) + 1e-7), axis=0)
+        cep[n_lifter:-n_lifter] = 0.0
+        out[:, a : a + BLOCK_FRAMES] = (20 / np.log(10)) * np.fft.rfft(cep, axis=0).real[: mag.shape[0]]
+    return out
 
 
 def analyse(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s: float = HOP_S) -> PartAnalysis:
-    """F0, voicing, loudness and spectral envelope of one mono part."""
-    f0 = f0_track(x, sample_rate, voice=voice, hop_s=hop_s)
-    loud = loudness_db(x, sample_rate, hop_s=hop_s, n_frames=len(f0))
-    env, hz = spectral_envelope(x, sample_rate, hop_s=hop_s)
-    return PartAnalysis(f0, f0 > 0, loud, env[: len(f0)], hz, hop_s)
+    """F0, voicing, loudness and spectral envelope of one mono part (a long one piece by piece,
+    ``pieces``, each seen with ``CONTEXT_S`` around it)."""
+    n_frames = int(len(x) / sample_rate / hop_s) + 1
+    f0, loud, env = np.zeros(n_frames), np.zeros(n_frames), None
+    hz = np.zeros(0)
+    for a, b in pieces(x, sample_rate, hop_s=hop_s):
+        (lo, hi), seg = with_context(x, sample_rate, a, b, n_frames, hop_s=hop_s)
+        g = f0_track(seg, sample_rate, voice=voice, hop_s=hop_s, n_frames=hi - lo)
+        f0[a:b] = g[a - lo : b - lo]
+        loud[a:b] = loudness_db(seg, sample_rate, hop_s=hop_s, n_frames=hi - lo)[a - lo : b - lo]
+        e, hz = spectral_envelope(seg, sample_rate, hop_s=hop_s)
+        e = e[a - lo : b - lo]
+        if env is None:
+            env = np.zeros((n_frames, e.shape[1]), np.float32)
+        env[a : a + len(e)] = e
+    return PartAnalysis(f0, f0 > 0, loud, env, hz, hop_s)
+
+
+def pieces(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S,
+           f0_hz: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Frame ranges ``[a, b)`` (``hop_s`` frames) that cover ``x``: one for up to ``2 × PIECE_S``,
+    else pieces of about ``PIECE_S`` cut at the quietest 20 ms within ``CUT_SEARCH_S`` of each mark
+    (with the part's ``f0_hz``, the quietest unvoiced 20 ms if there is one: a breath or a rest,
+    where two pieces' outputs meet without a seam) — long parts are analysed and re-voiced piece
+    by piece, so memory is that of a piece."""
+    n_frames = int(len(x) / sample_rate / hop_s) + 1
+    per = int(round(PIECE_S / hop_s))
+    if n_frames <= 2 * per:
+        return [(0, n_frames)]
+    block = max(1, int(round(0.02 * sample_rate)))
+    m = len(x) // block
+    energy = np.square(np.asarray(x[: m * block], np.float32).reshape(m, block)).mean(1)
+    if f0_hz is not None:  # voiced blocks rank after every unvoiced one
+        at = np.clip(np.round((np.arange(m) + 0.5) * 0.02 / hop_s).astype(int), 0, len(f0_hz) - 1)
+        energy = energy + (np.asarray(f0_hz)[at] > 0) * (energy.max() + 1.0)
+    cuts, search = [0], int(round(CUT_SEARCH_S / 0.02))
+    while n_frames - cuts[-1] > 2 * per:
+        mark = int(round((cuts[-1] + per) * hop_s / 0.02))
+        lo, hi = max(0, mark - search), min(m, mark + search + 1)
+        quiet = lo + int(np.argmin(energy[lo:hi]))
+        cuts.append(max(cuts[-1] + 1, int(round((quiet + 0.5) * 0.02 / hop_s))))
+    return list(zip(cuts, cuts[1:] + [n_frames]))
+
+
+def with_context(x: np.ndarray, sample_rate: int, a: int, b: int, n_frames: int, *,
+                 hop_s: float = HOP_S) -> tuple[tuple[int, int], np.ndarray]:
+    """Frames ``[a, b)`` widened by ``CONTEXT_S`` each side (within the part), and those samples of ``x``."""
+    c = int(round(CONTEXT_S / hop_s))
+    lo, hi = max(0, a - c), min(n_frames, b + c)
+    return (lo, hi), x[int(round(lo * hop_s * sample_rate)) : int(round(hi * hop_s * sample_rate))]
 
 
 def envelope_peak_hz(x: np.ndarray, sample_rate: int, *, f_max_hz: float = 4000.0, min_hz: float = 150.0) -> float:

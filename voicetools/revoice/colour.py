@@ -51,6 +51,8 @@ def vowel_envelopes_db(voice: str, freqs_hz: np.ndarray, *, scale: float = 1.0) 
 def correction_db(mag: np.ndarray, freqs_hz: np.ndarray, sample_rate: int, source: str, target: str,
                   *, source_scale: float = 1.0, target_scale: float = 1.0, hop_s: float) -> np.ndarray:
     """Per-frame correction curves (bins, frames) in dB for magnitudes ``mag`` (bins, frames)."""
+    from scipy.ndimage import convolve1d
+
     from .analysis import cepstral_envelope_db
 
     env = cepstral_envelope_db(mag, max(4, int(0.002 * sample_rate)))
@@ -65,11 +67,9 @@ def correction_db(mag: np.ndarray, freqs_hz: np.ndarray, sample_rate: int, sourc
     d = (tgt - src).T @ w
     k = np.hanning(max(3, int(round(0.04 / hop_s)) | 1))
     k /= k.sum()
-    d = np.apply_along_axis(lambda row: np.convolve(row, k, mode="same"), 1, d)
+    d = convolve1d(d, k, axis=1, mode="constant")
     kf = np.hanning(max(3, int(round(SMOOTH_HZ / (freqs_hz[1] - freqs_hz[0]))) | 1))
-    kf /= kf.sum()
-    pad = len(kf) // 2
-    d = np.apply_along_axis(lambda col: np.convolve(np.pad(col, pad, mode="edge"), kf, mode="valid"), 0, d)
+    d = convolve1d(d, kf / kf.sum(), axis=0, mode="nearest")
     return np.clip(d - np.median(d, 0), -LIMIT_DB, LIMIT_DB)
 
 
