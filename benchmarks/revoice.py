@@ -23,8 +23,9 @@ measures the transform without the separation's errors and bleed, and gives the 
 
 Metrics per re-voiced part, against the part the transform was given:
 - melody: RMS of the F0 difference in cents after removing the requested transposition, over frames
-  voiced in both (Praat pitch below 2 kHz, 10 ms; the output searched in the input voice's range moved by the
-  transposition), leaving out the frames next to a note change in the input; the same RMSE over the
+  voiced in both (``analysis.f0_track``, the pipeline's own: Praat pitch below 2 kHz, 10 ms, voiced stretches
+  under 40 ms dropped; the output searched in the input voice's range moved by the transposition), leaving out
+  the frames next to a note change in the input; the same RMSE over the
   frames off by less than 100 cents ("fine", gross errors apart as in pitch-tracking evaluation);
   and the share of frames within 50 cents;
 - timing: mean |Δt| between the input part's note onsets (voicing starts and pitch steps > 80 cents)

@@ -234,3 +234,9 @@ def test_a_long_part_is_revoiced_in_pieces_without_seams(monkeypatch):
     assert np.percentile(np.abs(a - b)[loud], 95) < 3.0
     for c in cuts:  # ... and no click where two pieces meet
         assert b[c] < b.max() - 20
+
+
+def test_psola_along_a_track_copes_with_a_part_where_praat_finds_no_pulse():
+    x = (np.random.default_rng(0).standard_normal(SR) * 1e-4).astype(np.float32)  # faint noise: no glottal pulse
+    y = transform(x, SR, semitones=-12, voice="alto", f0_hz=np.full(101, 200.0))
+    assert y.shape == x.shape and np.all(np.isfinite(y))

@@ -87,7 +87,8 @@ def _transform(x, sample_rate, *, semitones, formant, breathiness, voice, f0_hz,
     manip = call(snd, "To Manipulation", 0.01, floor, ceiling)
     if f0_hz is not None and np.any(np.asarray(f0_hz) > 0):
         own = call(manip, "Extract pulses")
-        have = np.array([call(own, "Get time from index", i) for i in range(1, call(own, "Get number of points") + 1)])
+        have = (np.asarray(call(own, "To Matrix").values, float).ravel()  # the pulse times
+                if call(own, "Get number of points") else np.zeros(0))
         pulses = call("Create empty PointProcess", "pulses", 0.0, dur)
         call(pulses, "Add points", psola_marks(have, np.asarray(f0_hz, float), hop_s, dur))
         call([manip, pulses], "Replace pulses")
