@@ -240,3 +240,12 @@ def test_psola_along_a_track_copes_with_a_part_where_praat_finds_no_pulse():
     x = (np.random.default_rng(0).standard_normal(SR) * 1e-4).astype(np.float32)  # faint noise: no glottal pulse
     y = transform(x, SR, semitones=-12, voice="alto", f0_hz=np.full(101, 200.0))
     assert y.shape == x.shape and np.all(np.isfinite(y))
+
+
+def test_reorchestration_fills_a_sung_stretch_the_transcription_missed():
+    from voicetools.revoice.orchestrate import follow_melody
+
+    hz = lambda m: 440 * 2 ** ((m - 69) / 12)  # noqa: E731
+    f0 = np.r_[np.full(50, hz(62)), np.full(30, hz(57.2)), np.zeros(10), np.full(5, hz(70))]
+    notes = follow_melody([(62, 0.0, 0.5, 90), (69, 0.5, 0.8, 40)], f0, 0.01)  # the A3 heard as a neighbour's A4
+    assert notes == [(62, 0.0, 0.5, 90), (57, 0.5, 0.8, 90)]  # filled at the track's pitch; the 50 ms blip is not

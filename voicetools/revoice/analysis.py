@@ -87,20 +87,28 @@ def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s
 
 
 def drop_blips(f0_hz: np.ndarray, min_frames: int, *, step_cents: float = 100.0) -> np.ndarray:
-    """``f0_hz`` with every stretch shorter than ``min_frames`` unvoiced — a stretch being voiced
-    frames each within ``step_cents`` of the one before. Sung notes and glides are longer; what is
-    shorter is the autocorrelation flicking to another voice's bleed, a subharmonic or a breath.
+    """``f0_hz`` with every stretch (``stretches``) shorter than ``min_frames`` unvoiced. Sung notes
+    and glides are longer; what is shorter is the autocorrelation flicking to another voice's
+    bleed, a subharmonic or a breath.
     (On the separated parts of 5 validation chorales the stretches under 40 ms held 1.8 % of the
     voiced frames, 67 % of them off the true part's pitch by over a semitone or unvoiced there —
     against 24 % of all frames.)"""
     f = np.asarray(f0_hz, float).copy()
+    for a, b in stretches(f, step_cents=step_cents):
+        if b - a < min_frames:
+            f[a:b] = 0.0
+    return f
+
+
+def stretches(f0_hz: np.ndarray, *, step_cents: float = 100.0) -> list[tuple[int, int]]:
+    """Frame ranges ``[a, b)`` of voiced frames each within ``step_cents`` of the one before."""
+    f = np.asarray(f0_hz, float)
     voiced = f > 0
     c = 1200 * np.log2(np.maximum(f, 1e-3))
     joined = voiced[1:] & voiced[:-1] & (np.abs(np.diff(c)) < step_cents)
-    ids = np.cumsum(voiced & ~np.r_[False, joined])  # the stretch each voiced frame belongs to
-    lengths = np.bincount(ids[voiced], minlength=int(ids.max()) + 1)
-    f[voiced & (lengths[ids] < min_frames)] = 0.0
-    return f
+    starts = np.flatnonzero(voiced & ~np.r_[False, joined])
+    ends = np.flatnonzero(voiced & ~np.r_[joined, False]) + 1
+    return list(zip(starts.tolist(), ends.tolist()))
 
 
 def loudness_db(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, n_frames: int | None = None) -> np.ndarray:

@@ -18,6 +18,7 @@ from ..errors import MissingDependencyError
 
 RENDER_SR = 22050
 BEND_RANGE = 2.0  # semitones: the General MIDI default pitch-bend range
+FILL_S = 0.1  # a stretch of the part's track this long that no transcribed note covers gets a note
 
 
 def render_notes(events, program: int, sample_rate: int, length_s: float, bends=()) -> np.ndarray:
@@ -75,8 +76,10 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
     polyphony) writes their notes too; played back, they turn one line into chords. A note is kept
     when the track's median pitch over it (voiced frames) is within a semitone of the note's, and
     takes that median's nearest semitone (bleed can pull the model's pitch one off); a note
-    over no voiced frame is kept only if it overlaps no kept note. Overlaps left are cut at the later
-    note's start."""
+    over no voiced frame is kept only if it overlaps no kept note. Where the track sings for
+    ``FILL_S`` or longer with no note kept over it (the model missed the part's note, or heard it
+    as a neighbour's), a note of the track's median pitch is added. Overlaps left are cut at the
+    later note's start."""
     f0_hz = np.asarray(f0_hz, float)
     midi = np.where(f0_hz > 0, 69 + 12 * np.log2(np.maximum(f0_hz, 1e-3) / 440.0), np.nan)
     kept, silent = [], []
@@ -89,8 +92,27 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
         elif abs(np.median(span) - p) <= 1.0:  # the part's note; its pitch as the part sings it
             kept.append((int(round(np.median(span))),) + tuple(ev[1:]))
     kept += [ev for ev in silent if not any(ev[1] < k[2] and k[1] < ev[2] for k in kept)]
+    kept += _uncovered_notes(kept, midi, hop_s, FILL_S)
     kept.sort(key=lambda e: e[1])
     return [(p, s, min(e, kept[i + 1][1]) if i + 1 < len(kept) else e, v) for i, (p, s, e, v) in enumerate(kept)]
+
+
+def _uncovered_notes(notes, midi: np.ndarray, hop_s: float, min_s: float) -> list[tuple[int, float, float, int]]:
+    """Notes for the stretches of the track (``analysis.stretches``) that no note covers for at
+    least ``min_s``: the track's median pitch there, at the kept notes' median velocity."""
+    from .analysis import stretches
+
+    covered = np.zeros(len(midi), bool)
+    for _, s, e, _ in notes:
+        covered[int(round(s / hop_s)) : int(round(e / hop_s))] = True
+    velocity = int(np.median([n[3] for n in notes])) if notes else 80
+    out = []
+    for a, b in stretches(np.where(np.isfinite(midi), 440.0 * 2 ** ((np.nan_to_num(midi) - 69) / 12), 0.0)):
+        free = np.flatnonzero(~covered[a:b]) + a
+        for run in np.split(free, np.flatnonzero(np.diff(free) > 1) + 1) if len(free) else []:
+            if len(run) * hop_s >= min_s:
+                out.append((int(round(np.median(midi[run]))), run[0] * hop_s, (run[-1] + 1) * hop_s, velocity))
+    return out
 
 
 def melody_bends(events, f0_hz: np.ndarray, hop_s: float, *, step: float = 0.05) -> list[tuple[float, float]]:
