@@ -110,9 +110,8 @@ def test_inputs(n: int, cache: Path):
         yield name, sf.read(path, dtype="float32")[0], np.load(stems_path)
 
 
-def onsets(x: np.ndarray, voice: str | None, shift: float = 0.0) -> np.ndarray:
-    """Note onsets (s): voicing starts and held pitch steps of more than 80 cents."""
-    f0 = f0_track(x, SR, voice=voice, shift_semitones=shift)
+def onsets(x: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """Note onsets (s) of ``x`` with F0 track ``f0``: voicing starts and held pitch steps of more than 80 cents."""
     loud = loudness_db(x, SR, n_frames=len(f0))
     v = (f0 > 0) & (loud > loud.max() - 40)
     c = np.where(v, 1200 * np.log2(np.maximum(f0, 1e-3) / 440), np.nan)
@@ -126,17 +125,24 @@ def onsets(x: np.ndarray, voice: str | None, shift: float = 0.0) -> np.ndarray:
     return np.array(out)
 
 
-def part_metrics(x: np.ndarray, y: np.ndarray, shift: float, voice: str) -> dict:
+def part_metrics(x: np.ndarray, y: np.ndarray, shift: float, voice: str, sung: np.ndarray | None = None) -> dict:
+    """Melody and timing of output ``y`` against input ``x`` (and, given, against the ``sung`` true part)."""
     # the output is tracked in the input voice's range moved by the shift: the same search for both
-    e = cents_error(f0_track(x, SR, voice=voice), f0_track(y, SR, voice=voice, shift_semitones=shift), shift)
-    oi, oo = onsets(x, voice), onsets(y, voice, shift)
+    fx, fy = f0_track(x, SR, voice=voice), f0_track(y, SR, voice=voice, shift_semitones=shift)
+    e = cents_error(fx, fy, shift)
+    oi, oo = onsets(x, fx), onsets(y, fy)
     dev = [np.min(np.abs(oo - t)) for t in oi if len(oo) and np.min(np.abs(oo - t)) <= 0.15]
     fine = e[np.abs(e) < 100]  # gross errors (a wrong octave or a bleeding voice tracked) counted apart
-    return {"f0_rmse_cents": float(np.sqrt(np.mean(e ** 2))) if len(e) else None,
-            "fine_f0_rmse_cents": float(np.sqrt(np.mean(fine ** 2))) if len(fine) else None,
-            "within_50_cents": float(np.mean(np.abs(e) < 50)) if len(e) else None, "frames": int(len(e)),
-            "onset_dev_ms": float(1000 * np.mean(dev)) if dev else None,
-            "onsets_matched": float(len(dev) / len(oi)) if len(oi) else None}
+    return {**melody(e), "fine_f0_rmse_cents": float(np.sqrt(np.mean(fine ** 2))) if len(fine) else None,
+            "frames": int(len(e)), "onset_dev_ms": float(1000 * np.mean(dev)) if dev else None,
+            "onsets_matched": float(len(dev) / len(oi)) if len(oi) else None,
+            **(melody(cents_error(f0_track(sung, SR, voice=voice), fy, shift), "sung_") if sung is not None else {})}
+
+
+def melody(e: np.ndarray, prefix: str = "") -> dict:
+    """RMSE and share within 50 cents of per-frame errors ``e`` (cents)."""
+    return {f"{prefix}f0_rmse_cents": float(np.sqrt(np.mean(e ** 2))) if len(e) else None,
+            f"{prefix}within_50_cents": float(np.mean(np.abs(e) < 50)) if len(e) else None}
 
 
 def main(argv=None):
@@ -179,12 +185,8 @@ def main(argv=None):
                     rtf.append((time.perf_counter() - t0) / (len(audio) / SR))
                     for p in res.parts:
                         xin, yout = res.originals[p][0], res.parts[p][0]
-                        m = part_metrics(xin, yout, res.shifts[p], p)
-                        if mode == "choir" and stems is not None:  # against what the choir really sang
-                            e = cents_error(f0_track(stems[PARTS.index(p)], SR, voice=p),
-                                            f0_track(yout, SR, voice=p, shift_semitones=res.shifts[p]), res.shifts[p])
-                            m.update(sung_f0_rmse_cents=float(np.sqrt(np.mean(e ** 2))) if len(e) else None,
-                                     sung_within_50_cents=float(np.mean(np.abs(e) < 50)) if len(e) else None)
+                        true_part = stems[PARTS.index(p)] if mode == "choir" and stems is not None else None
+                        m = part_metrics(xin, yout, res.shifts[p], p, true_part)  # what the choir really sang
                         probs = voicetype.classify(yout, SR, judge)
                         label = max(probs, key=probs.get)
                         voice_label = max(VOICE_LABELS, key=probs.get)

@@ -197,13 +197,13 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
         t = targets[part]
         an = analyse(x, sr, voice=part if part in VOICE_TYPES else None)
         analyses[part] = an
-        got = {}
+        got, median = {}, _median_midi(an)  # the whole part's median: every piece moves by the same octaves
 
-        def transform(seg, seg_an, part=part, t=t, an=an):
+        def transform(seg, seg_an, part=part, t=t, median=median):
             y, got["shift"] = _transform_part(seg, sr, part, t, seg_an, pitch=pitch, formant=formant,
                                               breathiness=breathiness, timbre_models=timbre_models,
                                               notes_model=notes_model, notes=notes, separated=voice is None,
-                                              median_midi=_median_midi(an))
+                                              median_midi=median)
             return y
 
         y = _in_pieces(x, sr, an, transform)
@@ -284,7 +284,7 @@ def _load_timbre(name, *, minutes: float, callback):
 
 
 def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant, breathiness, timbre_models,
-                    notes_model, notes, separated, median_midi=None):
+                    notes_model, notes, separated, median_midi):
     from . import colour, orchestrate, timbre, vocoder
 
     source_voice = part if part in VOICE_TYPES else None
@@ -293,8 +293,7 @@ def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant,
         return vocoder.keep_harmonics(x, sr, an.f0_hz, hop_s=an.hop_s) if separated else x
 
     if t.kind == "voice":
-        median = _median_midi(an) if median_midi is None else median_midi  # the whole part's, for every piece
-        octave = default_octaves(median, t.name) if t.semitones is None else t.semitones
+        octave = default_octaves(median_midi, t.name) if t.semitones is None else t.semitones
         shift = float(octave + pitch)
         r = formant_factor(source_voice, t.name) * formant
         y = vocoder.transform(psola_input(), sr, semitones=shift, formant=r, voice=source_voice, f0_hz=an.f0_hz,

@@ -92,12 +92,13 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
         elif abs(np.median(span) - p) <= 1.0:  # the part's note; its pitch as the part sings it
             kept.append((int(round(np.median(span))),) + tuple(ev[1:]))
     kept += [ev for ev in silent if not any(ev[1] < k[2] and k[1] < ev[2] for k in kept)]
-    kept += _uncovered_notes(kept, midi, hop_s, FILL_S)
+    kept += _uncovered_notes(kept, f0_hz, midi, hop_s, FILL_S)
     kept.sort(key=lambda e: e[1])
     return [(p, s, min(e, kept[i + 1][1]) if i + 1 < len(kept) else e, v) for i, (p, s, e, v) in enumerate(kept)]
 
 
-def _uncovered_notes(notes, midi: np.ndarray, hop_s: float, min_s: float) -> list[tuple[int, float, float, int]]:
+def _uncovered_notes(notes, f0_hz: np.ndarray, midi: np.ndarray, hop_s: float,
+                     min_s: float) -> list[tuple[int, float, float, int]]:
     """Notes for the stretches of the track (``analysis.stretches``) that no note covers for at
     least ``min_s``: the track's median pitch there, at the kept notes' median velocity."""
     from .analysis import stretches
@@ -107,7 +108,7 @@ def _uncovered_notes(notes, midi: np.ndarray, hop_s: float, min_s: float) -> lis
         covered[int(round(s / hop_s)) : int(round(e / hop_s))] = True
     velocity = int(np.median([n[3] for n in notes])) if notes else 80
     out = []
-    for a, b in stretches(np.where(np.isfinite(midi), 440.0 * 2 ** ((np.nan_to_num(midi) - 69) / 12), 0.0)):
+    for a, b in stretches(f0_hz):
         free = np.flatnonzero(~covered[a:b]) + a
         for run in np.split(free, np.flatnonzero(np.diff(free) > 1) + 1) if len(free) else []:
             if len(run) * hop_s >= min_s:

@@ -30,12 +30,18 @@ HOP = 128
 TASK = "timbre"
 
 
-def features(x: np.ndarray, *, sample_rate: int = SAMPLE_RATE, hop_length: int = HOP,
-             voice: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(f0_hz, loudness_db, voiced) on the decoder's frame grid (frames = len(x) // hop)."""
+def features(x: np.ndarray, *, sample_rate: int = SAMPLE_RATE, hop_length: int = HOP, voice: str | None = None,
+             f0_hz: np.ndarray | None = None, f0_hop_s: float = 0.01) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(f0_hz, loudness_db, voiced) on the decoder's frame grid (frames = len(x) // hop). The F0 is
+    ``x``'s own, tracked on that grid, unless a track ``f0_hz`` (one value per ``f0_hop_s``) is given:
+    then its nearest frames."""
     n = len(x) // hop_length
     hop_s = hop_length / sample_rate
-    f0 = f0_track(x, sample_rate, voice=voice, hop_s=hop_s, n_frames=n)
+    if f0_hz is None:
+        f0 = f0_track(x, sample_rate, voice=voice, hop_s=hop_s, n_frames=n)
+    else:
+        f0_hz = np.asarray(f0_hz, float)
+        f0 = f0_hz[np.clip(np.round(np.arange(n) * hop_s / f0_hop_s).astype(int), 0, len(f0_hz) - 1)]
     # frames of the decoder cover [i·hop, (i+1)·hop): measure at their centres
     loud = loudness_db(np.pad(x, (hop_length // 2, 0)), sample_rate, hop_s=hop_s, n_frames=n)
     voiced = (f0 > 0).astype(np.float32)
@@ -192,12 +198,7 @@ def apply_timbre(model, x: np.ndarray, sample_rate: int, *, semitones: float = 0
     y = resample(torch.as_tensor(np.asarray(x, np.float32))[None], sample_rate, sr)[0].numpy()
     n = len(y)
     y = np.pad(y, (0, (-n) % net.hop + net.hop))
-    f0, loud, voiced = features(y, sample_rate=sr, hop_length=net.hop, voice=voice)
-    if f0_hz is not None:  # the given track on the decoder's frames (nearest frame)
-        f0_hz = np.asarray(f0_hz, float)
-        near = np.clip(np.round(np.arange(len(f0)) * (net.hop / sr) / hop_s).astype(int), 0, len(f0_hz) - 1)
-        voiced = (f0_hz[near] > 0).astype(np.float32)
-        f0 = _fill_unvoiced(np.where(voiced > 0, f0_hz[near], 0.0))
+    f0, loud, voiced = features(y, sample_rate=sr, hop_length=net.hop, voice=voice, f0_hz=f0_hz, f0_hop_s=hop_s)
     if voiced.any():  # move the part's level to the training level
         loud = loud + (net.model_args["loudness_ref_db"] - np.percentile(loud[voiced > 0], 90))
     f0 = f0 * 2.0 ** (semitones / 12.0)
