@@ -146,3 +146,44 @@ def test_midi_reorchestration_follows_the_sung_intonation_with_pitch_bends():
     rms = {k: float(np.sqrt(np.mean(e ** 2))) for k, e in errors.items()}
     assert rms["bent"] < 15.0 and rms["bent"] < 0.6 * rms["plain"]  # the vibrato and the 30 cents followed
     assert np.mean(np.abs(errors["bent"]) < 25) > 0.9
+
+
+def test_legato_phrases_hold_one_note_per_phrase_and_carry_the_melody_on_the_bend():
+    from voicetools.revoice.orchestrate import legato_phrases
+
+    events = [(60, 0.0, 0.5, 100), (64, 0.5, 1.0, 50), (62, 1.05, 1.4, 100),  # one phrase (gaps under 0.3 s)
+              (60, 2.0, 2.5, 80)]  # after a rest: a new phrase
+    held, bends, controls = legato_phrases(events, [(0.2, 0.3)])  # 30 cents of intonation in the first note
+    assert held == [(62, 0.0, 1.4, 100), (60, 2.0, 2.5, 80)]  # held at the middle of the phrase's range
+    assert bends == [(0.0, -2.0), (0.2, pytest.approx(-1.7)), (0.5, 2.0), (1.05, 0.0), (2.0, 0.0)]
+    assert controls == [(0.0, 11, 127), (0.5, 11, 64), (1.0, 11, 0), (1.05, 11, 127), (1.4, 11, 0),  # rest: silent
+                        (2.0, 120, 0), (2.0, 11, 127), (2.5, 11, 0)]  # the last phrase's release cut first
+
+
+def test_reorchestration_separates_notes_where_the_part_breaks_its_voicing():
+    from voicetools.revoice.orchestrate import follow_melody
+
+    hz = lambda m: 440 * 2 ** ((m - 69) / 12)  # noqa: E731
+    f0 = np.r_[np.full(50, hz(62)), np.zeros(3), np.full(47, hz(64))]  # a consonant just after the change
+    assert follow_melody([(62, 0.0, 0.5, 90), (64, 0.5, 1.0, 90)], f0, 0.01) == [(62, 0.0, 0.5, 90),
+                                                                                  (64, 0.53, 1.0, 90)]
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
+def test_choir_aahs_plays_a_line_in_tune_and_on_time_only_legato():
+    from voicetools.revoice.orchestrate import patch_tuning, render_notes
+
+    notes = [(57, 0.2, 1.0, 100), (60, 1.0, 1.8, 100), (62, 1.8, 2.6, 100), (55, 2.6, 3.4, 100)]
+    off = patch_tuning(52, [55, 57, 60, 62])
+    assert max(abs(c) for c in off.values()) > 10  # FluidR3's Choir Aahs is out of tune by key
+
+    def errors(y):  # median error (cents) just after each note change, and in each note's middle
+        f = f0_track(y, SR)
+        cents = lambda a, b, p: np.median(1200 * np.log2(f[a:b][f[a:b] > 0] / (440 * 2 ** ((p - 69) / 12))))  # noqa
+        return ([cents(int(s * 100) + 3, int(s * 100) + 15, p) for p, s, _, _ in notes[1:]],
+                [cents(int(s * 100) + 30, int(e * 100) - 10, p) for p, s, e, _ in notes])
+
+    change, middle = errors(render_notes(notes, 52, SR, 3.6, legato=True, in_tune=True))
+    assert max(abs(c) for c in change + middle) < 20  # at the new note from its first 30 ms, and in tune
+    change, middle = errors(render_notes(notes, 52, SR, 3.6))  # re-struck: the old note rings over the new one
+    assert max(abs(c) for c in change) > 100 and max(abs(c) for c in middle) > 10

@@ -2,8 +2,10 @@
 program (FluidSynth + FluidR3_GM) or sing them with the project's singing synthesizer.
 
 The notes come from the transcription model (``voicetools transcribe``'s ``Voice2Midi``), so
-timing and dynamics (velocities from attack loudness) follow the part; the pitch is the note's,
-without the singer's vibrato or glides.
+timing and dynamics (velocities from attack loudness) follow the part. Given the part's F0 track,
+only the notes it sings are played, parted where it breaks its voicing, and pitch-bent to its
+intonation; a sustained program plays them legato, each phrase one held note, and in tune (the
+soundfont's own mistuning measured and bent away).
 """
 
 from __future__ import annotations
@@ -19,11 +21,86 @@ from ..errors import MissingDependencyError
 RENDER_SR = 22050
 BEND_RANGE = 2.0  # semitones: the General MIDI default pitch-bend range
 FILL_S = 0.1  # a stretch of the part's track this long that no transcribed note covers gets a note
+ARTICULATION_S = 0.05  # a voicing break this close to a note change separates the two notes
+# Sustained programs (organs, strings, ensembles, choirs, brass, reeds, pipes, synth leads and pads,
+# bagpipe, fiddle, shanai) play a sung line legato, as a monophonic synth or a wind player does: one
+# held note per phrase, the melody on the pitch bend. Re-struck, a patch such as Choir Aahs fades the
+# new note in over ~200 ms while the old one rings on, and the line lags at every note change.
+SUSTAINED = frozenset([*range(16, 24), *range(40, 45), *range(48, 96), 109, 110, 111])
+LEGATO_GAP_S = 0.3  # notes this close are one phrase; a longer rest gets a new note-on
+LEGATO_SPAN = 12  # semitones one phrase may span: the bend moves the patch's sample at most half of it
+LEGATO_BEND_RANGE = 12  # semitones, set with RPN 0; covers half the span, intonation and cents of shift
+REST_S = 0.01  # a rest this long inside a phrase is silenced with the expression controller
+TUNE_NOTE_S, TUNE_GAP_S = 1.0, 0.3  # each key held this long, in one render, to measure its tuning
+_tuning: dict[tuple[int, int], float] = {}  # (program, key) → cents the soundfont plays it off
 
 
-def render_notes(events, program: int, sample_rate: int, length_s: float, bends=()) -> np.ndarray:
+def legato_phrases(events, bends) -> tuple[list, list, list]:
+    """One-at-a-time ``events`` and their ``bends`` (semitones about each note's pitch) as phrases:
+    (held notes, bends about each held note's pitch, controls (time_s, controller, value)).
+
+    Notes less than ``LEGATO_GAP_S`` apart that keep within ``LEGATO_SPAN`` semitones are one
+    phrase, held at the middle of its range; each note is a pitch-bend step and a CC 11 level
+    (velocity relative to the phrase's loudest: SF2 maps both with the same curve, so the level is
+    the note's own), and a rest of ``REST_S`` or more inside the phrase is CC 11 at 0. A phrase
+    ends with CC 11 at 0 and the next starts after All Sound Off (CC 120): a released note would
+    ring on into the next phrase's attack, and the pitch bend would move it there too."""
+    phrases: list[list] = []
+    for ev in sorted(events, key=lambda e: e[1]):
+        if phrases and ev[1] - phrases[-1][-1][2] < LEGATO_GAP_S and \
+                max(abs(ev[0] - p) for p, *_ in phrases[-1]) <= LEGATO_SPAN:
+            phrases[-1].append(ev)
+        else:
+            phrases.append([ev])
+    held, out_bends, controls = [], [], []
+    bends = sorted(bends)
+    for k, ph in enumerate(phrases):
+        pitches = [p for p, *_ in ph]
+        anchor = int(round((max(pitches) + min(pitches)) / 2))
+        loudest = max(v for *_, v in ph)
+        held.append((anchor, ph[0][1], ph[-1][2], loudest))
+        if k:
+            controls.append((ph[0][1], 120, 0))
+        for i, (p, s, e, v) in enumerate(ph):
+            controls.append((s, 11, int(round(127 * v / loudest))))
+            out_bends += _note_bends(bends, s, e, p - anchor)
+            if i + 1 == len(ph) or ph[i + 1][1] - e >= REST_S:
+                controls.append((e, 11, 0))
+    return held, out_bends, controls
+
+
+def render_notes(events, program: int, sample_rate: int, length_s: float, bends=(), *,
+                 legato: bool = False, in_tune: bool = False) -> np.ndarray:
     """``events`` (pitch, start_s, end_s, velocity) played by GM ``program`` → mono float32 of ``length_s``;
-    ``bends`` (time_s, semitones within ±``BEND_RANGE``) are the channel's pitch-bend messages."""
+    ``bends`` (time_s, semitones within ±``BEND_RANGE``) are the channel's pitch-bend messages.
+    With ``legato``, a ``SUSTAINED`` program plays one-at-a-time events as phrases (``legato_phrases``);
+    ``in_tune`` bends each note against the patch's measured mistuning of its key (``patch_tuning``).
+    (Both off for the training renders the shipped models were made from.)"""
+    controls, bend_range = [], BEND_RANGE
+    if legato and int(program) in SUSTAINED and _one_at_a_time(events):
+        events, bends, phrasing = legato_phrases(events, bends)
+        bend_range = LEGATO_BEND_RANGE
+        controls = [(0, 101, 0), (0, 100, 0), (0, 6, LEGATO_BEND_RANGE), (0, 38, 0)] + phrasing  # RPN 0: bend range
+    if in_tune and events:
+        tuning = patch_tuning(program, [p for p, *_ in events])
+        bends = sorted(bends)
+        bends = [b for p, s, e, _ in sorted(events, key=lambda ev: ev[1])
+                 for b in _note_bends(bends, s, e, -tuning[p] / 100.0)]
+    return _render(events, program, sample_rate, length_s, bends, bend_range, controls)
+
+
+def _note_bends(bends, start: float, end: float, offset: float) -> list[tuple[float, float]]:
+    """The ``bends`` in [start, end) moved by ``offset`` semitones, with one at ``start`` (the note's
+    own pitch, when it had none there)."""
+    own = [(t, b + offset) for t, b in bends if start <= t < end]
+    return own if own and own[0][0] <= start + 1e-6 else [(start, float(offset))] + own
+
+
+def _render(events, program: int, sample_rate: int, length_s: float, bends, bend_range: float = BEND_RANGE,
+            controls=()) -> np.ndarray:
+    """The MIDI of one channel through FluidSynth; ``controls`` are (time_s, controller, value), in
+    time order, those at one time kept in their order one tick apart (a MIDI file orders one tick's
+    controls by number)."""
     import pretty_midi
 
     if shutil.which("fluidsynth") is None:
@@ -34,14 +111,45 @@ def render_notes(events, program: int, sample_rate: int, length_s: float, bends=
         return np.zeros(n, np.float32)
     pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
     inst = pretty_midi.Instrument(program=int(program))
+    tick, last = pm.tick_to_time(1), -1.0
+    for t, cc, value in sorted(controls, key=lambda c: c[0]):
+        last = max(float(t), last + tick)
+        inst.control_changes.append(pretty_midi.ControlChange(int(cc), int(value), last))
     for p, s, e, v in events:
         if e > s and 0 <= p <= 127:
             inst.notes.append(pretty_midi.Note(velocity=int(np.clip(v, 1, 127)), pitch=int(p), start=float(s), end=float(e)))
     for t, b in bends:
-        inst.pitch_bends.append(pretty_midi.PitchBend(int(round(np.clip(b / BEND_RANGE, -1, 1) * 8191)), float(t)))
+        inst.pitch_bends.append(pretty_midi.PitchBend(int(round(np.clip(b / bend_range, -1, 1) * 8191)), float(t)))
     pm.instruments.append(inst)
     x = fluidsynth_render(pm, sample_rate, gain=1.0, render_sr=RENDER_SR)
     return np.pad(x, (0, max(0, n - len(x))))[:n].astype(np.float32)
+
+
+def patch_tuning(program: int, keys) -> dict[int, float]:
+    """Cents by which FluidR3_GM's ``program`` sounds each of ``keys`` off equal temperament, measured:
+    the keys are rendered one after another in one FluidSynth call and tracked (the median over
+    each note's middle, frames within a semitone of the key). Sampled ensembles are not in tune —
+    Choir Aahs plays 10 to 40 cents flat, depending on the key — while most programs are within
+    a few cents. Cached per process; 0 for a key with no pitch (unpitched programs)."""
+    from .analysis import f0_track
+
+    todo = sorted({int(k) for k in keys if 0 <= k <= 127} - {k for p, k in _tuning if p == program})
+    if todo:
+        step = TUNE_NOTE_S + TUNE_GAP_S
+        y = _render([(k, i * step, i * step + TUNE_NOTE_S, 100) for i, k in enumerate(todo)], program,
+                    RENDER_SR, len(todo) * step, ())
+        f0, hop = f0_track(y, RENDER_SR), 0.01
+        for i, k in enumerate(todo):
+            f = f0[int((i * step + 0.3) / hop): int((i * step + TUNE_NOTE_S - 0.1) / hop)]
+            cents = 100 * (69 + 12 * np.log2(f[f > 0] / 440.0) - k)
+            cents = cents[np.abs(cents) < 100]
+            _tuning[program, k] = float(np.median(cents)) if len(cents) >= 10 else 0.0
+    return {int(k): _tuning.get((program, int(k)), 0.0) for k in keys}
+
+
+def _one_at_a_time(events) -> bool:
+    ends = sorted(events, key=lambda e: e[1])
+    return all(a[2] <= b[1] + 1e-9 for a, b in zip(ends, ends[1:]))
 
 
 def sing_notes(events, voice: str, sample_rate: int, length_s: float, *, seed: int = 0) -> np.ndarray:
@@ -94,7 +202,31 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
     kept += [ev for ev in silent if not any(ev[1] < k[2] and k[1] < ev[2] for k in kept)]
     kept += _uncovered_notes(kept, f0_hz, midi, hop_s, FILL_S)
     kept.sort(key=lambda e: e[1])
-    return [(p, s, min(e, kept[i + 1][1]) if i + 1 < len(kept) else e, v) for i, (p, s, e, v) in enumerate(kept)]
+    kept = [(p, s, min(e, kept[i + 1][1]) if i + 1 < len(kept) else e, v) for i, (p, s, e, v) in enumerate(kept)]
+    return _articulated(kept, f0_hz > 0, hop_s)
+
+
+def _articulated(notes, voiced: np.ndarray, hop_s: float) -> list[tuple[int, float, float, int]]:
+    """Where the track breaks its voicing within ``ARTICULATION_S`` of a note change (a consonant, a
+    breath between two notes), the earlier note ends at the break and the later starts after it."""
+    out = [list(n) for n in notes]
+    w = int(round(ARTICULATION_S / hop_s))
+    for a, b in zip(out, out[1:]):
+        if b[1] - a[2] > ARTICULATION_S:
+            continue
+        i = int(round(b[1] / hop_s))
+        near = np.flatnonzero(~voiced[max(0, i - w): i + w + 1]) + max(0, i - w)
+        if not len(near):
+            continue
+        j = near[np.argmin(np.abs(near - i))]  # the break nearest the change, all of it
+        lo, hi = j, j + 1
+        while lo > 0 and not voiced[lo - 1]:
+            lo -= 1
+        while hi < len(voiced) and not voiced[hi]:
+            hi += 1
+        if lo * hop_s > a[1] and hi * hop_s < b[2]:
+            a[2], b[1] = min(a[2], lo * hop_s), max(b[1], hi * hop_s)
+    return [tuple(n) for n in out]
 
 
 def _uncovered_notes(notes, f0_hz: np.ndarray, midi: np.ndarray, hop_s: float,
@@ -160,5 +292,5 @@ def reorchestrate(x: np.ndarray, sample_rate: int, *, program: int | None, voice
     if program is None:
         y = sing_notes(events, voice or "alto", sample_rate, length_s)
     else:
-        y = render_notes(events, program, sample_rate, length_s, bends)
+        y = render_notes(events, program, sample_rate, length_s, bends, legato=True, in_tune=True)
     return y[: len(x)], len(events)
