@@ -299,8 +299,11 @@ def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant,
         y = vocoder.transform(psola_input(), sr, semitones=shift, formant=r, voice=source_voice, f0_hz=an.f0_hz,
                               hop_s=an.hop_s)
         if source_voice is not None:  # the formant shift moved the envelope; now its pattern
+            moved = an.f0_hz * 2.0 ** (shift / 12.0)
             y = colour.recolour(y, sr, source_voice, t.name, source_scale=r, target_scale=formant,
-                                f0_hz=an.f0_hz * 2.0 ** (shift / 12.0), f0_hop_s=an.hop_s)
+                                f0_hz=moved, f0_hop_s=an.hop_s)
+            if separated:  # the colour's boosts lift what bleed is left between the harmonics: comb again
+                y = vocoder.keep_harmonics(y, sr, moved, hop_s=an.hop_s)
         return (vocoder.add_breath(y, sr, breathiness) if breathiness > 0 else y), shift
     shift = float((t.semitones or 0.0) + pitch)
     if t.kind == "keep":
