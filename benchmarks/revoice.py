@@ -15,7 +15,8 @@ Every configuration is one ``vt.revoice`` call per input (separation included):
 - ``voice``: soprano→tenor, alto→bass, tenor→soprano, bass→alto with the default octave moves;
 - ``voice+0``: the same voice types without transposition (character only: formants);
 - ``timbre-synth-choir`` / ``timbre-clarinet``: the shipped DDSP timbre models on every part;
-- ``gm:clarinet`` / ``gm:choir_aahs``: transcribed with voice2midi, played by FluidSynth.
+- ``gm:clarinet`` / ``gm:choir_aahs``: transcribed with voice2midi, played by FluidSynth;
+- ``singing``: transcribed, then sung by the project's singing synthesizer in the part's voice type.
 
 Two settings: ``choir`` — each mixture is separated and every part re-voiced (what a user gets);
 ``solo`` — each TRUE part of the test chorales is re-voiced alone (``voice=``, no separation), which
@@ -75,6 +76,7 @@ CONFIGS = {
     "timbre-clarinet": ({p: "clarinet" for p in PARTS}, {p: {"clarinet"} for p in PARTS}),
     "gm:clarinet": ({p: "gm:clarinet" for p in PARTS}, {p: {"clarinet"} for p in PARTS}),
     "gm:choir_aahs": ({p: "gm:choir_aahs" for p in PARTS}, {p: {"choir-aahs"} for p in PARTS}),
+    "singing": ({p: "singing" for p in PARTS}, {p: {p} for p in PARTS}),
 }
 
 

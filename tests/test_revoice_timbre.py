@@ -125,7 +125,8 @@ def test_midi_reorchestration_plays_the_transcribed_notes():
 
 
 @pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
-def test_midi_reorchestration_follows_the_sung_intonation_with_pitch_bends():
+@pytest.mark.parametrize("program", [71, None])  # a GM clarinet, and the singing synthesizer
+def test_midi_reorchestration_follows_the_sung_intonation_with_pitch_bends(program):
     from voicetools.data.chorales import Note
     from voicetools.data.singing import Singer, sing
     from voicetools.revoice.orchestrate import reorchestrate
@@ -139,7 +140,7 @@ def test_midi_reorchestration_follows_the_sung_intonation_with_pitch_bends():
     f0 = f0_track(x, SR, voice="alto")
     errors = {}
     for name, track in (("plain", None), ("bent", f0)):
-        y, n_notes = reorchestrate(x, SR, program=71, voice="alto", semitones=-12.3, model=model, f0_hz=track)
+        y, n_notes = reorchestrate(x, SR, program=program, voice="alto", semitones=-12.3, model=model, f0_hz=track)
         shift = -12.3 if track is not None else -12.0  # plain notes take whole semitones only
         errors[name] = cents_error(f0, f0_track(y, SR, voice="alto", shift_semitones=-12), shift)
         assert n_notes == 3 and len(errors[name]) > 200

@@ -115,14 +115,18 @@ def _envelope_db(freqs_hz, formants, tilt_db_per_oct):
 
 
 def sing(notes, *, voice: str, sample_rate: int, length_s: float, seconds_per_quarter: float,
-         rng: np.random.Generator, singer: Singer | None = None, vowels=None) -> np.ndarray:
+         rng: np.random.Generator, singer: Singer | None = None, vowels=None, bends=None) -> np.ndarray:
     """Sing ``notes`` (objects with start_q, dur_q, pitch, lyric) as one singer; mono float32.
 
     ``vowels`` fixes the vowel per note (shared by a section); otherwise it comes from the lyrics.
+    ``bends`` — (time_s, semitones) steps added to the notes' pitch, as MIDI pitch bends are — give
+    the line its intonation, vibrato and glides: the singer's own vibrato and portamento are then off.
     """
     sr = sample_rate
     n = int(round(length_s * sr))
     singer = singer or Singer.random(voice, rng)
+    if bends is not None:
+        singer.vibrato_cents, singer.glide_s = 0.0, 0.0
     if vowels is None:
         vowels = [vowel_of(nt.lyric, rng) for nt in notes]
     midi = np.full(n, np.nan)
@@ -158,6 +162,10 @@ def sing(notes, *, voice: str, sample_rate: int, length_s: float, seconds_per_qu
             onset_bursts.append(a)
         prev_end, prev_pitch = t1, nt.pitch
     voiced = ~np.isnan(midi)
+    if bends:
+        times, values = np.array(sorted(bends), float).T
+        at = np.searchsorted(times, np.arange(n) / sr, side="right") - 1
+        midi = midi + np.where(at >= 0, values[np.maximum(at, 0)], 0.0)
     midi = np.where(voiced, midi, 60.0)
     midi = midi + singer.detune_cents / 100
     f0 = 440.0 * 2 ** ((midi - 69) / 12) * (1 + singer.jitter * _smooth_noise(rng, n, sr, 30))

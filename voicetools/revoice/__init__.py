@@ -319,4 +319,4 @@ def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant,
                                            model=notes_model, f0_hz=an.f0_hz, hop_s=an.hop_s)
     if not n_notes and np.any(x):
         notes.append(f"{part}: no notes were found to re-orchestrate, so the part is silent")
-    return y, float(shift) if program is not None else float(round(shift))
+    return y, float(shift)  # the cents of the shift ride on the pitch bends

@@ -152,8 +152,9 @@ def _one_at_a_time(events) -> bool:
     return all(a[2] <= b[1] + 1e-9 for a, b in zip(ends, ends[1:]))
 
 
-def sing_notes(events, voice: str, sample_rate: int, length_s: float, *, seed: int = 0) -> np.ndarray:
-    """``events`` sung by one synthetic singer of ``voice`` (vowel "a")."""
+def sing_notes(events, voice: str, sample_rate: int, length_s: float, bends=None, *, seed: int = 0) -> np.ndarray:
+    """``events`` sung by one synthetic singer of ``voice`` (vowel "a"), with ``bends`` (time_s, semitones)
+    as the line's intonation when given."""
     from ..data.chorales import Note
     from ..data.singing import Singer, sing
 
@@ -163,7 +164,7 @@ def sing_notes(events, voice: str, sample_rate: int, length_s: float, *, seed: i
     rng = np.random.default_rng(seed)
     notes = [Note(s, e - s, int(p), "a") for p, s, e, v in events]
     x = sing(notes, voice=voice, sample_rate=sample_rate, length_s=length_s, seconds_per_quarter=1.0, rng=rng,
-             singer=Singer.random(voice, rng))
+             singer=Singer.random(voice, rng), bends=bends)
     return x.astype(np.float32)
 
 
@@ -276,10 +277,10 @@ def melody_bends(events, f0_hz: np.ndarray, hop_s: float, *, step: float = 0.05)
 def reorchestrate(x: np.ndarray, sample_rate: int, *, program: int | None, voice: str | None, semitones: float,
                   model, f0_hz: np.ndarray | None = None, hop_s: float = 0.01) -> tuple[np.ndarray, int]:
     """Transcribe, transpose by ``semitones`` (whole ones on the notes, the cents on the pitch bends when
-    ``f0_hz`` is given), and play with ``program`` (or sing when None, whole semitones).
+    ``f0_hz`` is given), and play with ``program`` (or sing in ``voice`` when None).
     With the part's ``f0_hz`` track (one value per ``hop_s``), only the notes it sings are played
-    (``follow_melody``), bent to its intonation (``melody_bends``). Returns (audio of the same
-    length, number of notes)."""
+    (``follow_melody``), bent to its intonation (``melody_bends``) — the singing synthesizer takes
+    the same bends. Returns (audio of the same length, number of notes)."""
     events = transcribe_part(x, sample_rate, model)
     bends = []
     if f0_hz is not None:
@@ -290,7 +291,7 @@ def reorchestrate(x: np.ndarray, sample_rate: int, *, program: int | None, voice
     bends = [(t, b + semitones - k) for t, b in bends]  # the cents of the shift ride on the bends
     length_s = len(x) / sample_rate
     if program is None:
-        y = sing_notes(events, voice or "alto", sample_rate, length_s)
+        y = sing_notes(events, voice or "alto", sample_rate, length_s, bends if f0_hz is not None else None)
     else:
         y = render_notes(events, program, sample_rate, length_s, bends, legato=True, in_tune=True)
     return y[: len(x)], len(events)
