@@ -282,3 +282,16 @@ def test_a_separated_part_is_revoiced_without_its_bleed(alto):
     # as a solo voice the bleed is moved and recoloured with the part; as a separated part it is combed
     # out before PSOLA and again after the colour, whose boosts lift what was left
     assert out[True] > out[False] + 3.0
+
+
+def test_a_bass_with_a_tenor_bleeding_a_fifth_above_is_tracked_at_its_own_octave(monkeypatch):
+    from voicetools.revoice import analysis
+
+    x = sung("bass", [45, 47]) + 0.8 * sung("tenor", [52, 54], seed=1)  # A2+E3, B2+F#3: 2:3, one common period
+    f = f0_track(x, SR, voice="bass")
+    midi = 69 + 12 * np.log2(f[f > 0] / 440)
+    assert np.mean(f > 0) > 0.75 and np.all(np.abs(midi - np.round(midi)) < 0.3)
+    assert set(np.round(midi).astype(int)) == {45, 47}  # both notes, at their own octave
+    monkeypatch.setattr(analysis, "MISSING_DB", np.inf)  # Praat alone: the common period, an octave low
+    f = f0_track(x, SR, voice="bass")
+    assert np.mean(69 + 12 * np.log2(f[f > 0] / 440) < 40) > 0.8

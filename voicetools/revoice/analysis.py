@@ -20,6 +20,7 @@ OCTAVE_COST = 0.05
 # part on the separated parts of 5 validation chorales: bass 7.4 % → 4.1 %, tenor 8.7 % → 7.2 %)
 LOW_VOICE_OCTAVE_COST = 0.1
 TRACK_RATE = 4000
+MISSING_DB = 25.0  # a fundamental this far under the band at twice it is not sounding
 MIN_RUN_S = 0.04
 BLOCK_FRAMES = 2048
 PIECE_S = 30.0
@@ -82,8 +83,45 @@ def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s
     out = f[idx] if idx is not None else np.zeros(n_frames)
     out[(grid < t[0] - hop_s) | (grid > t[-1] + hop_s)] = 0.0 if len(t) else 0.0
     out = np.nan_to_num(out)
+    out = restore_missing_fundamentals(out, x, rate, hop_s=hop_s, ceiling_hz=ceiling)
     out[out < 1.03 * floor] = 0.0  # a candidate at the search's floor is the longest lag, not a pitch
     return drop_blips(out, max(1, int(round(MIN_RUN_S / hop_s))))
+
+
+def restore_missing_fundamentals(f0_hz: np.ndarray, x: np.ndarray, sample_rate: int, *, hop_s: float,
+                                 ceiling_hz: float) -> np.ndarray:
+    """``f0_hz`` doubled (up to twice, below ``ceiling_hz``) in the frames of ``x`` where nothing
+    sounds at it: ``MISSING_DB`` or more under what sounds at twice it.
+
+    Two voices a fifth apart (2:3) repeat together every two periods of the lower: a separated
+    part with its neighbour's bleed is then tracked an octave low, at a "fundamental" the part does
+    not sing. (On the separated parts of 5 validation chorales, of the frames Praat tracks an octave
+    under the true part this finds 65 % in the bass, 86 % in the tenor, all in alto and soprano;
+    of the frames it tracks right it doubles 1.2 % in the tenor and alto, 0.1 % or none in the
+    soprano and bass.)"""
+    f = np.asarray(f0_hz, float).copy()
+    n_fft = 1 << int(np.ceil(np.log2(0.128 * sample_rate)))  # ~128 ms: bands resolved down to 55 Hz
+    hop = hop_s * sample_rate
+    padded = np.pad(np.asarray(x, np.float32), (n_fft // 2, n_fft))
+    win = np.hanning(n_fft).astype(np.float32)
+    bins = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    for _ in range(2):
+        voiced = np.flatnonzero((f > 0) & (2 * f <= ceiling_hz))
+        for block in np.array_split(voiced, max(1, len(voiced) // BLOCK_FRAMES)):
+            if not len(block):
+                continue
+            starts = np.minimum(np.round(block * hop).astype(int), len(padded) - n_fft)
+            frames = padded[starts[:, None] + np.arange(n_fft)[None]] * win
+            power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+            at, twice = (_band_db(power, bins, k * f[block]) for k in (1, 2))
+            f[block[at < twice - MISSING_DB]] *= 2.0
+    return f
+
+
+def _band_db(power: np.ndarray, bins: np.ndarray, centre_hz: np.ndarray) -> np.ndarray:
+    """Per row, the power (dB) within 3 % (at least one bin) of ``centre_hz``."""
+    width = np.maximum(0.03 * centre_hz, bins[1])[:, None]
+    return 10 * np.log10((power * (np.abs(bins[None] - centre_hz[:, None]) <= width)).sum(1) + 1e-12)
 
 
 def drop_blips(f0_hz: np.ndarray, min_frames: int, *, step_cents: float = 100.0) -> np.ndarray:
