@@ -190,7 +190,8 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # stereo / silence are reported once, here
             res = separate(mono, sample_rate=sr, model=sep, device=device, callback=callback)
-        originals = {k: np.asarray(v)[0].astype(np.float32) for k, v in res.stems.items()}
+        originals = {k: np.asarray(v, np.float32)[0] for k, v in res.stems.items()}  # no copy of an hour's stems
+        del res
 
     out_parts, shifts, analyses = {}, {}, {}
     for i, (part, x) in enumerate(originals.items()):
@@ -214,11 +215,14 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
         out_parts[part] = (y * 10 ** (gains.get(part, 0.0) / 20)).astype(np.float32)
         if callback:
             callback("revoice", i + 1, len(originals))
-    mix = np.sum(list(out_parts.values()), axis=0)
+    mix = np.zeros(len(mono), np.float32)
+    for y in out_parts.values():  # summed in place: stacking the parts would copy them all
+        mix += y
     peak = float(np.abs(mix).max()) if mix.size else 0.0
     if peak > 0.99:
         mix *= 0.99 / peak
-        out_parts = {k: v * (0.99 / peak) for k, v in out_parts.items()}
+        for v in out_parts.values():
+            v *= 0.99 / peak
     notes = list(dict.fromkeys(notes))  # once, not once per piece of a long part
     for n in notes:
         warnings.warn(n, stacklevel=2)
