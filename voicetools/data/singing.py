@@ -13,7 +13,7 @@ frequencies in Hz, relative amplitudes in dB, bandwidths in Hz.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -125,8 +125,8 @@ def sing(notes, *, voice: str, sample_rate: int, length_s: float, seconds_per_qu
     sr = sample_rate
     n = int(round(length_s * sr))
     singer = singer or Singer.random(voice, rng)
-    if bends is not None:
-        singer.vibrato_cents, singer.glide_s = 0.0, 0.0
+    if bends is not None:  # a copy: the caller's singer keeps its habits
+        singer = replace(singer, vibrato_cents=0.0, glide_s=0.0)
     if vowels is None:
         vowels = [vowel_of(nt.lyric, rng) for nt in notes]
     midi = np.full(n, np.nan)

@@ -109,19 +109,23 @@ def restore_missing_fundamentals(f0_hz: np.ndarray, x: np.ndarray, sample_rate: 
     padded = np.pad(np.asarray(x, np.float32), (n_fft // 2, n_fft))
     win = np.hanning(n_fft).astype(np.float32)
     bins = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    for _ in range(2):
-        voiced = np.flatnonzero((f > 0) & (2 * f <= ceiling_hz))
-        for block in np.array_split(voiced, max(1, len(voiced) // BLOCK_FRAMES)):
+    frames = np.flatnonzero(f > 0)
+    for _ in range(2):  # the second pass looks again only at the frames the first doubled
+        frames = frames[2 * f[frames] <= ceiling_hz]
+        doubled = []
+        for block in np.array_split(frames, max(1, len(frames) // BLOCK_FRAMES)):
             if not len(block):
                 continue
             starts = np.minimum(np.round(block * hop).astype(int), len(padded) - n_fft)
             power = np.abs(np.fft.rfft(padded[starts[:, None] + np.arange(n_fft)[None]] * win, axis=1)) ** 2
-            e = np.stack([_band_db(power, bins, k * f[block]) for k in range(9)])  # e[k]: at k × F0 (e[0] unused)
+            e = {k: _band_db(power, bins, k * f[block]) for k in range(1, 9)}  # at k × F0
             odd_gap = np.full(len(block), np.inf)
             for k in (3, 5, 7):
                 ok = (k + 1) * f[block] < 0.45 * sample_rate
                 odd_gap[ok] = np.minimum(odd_gap[ok], (e[k] - np.maximum(e[k - 1], e[k + 1]))[ok])
-            f[block[(e[1] < e[2] - MISSING_DB) & (odd_gap < -ODD_MISSING_DB)]] *= 2.0
+            doubled.append(block[(e[1] < e[2] - MISSING_DB) & (odd_gap < -ODD_MISSING_DB)])
+        frames = np.concatenate(doubled) if doubled else frames[:0]
+        f[frames] *= 2.0
     return f
 
 
