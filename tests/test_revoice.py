@@ -202,6 +202,18 @@ def test_pitch_track_drops_stretches_shorter_than_40_ms_and_keeps_notes_and_glid
     assert not np.any(out[20:])
 
 
+def test_pitch_track_repairs_slips_into_another_voice_and_keeps_short_notes():
+    from voicetools.revoice.analysis import repair_slips
+
+    slip, note = np.full(5, 300.0), np.full(8, 300.0)
+    f = np.r_[np.full(10, 200.0), slip, np.full(10, 202.0), note, np.full(10, 200.0), slip, np.full(10, 250.0)]
+    out = repair_slips(f, 6)
+    assert np.allclose(out[10:15], np.linspace(200, 202, 7)[1:-1], rtol=1e-3)  # back to 202: a slip, bridged
+    assert np.array_equal(out[25:33], note)  # 80 ms: a note
+    assert np.array_equal(out[43:48], slip)  # on to 250 Hz, not back: a note between two others
+    assert np.array_equal(repair_slips(np.r_[np.full(10, 200.0), 0, slip, np.full(10, 200.0)], 6)[11:16], slip)
+
+
 def test_pitch_track_of_a_clean_sung_melody_keeps_its_voicing(alto, monkeypatch):
     from voicetools.revoice import analysis
 
@@ -246,9 +258,23 @@ def test_reorchestration_fills_a_sung_stretch_the_transcription_missed():
     from voicetools.revoice.orchestrate import follow_melody
 
     hz = lambda m: 440 * 2 ** ((m - 69) / 12)  # noqa: E731
-    f0 = np.r_[np.full(50, hz(62)), np.full(30, hz(57.2)), np.zeros(10), np.full(5, hz(70))]
+    f0 = np.r_[np.full(50, hz(62)), np.full(30, hz(57.2)), np.zeros(10), np.full(4, hz(70))]
     notes = follow_melody([(62, 0.0, 0.5, 90), (69, 0.5, 0.8, 40)], f0, 0.01)  # the A3 heard as a neighbour's A4
-    assert notes == [(62, 0.0, 0.5, 90), (57, 0.5, 0.8, 90)]  # filled at the track's pitch; the 50 ms blip is not
+    assert notes == [(62, 0.0, 0.5, 90), (57, 0.5, 0.8, 90)]  # filled at the track's pitch; the 40 ms blip is not
+
+
+def test_reorchestration_follows_the_track_where_it_leaves_a_note():
+    from voicetools.revoice.orchestrate import follow_melody
+
+    hz = lambda m: 440 * 2 ** ((m - 69) / 12)  # noqa: E731
+    glide = hz(np.linspace(64, 66, 4))
+    f0 = np.r_[np.full(30, hz(64)), glide, np.full(30, hz(66)), np.full(3, hz(52)), np.full(33, hz(64))]
+    # one transcribed note over 64-66-64 (the model merged them), with a 30 ms slip to a bass's note
+    notes = follow_melody([(64, 0.0, 1.0, 90)], f0, 0.01)
+    assert [n[0] for n in notes] == [64, 66, 64]  # the F#, 340 ms, is played; the slip is held
+    assert abs(notes[1][1] - 0.32) <= 0.03 and abs(notes[1][2] - 0.64) <= 0.01
+    # and the same line with no note transcribed at all: filled note by note
+    assert [n[0] for n in follow_melody([], f0, 0.01)] == [64, 66, 64]
 
 
 def harmonic_to_rest_db(y, f0_hz, hop_s=0.01):

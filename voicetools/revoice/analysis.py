@@ -23,6 +23,7 @@ TRACK_RATE = 4000
 MISSING_DB = 25.0  # a fundamental this far under the band at twice it is not sounding ...
 ODD_MISSING_DB = 15.0  # ... nor an odd harmonic this far under its neighbours: the series is 2 F0's
 MIN_RUN_S = 0.04
+SLIP_S = 0.06
 BLOCK_FRAMES = 2048
 PIECE_S = 30.0
 CUT_SEARCH_S = 5.0
@@ -87,6 +88,7 @@ def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s
     out = np.nan_to_num(out)
     out = restore_missing_fundamentals(out, x, rate, hop_s=hop_s, ceiling_hz=ceiling)
     out[out < 1.03 * floor] = 0.0  # a candidate at the search's floor is the longest lag, not a pitch
+    out = repair_slips(out, int(round(SLIP_S / hop_s)))
     return drop_blips(out, max(1, int(round(MIN_RUN_S / hop_s))))
 
 
@@ -146,6 +148,22 @@ def drop_blips(f0_hz: np.ndarray, min_frames: int, *, step_cents: float = 100.0)
     for a, b in stretches(f, step_cents=step_cents):
         if b - a < min_frames:
             f[a:b] = 0.0
+    return f
+
+
+def repair_slips(f0_hz: np.ndarray, max_frames: int, *, step_cents: float = 100.0) -> np.ndarray:
+    """``f0_hz`` with every slip — a stretch of at most ``max_frames`` that jumps away from a voiced
+    pitch and straight back to within ``step_cents`` of it — replaced by the line from the pitch
+    before to the pitch after. In a separated part such slips are the tracker catching a
+    neighbour's bleed for a few frames in the middle of a held note; a sung ornament is longer.
+    (On the separated parts of 5 validation chorales: off the true part's pitch on 24.10 % of the
+    frames before, 24.04 % after; on the true parts nothing changes.)"""
+    f = np.asarray(f0_hz, float).copy()
+    c = 1200 * np.log2(np.maximum(f, 1e-3))
+    runs = stretches(f, step_cents=step_cents)
+    for (_, b1), (a2, b2), (a3, _) in zip(runs, runs[1:], runs[2:]):
+        if b1 == a2 and b2 == a3 and b2 - a2 <= max_frames and abs(c[a3] - c[b1 - 1]) < step_cents:
+            f[a2:b2] = 2.0 ** (np.interp(np.arange(a2, b2), [b1 - 1, a3], [c[b1 - 1], c[a3]]) / 1200)
     return f
 
 

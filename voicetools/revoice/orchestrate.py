@@ -20,7 +20,7 @@ from ..errors import MissingDependencyError
 
 RENDER_SR = 22050
 BEND_RANGE = 2.0  # semitones: the General MIDI default pitch-bend range
-FILL_S = 0.1  # a stretch of the part's track this long that no transcribed note covers gets a note
+FILL_S = 0.05  # a stretch of the part's track this long that no transcribed note covers gets a note
 ARTICULATION_S = 0.05  # a voicing break this close to a note change separates the two notes
 # Sustained programs (organs, strings, ensembles, choirs, brass, reeds, pipes, synth leads and pads,
 # bagpipe, fiddle, shanai) play a sung line legato, as a monophonic synth or a wind player does: one
@@ -187,8 +187,10 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
     takes that median's nearest semitone (bleed can pull the model's pitch one off); a note
     over no voiced frame is kept only if it overlaps no kept note. Where the track sings for
     ``FILL_S`` or longer with no note kept over it (the model missed the part's note, or heard it
-    as a neighbour's), a note of the track's median pitch is added. Overlaps left are cut at the
-    later note's start."""
+    as a neighbour's), a note of the track's median pitch is added — also where the track leaves a
+    kept note's pitch by more than a semitone for that long (the model merged two notes, or the
+    track is on another line there: every route follows the part's one track, and so does this
+    one; shorter slips are held by the pitch bend). Overlaps left are cut at the later note's start."""
     f0_hz = np.asarray(f0_hz, float)
     midi = np.where(f0_hz > 0, 69 + 12 * np.log2(np.maximum(f0_hz, 1e-3) / 440.0), np.nan)
     kept, silent = [], []
@@ -201,6 +203,7 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
         elif abs(np.median(span) - p) <= 1.0:  # the part's note; its pitch as the part sings it
             kept.append((int(round(np.median(span))),) + tuple(ev[1:]))
     kept += [ev for ev in silent if not any(ev[1] < k[2] and k[1] < ev[2] for k in kept)]
+    kept = _cut_at_departures(kept, midi, hop_s, FILL_S)
     kept += _uncovered_notes(kept, f0_hz, midi, hop_s, FILL_S)
     kept.sort(key=lambda e: e[1])
     kept = [(p, s, min(e, kept[i + 1][1]) if i + 1 < len(kept) else e, v) for i, (p, s, e, v) in enumerate(kept)]
@@ -230,6 +233,26 @@ def _articulated(notes, voiced: np.ndarray, hop_s: float) -> list[tuple[int, flo
     return [tuple(n) for n in out]
 
 
+def _cut_at_departures(notes, midi: np.ndarray, hop_s: float,
+                       min_s: float) -> list[tuple[int, float, float, int]]:
+    """``notes`` with the stretches of ``min_s`` or longer where the track (MIDI ``midi``, NaN unvoiced)
+    is more than a semitone off the note's pitch cut out (``_uncovered_notes`` fills them)."""
+    out = []
+    for p, s, e, v in notes:
+        a, b = int(round(s / hop_s)), min(len(midi), int(round(e / hop_s)))
+        off = np.flatnonzero(np.abs(midi[a:b] - p) > 1.0) + a  # NaN (unvoiced) compares False
+        cuts = [r for r in np.split(off, np.flatnonzero(np.diff(off) > 1) + 1) if len(r) * hop_s >= min_s] \
+            if len(off) else []
+        start = s
+        for r in cuts:
+            if r[0] * hop_s > start:
+                out.append((p, start, r[0] * hop_s, v))
+            start = (r[-1] + 1) * hop_s
+        if e > start:
+            out.append((p, start, e, v))
+    return out
+
+
 def _uncovered_notes(notes, f0_hz: np.ndarray, midi: np.ndarray, hop_s: float,
                      min_s: float) -> list[tuple[int, float, float, int]]:
     """Notes for the stretches of the track (``analysis.stretches``) that no note covers for at
@@ -240,12 +263,29 @@ def _uncovered_notes(notes, f0_hz: np.ndarray, midi: np.ndarray, hop_s: float,
     for _, s, e, _ in notes:
         covered[int(round(s / hop_s)) : int(round(e / hop_s))] = True
     velocity = int(np.median([n[3] for n in notes])) if notes else 80
-    out = []
+    out, w = [], max(1, int(round(min_s / hop_s)))
     for a, b in stretches(f0_hz):
         free = np.flatnonzero(~covered[a:b]) + a
         for run in np.split(free, np.flatnonzero(np.diff(free) > 1) + 1) if len(free) else []:
-            if len(run) * hop_s >= min_s:
-                out.append((int(round(np.median(midi[run]))), run[0] * hop_s, (run[-1] + 1) * hop_s, velocity))
+            if len(run) >= w:
+                out += [(p, (run[0] + i) * hop_s, (run[0] + j) * hop_s, velocity) for i, j, p in _segment(midi[run], w)]
+    return out
+
+
+def _segment(midi: np.ndarray, w: int) -> list[tuple[int, int, int]]:
+    """A voiced run of the track (MIDI per frame) as notes (first, end, pitch): a note ends where the
+    track has been more than a semitone off it for ``w`` frames (a glide or a step to the next note,
+    not a slip); each note's pitch is the track's median over it."""
+    out, start, n = [], 0, len(midi)
+    while start < n:
+        p, end, off = np.nanmedian(midi[start : start + w]), n, 0
+        for i in range(start, n):
+            off = off + 1 if abs(midi[i] - p) > 1.0 else 0
+            if off >= w:
+                end = i - w + 1
+                break
+        out.append((start, end, int(round(np.nanmedian(midi[start:end])))))
+        start = end
     return out
 
 
