@@ -26,7 +26,8 @@ Metrics per re-voiced part, against the part the transform was given:
 - melody: RMS of the F0 difference in cents after removing the requested transposition, over frames
   voiced in both (``analysis.f0_track``, the pipeline's own: Praat pitch below 2 kHz, 10 ms, voiced stretches
   under 40 ms dropped; the output searched in the input voice's range moved by the transposition), leaving out
-  the frames next to a note change in the input; the same RMSE over the
+  the frames at a note change in the input whose Praat window (3 periods of the pitch floor: 55 ms for a
+  bass, 16 ms for a soprano) holds both notes; the same RMSE over the
   frames off by less than 100 cents ("fine", gross errors apart as in pitch-tracking evaluation);
   and the share of frames within 50 cents;
 - melody against the sung part (choir setting, the test chorales only): the same F0 RMSE and share within
@@ -58,6 +59,7 @@ import torch
 import voicetools as vt
 from voicetools.revoice import voicetype
 from voicetools.revoice.analysis import cents_error, f0_track, loudness_db
+from voicetools.revoice.vocoder import pitch_range
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from separation import machine_info  # noqa: E402  (the sibling benchmark's helper)
@@ -131,14 +133,17 @@ def part_metrics(x: np.ndarray, y: np.ndarray, shift: float, voice: str, sung: n
     """Melody and timing of output ``y`` against input ``x`` (and, given, against the ``sung`` true part)."""
     # the output is tracked in the input voice's range moved by the shift: the same search for both
     fx, fy = f0_track(x, SR, voice=voice), f0_track(y, SR, voice=voice, shift_semitones=shift)
-    e = cents_error(fx, fy, shift)
+    # at a note change, the frames whose Praat window (3 periods of the lower pitch floor) holds both notes are left out
+    window_s = 3.0 / (pitch_range(voice)[0] * min(1.0, 2.0 ** (shift / 12.0)))
+    e = cents_error(fx, fy, shift, window_s=window_s)
     oi, oo = onsets(x, fx), onsets(y, fy)
     dev = [np.min(np.abs(oo - t)) for t in oi if len(oo) and np.min(np.abs(oo - t)) <= 0.15]
     fine = e[np.abs(e) < 100]  # gross errors (a wrong octave or a bleeding voice tracked) counted apart
     return {**melody(e), "fine_f0_rmse_cents": float(np.sqrt(np.mean(fine ** 2))) if len(fine) else None,
             "frames": int(len(e)), "onset_dev_ms": float(1000 * np.mean(dev)) if dev else None,
             "onsets_matched": float(len(dev) / len(oi)) if len(oi) else None,
-            **(melody(cents_error(f0_track(sung, SR, voice=voice), fy, shift), "sung_") if sung is not None else {})}
+            **(melody(cents_error(f0_track(sung, SR, voice=voice), fy, shift, window_s=window_s), "sung_")
+               if sung is not None else {})}
 
 
 def melody(e: np.ndarray, prefix: str = "") -> dict:

@@ -277,6 +277,25 @@ def test_reorchestration_follows_the_track_where_it_leaves_a_note():
     assert [n[0] for n in follow_melody([], f0, 0.01)] == [64, 66, 64]
 
 
+def test_reorchestration_starts_a_note_where_the_part_reaches_it():
+    from voicetools.revoice.orchestrate import follow_melody
+
+    hz = lambda m: 440 * 2 ** ((m - 69) / 12)  # noqa: E731
+    f0 = np.r_[np.full(40, hz(60)), np.full(40, hz(62))]
+    # the model's second onset 40 ms early and its first note's end running on: each ends where the track leaves it
+    notes = follow_melody([(60, 0.0, 0.42, 90), (62, 0.36, 0.8, 90)], f0, 0.01)
+    assert [n[0] for n in notes] == [60, 62]
+    assert abs(notes[1][1] - 0.40) <= 0.011 and notes[0][2] == notes[1][1]  # legato kept: no gap
+
+
+def test_melody_error_leaves_out_the_frames_whose_window_holds_two_notes():
+    f0_in = np.r_[np.full(50, 200.0), np.full(50, 300.0)]
+    f0_out = np.r_[np.full(52, 200.0), np.full(48, 300.0)]  # the change two frames late
+    assert np.abs(cents_error(f0_in, f0_out, 0.0)).max() > 600  # a one-frame guard keeps a late frame
+    e = cents_error(f0_in, f0_out, 0.0, window_s=0.06)  # a 60 ms window spans 3 frames either side
+    assert len(e) == 100 - 6 and np.abs(e).max() < 1e-9
+
+
 def harmonic_to_rest_db(y, f0_hz, hop_s=0.01):
     """Energy within 8 % of F0 of the harmonics of ``f0_hz`` over the rest below 4 kHz, voiced frames (dB)."""
     import scipy.signal as ss

@@ -299,20 +299,26 @@ def envelope_shift_factor(x: np.ndarray, y: np.ndarray, sample_rate: int, *, ban
     return float(factors[int(np.argmax(scores))])
 
 
-def cents_error(f0_in: np.ndarray, f0_out: np.ndarray, semitones: float, *, skip_transitions: bool = True) -> np.ndarray:
+def cents_error(f0_in: np.ndarray, f0_out: np.ndarray, semitones: float, *, skip_transitions: bool = True,
+                window_s: float | None = None, hop_s: float = HOP_S) -> np.ndarray:
     """Per frame, voiced in both: 1200·log2(out / (in · 2^(semitones/12))) in cents.
 
-    With ``skip_transitions`` the frames where the input's pitch jumps by more than 50 cents from a
-    neighbouring frame (note changes: a one-frame timing offset there is not a wrong note) are left out.
+    With ``skip_transitions`` the frames at the input's note changes are left out: where its pitch
+    moves by more than 50 cents from one voiced frame to the next, the frames whose analysis window
+    (``window_s``, Praat's three periods of the pitch floor; one frame when None) holds both notes —
+    their F0 is neither note's, and a few milliseconds of timing there is not a wrong note.
     """
     n = min(len(f0_in), len(f0_out))
     a, b = np.asarray(f0_in[:n], float), np.asarray(f0_out[:n], float)
     both = (a > 0) & (b > 0)
     if skip_transitions and n > 2:
+        half = max(1, int(np.ceil(window_s / 2 / hop_s))) if window_s else 1
         c = 1200 * np.log2(np.maximum(a, 1e-3))
-        jump = np.zeros(n, bool)
-        step = (np.abs(np.diff(c)) > 50) & (a[1:] > 0) & (a[:-1] > 0)
-        jump[1:] |= step
-        jump[:-1] |= step
-        both &= ~jump
+        v = np.flatnonzero(a > 0)
+        change = (np.diff(v) <= 2 * half - 1) & (np.abs(np.diff(c[v])) > 50)  # across a gap shorter than the window too
+        jump = np.zeros(n + 1, int)
+        for i, j in zip(v[:-1][change], v[1:][change]):
+            jump[max(0, i - half + 1)] += 1
+            jump[min(n, j + half)] -= 1
+        both &= np.cumsum(jump)[:n] == 0
     return 1200 * np.log2(b[both] / (a[both] * 2 ** (semitones / 12)))

@@ -21,6 +21,7 @@ from ..errors import MissingDependencyError
 RENDER_SR = 22050
 BEND_RANGE = 2.0  # semitones: the General MIDI default pitch-bend range
 FILL_S = 0.05  # a stretch of the part's track this long that no transcribed note covers gets a note
+TRIM_S = 0.1  # a note's ends move in by at most this much where the track is on another pitch
 ARTICULATION_S = 0.05  # a voicing break this close to a note change separates the two notes
 # Sustained programs (organs, strings, ensembles, choirs, brass, reeds, pipes, synth leads and pads,
 # bagpipe, fiddle, shanai) play a sung line legato, as a monophonic synth or a wind player does: one
@@ -190,7 +191,8 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
     as a neighbour's), a note of the track's median pitch is added — also where the track leaves a
     kept note's pitch by more than a semitone for that long (the model merged two notes, or the
     track is on another line there: every route follows the part's one track, and so does this
-    one; shorter slips are held by the pitch bend). Overlaps left are cut at the later note's start."""
+    one; shorter slips are held by the pitch bend). Each note's ends move in to where the track reaches
+    its pitch (``_trimmed``); overlaps left are cut at the later note's start."""
     f0_hz = np.asarray(f0_hz, float)
     midi = np.where(f0_hz > 0, 69 + 12 * np.log2(np.maximum(f0_hz, 1e-3) / 440.0), np.nan)
     kept, silent = [], []
@@ -205,9 +207,24 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
     kept += [ev for ev in silent if not any(ev[1] < k[2] and k[1] < ev[2] for k in kept)]
     kept = _cut_at_departures(kept, midi, hop_s, FILL_S)
     kept += _uncovered_notes(kept, f0_hz, midi, hop_s, FILL_S)
-    kept.sort(key=lambda e: e[1])
+    kept = sorted(_trimmed(kept, midi, hop_s), key=lambda e: e[1])
     kept = [(p, s, min(e, kept[i + 1][1]) if i + 1 < len(kept) else e, v) for i, (p, s, e, v) in enumerate(kept)]
     return _articulated(kept, f0_hz > 0, hop_s)
+
+
+def _trimmed(notes, midi: np.ndarray, hop_s: float) -> list[tuple[int, float, float, int]]:
+    """Each note started later and ended sooner by the frames, up to ``TRIM_S`` at each end, where the
+    track is voiced on another pitch (more than a semitone off): the model's onsets and offsets can
+    be a few frames off the sung ones, and a note is not played before the part reaches it."""
+    w, out = int(round(TRIM_S / hop_s)), []
+    for p, s, e, v in notes:
+        a, b = int(round(s / hop_s)), min(len(midi), int(round(e / hop_s)))
+        off = np.abs(midi[a:b] - p) > 1.0  # NaN (unvoiced) compares False
+        head = int(np.argmin(off[:w])) if len(off) and not off[:w].all() else 0
+        tail = int(np.argmin(off[::-1][:w])) if len(off) and not off[::-1][:w].all() else 0
+        if head + tail < b - a:
+            out.append((p, (a + head) * hop_s if head else s, (b - tail) * hop_s if tail else e, v))
+    return out
 
 
 def _articulated(notes, voiced: np.ndarray, hop_s: float) -> list[tuple[int, float, float, int]]:
