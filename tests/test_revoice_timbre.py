@@ -149,6 +149,20 @@ def test_midi_reorchestration_follows_the_sung_intonation_with_pitch_bends(progr
     assert np.mean(np.abs(errors["bent"]) < 25) > 0.9
 
 
+@pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
+def test_pitch_bends_move_the_output_at_the_frame_the_track_moves():
+    from voicetools.revoice.orchestrate import melody_bends, render_notes
+
+    t = np.arange(int(2.2 * SR)) / SR
+    hz = np.where(t < 0.1, 0.0, np.where(t < 1.0, 293.66, 302.27))  # D4, then 50 cents up at 1 s
+    x = 0.1 * sum(np.sin(k * 2 * np.pi * np.cumsum(hz) / SR) / k for k in range(1, 8)) * (hz > 0)
+    f0 = f0_track(x, SR, voice="alto")
+    notes = [(62, 0.1, 2.0, 100)]
+    y = render_notes(notes, 71, SR, 2.2, melody_bends(notes, f0, 0.01))
+    e = cents_error(f0[90:120], f0_track(y, SR, voice="alto")[90:120], 0.0, skip_transitions=False)
+    assert len(e) == 30 and np.abs(e).max() < 8  # sent at a frame's centre, the step showed 15 cents late
+
+
 def test_legato_phrases_hold_one_note_per_phrase_and_carry_the_melody_on_the_bend():
     from voicetools.revoice.orchestrate import legato_phrases
 

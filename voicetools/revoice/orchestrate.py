@@ -310,7 +310,10 @@ def melody_bends(events, f0_hz: np.ndarray, hop_s: float, *, step: float = 0.05)
     """Pitch-bend messages (time_s, semitones) that make one-at-a-time ``events`` follow the part's
     own F0 track — its intonation, vibrato and glides — as Basic Pitch's MIDI does: per note, the
     track minus the note's pitch, sent when it has moved by ``step`` semitones; held through frames
-    unvoiced or more than a semitone off the note; back to 0 after the last note."""
+    unvoiced or more than a semitone off the note; back to 0 after the last note. A frame's value
+    is sent half a hop before its centre, so that it holds over the time nearest that frame (sent at
+    the centre, the output's pitch lagged the track by half a hop: on a separated part's jittery
+    track that was 2-8 cents of RMS error)."""
     f0_hz = np.asarray(f0_hz, float)
     out: list[tuple[float, float]] = []
     for p, s, e, _ in events:
@@ -322,7 +325,7 @@ def melody_bends(events, f0_hz: np.ndarray, hop_s: float, *, step: float = 0.05)
             if abs(b) > 1.0:  # the track is on another note (an octave slip, a neighbour's bleed): hold
                 continue
             if last is None or abs(b - last) >= step:
-                out.append((s if last is None else i * hop_s, b))
+                out.append((s if last is None else max(s, (i - 0.5) * hop_s), b))
                 last = b
         if last is None:
             out.append((s, 0.0))
