@@ -4,7 +4,8 @@ Pipeline: separate the choir into soprano/alto/tenor/bass (``vt.separate``; a so
 ``voice=`` is taken as it is) → analyse each part (F0, voicing, loudness, spectral envelope:
 ``analysis``) → transform each part to its target (``targets`` documents the ``map`` grammar):
 Praat PSOLA pitch/formant/breathiness (``vocoder``; a separated part is first combed on its own
-F0 so that the other voices' bleed is not moved with it) plus the target voice type's formant
+F0 so that the other voices' bleed is not moved with it, and the separator's measured loss of that
+voice type's upper harmonics is undone: ``separation_loss``) plus the target voice type's formant
 pattern (``colour``), a learned DDSP timbre (``timbre``), or MIDI re-orchestration
 (``orchestrate``) → match each new part's loudness to the original part's →
 remix with per-part gains.
@@ -203,7 +204,7 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
         def transform(seg, seg_an, part=part, t=t, median=median):
             y, got["shift"] = _transform_part(seg, sr, part, t, seg_an, pitch=pitch, formant=formant,
                                               breathiness=breathiness, timbre_models=timbre_models,
-                                              notes_model=notes_model, notes=notes, separated=voice is None,
+                                              notes_model=notes_model, notes=notes, separated_by=None if voice else sep.name,
                                               median_midi=median)
             return y
 
@@ -288,13 +289,16 @@ def _load_timbre(name, *, minutes: float, callback):
 
 
 def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant, breathiness, timbre_models,
-                    notes_model, notes, separated, median_midi):
-    from . import colour, orchestrate, timbre, vocoder
+                    notes_model, notes, separated_by, median_midi):
+    from . import colour, orchestrate, separation_loss, timbre, vocoder
 
     source_voice = part if part in VOICE_TYPES else None
 
     def psola_input():  # a separated part's bleed would be moved along with it: comb it out first
-        return vocoder.keep_harmonics(x, sr, an.f0_hz, hop_s=an.hop_s) if separated else x
+        if separated_by is None:
+            return x
+        return separation_loss.restore(vocoder.keep_harmonics(x, sr, an.f0_hz, hop_s=an.hop_s), sr, separated_by,
+                                       source_voice)
 
     if t.kind == "voice":
         octave = default_octaves(median_midi, t.name) if t.semitones is None else t.semitones
@@ -306,7 +310,7 @@ def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant,
             moved = an.f0_hz * 2.0 ** (shift / 12.0)
             y = colour.recolour(y, sr, source_voice, t.name, source_scale=r, target_scale=formant,
                                 f0_hz=moved, f0_hop_s=an.hop_s)
-            if separated:  # the colour's boosts lift what bleed is left between the harmonics: comb again
+            if separated_by is not None:  # the colour's boosts lift what bleed is left between the harmonics: comb again
                 y = vocoder.keep_harmonics(y, sr, moved, hop_s=an.hop_s)
         return (vocoder.add_breath(y, sr, breathiness) if breathiness > 0 else y), shift
     shift = float((t.semitones or 0.0) + pitch)
