@@ -320,11 +320,11 @@ def test_a_separated_part_is_revoiced_without_its_bleed(alto):
     x = alto + 0.3 * sung("bass", [46, 43], seed=1)  # a separated alto: the bass bleeds into it
     an = analyse(x, SR, voice="alto")
     out = {}
-    for separated in (False, True):
+    for separated_by in (None, "satb-convtasnet"):
         y, shift = _transform_part(x, SR, "alto", parse_target("tenor:-12"), an, pitch=0.0, formant=1.0,
                                    breathiness=0.0, timbre_models={}, notes_model=None, notes=[],
-                                   separated=separated, median_midi=63)
-        out[separated] = harmonic_to_rest_db(y, an.f0_hz * 2 ** (shift / 12))
+                                   separated_by=separated_by, median_midi=63)
+        out[separated_by is not None] = harmonic_to_rest_db(y, an.f0_hz * 2 ** (shift / 12))
     # as a solo voice the bleed is moved and recoloured with the part; as a separated part it is combed
     # out before PSOLA and again after the colour, whose boosts lift what was left
     assert out[True] > out[False] + 3.0
