@@ -1,25 +1,16 @@
 """The separator's measured spectral loss (``voicetools.revoice.separation_loss``), undone on the bundled
 example — a test chorale the curves were not measured on, with its true stems."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import voicetools as vt
 from voicetools.revoice.separation_loss import harmonics_of, long_term_db, loss_db, restore
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="module")
-def example():
-    spec = importlib.util.spec_from_file_location("make_choir_example", ROOT / "examples" / "make_choir_example.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    _, mixture, stems = module.example_stems()
-    sr = module.SAMPLE_RATE
+def example(choir_example):
+    sr, mixture, stems = choir_example
     return sr, stems, vt.separate(mixture, sample_rate=sr).stems
 
 

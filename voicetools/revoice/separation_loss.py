@@ -1,20 +1,20 @@
 """The separator's spectral loss per voice type, measured on validation choirs, and undone before re-voicing.
 
 A separated part is not the part as sung: where a voice's harmonics are weak against the others —
-a soprano's or an alto's 1.5-4 kHz — the separation mask takes 5-15 dB more off than elsewhere. That
-band holds the formant pattern that says "tenor" or "bass" (the singer's formant cluster), so a
-separated soprano re-voiced as a tenor kept too little of it, and was heard as an alto or a bass
-(the re-voicing benchmark's judge named 0 of 4 such tenors; with each part's own loss undone, 3 of 3).
+a soprano's or an alto's 1.5-4 kHz — the separation mask takes 5-20 dB more off than at 200-1000 Hz.
+That band holds the formant pattern that says "tenor" or "bass" (the singer's formant cluster), so
+a separated soprano re-voiced as a tenor kept too little of it and was heard as an alto or a bass
+(the re-voicing benchmark's judge named none of 4 such tenors a tenor).
 
 ``measure`` separates the VALID chorales sung by the singing synthesizer (``valid_choirs``: by
-sections in rooms, and by one dry singer per part; never a test chorale) and takes, per voice type, the mean over chorales of
-the true part's long-term spectrum over the separated part's (dB, frames where the part sings; both
-combed on their own F0 track, as the voice route combs a separated part: the loss of the part's own
-harmonics, not of its bleed),
-smoothed over a third of an octave, 0 dB at its median over 200-1000 Hz, limited to ``LIMIT_DB``.
-The curve is stored per separation model, and only applied to parts that model separated.
+sections in rooms, and by one dry singer per part; never a test chorale) and takes, per voice
+type, the mean over chorales of the true part's long-term spectrum over the separated part's (dB,
+frames where the part sings; both combed on their own F0 track, as the voice route combs a
+separated part: the loss of the part's own harmonics, not of its bleed), smoothed over a third of
+an octave, 0 dB at its median over 200-1000 Hz, limited to ``LIMIT_DB``. The curves are stored per
+separation model, and applied only to parts that model separated.
 
-    python -m voicetools.revoice.separation_loss          # rewrites separation_loss.json (~10 min)
+    python -m voicetools.revoice.separation_loss          # rewrites separation_loss.json (~2 min)
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def restore(x: np.ndarray, sample_rate: int, model: str | None, voice: str | Non
 
 
 def long_term_db(x: np.ndarray, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(power spectrum in dB averaged over the frames where ``active``, or where ``x`` is within 13 dB of its peak frame; the frame mask)."""
+    """(power spectrum in dB averaged over the frames where ``active`` — by default where ``x`` is
+    within 13 dB of its loudest frame —, that frame mask)."""
     import scipy.signal as ss
 
     _, _, z = ss.stft(np.asarray(x, np.float64), nperseg=N_FFT, noverlap=3 * N_FFT // 4)
@@ -146,7 +147,8 @@ def main(argv=None):
     TABLE.write_text(re.sub(r"\[[-\d.,\s]+\]", lambda m: " ".join(m.group(0).split()), text) + "\n")  # a curve per line
     for v, g in table[args.model]["gain_db"].items():
         f = np.asarray(table[args.model]["freqs_hz"])
-        bands = [np.mean(np.asarray(g)[(f >= a) & (f < b)]) for a, b in ((0, 500), (500, 1500), (1500, 2500), (2500, 4000))]
+        edges = ((0, 500), (500, 1500), (1500, 2500), (2500, 4000))
+        bands = [np.mean(np.asarray(g)[(f >= a) & (f < b)]) for a, b in edges]
         print(v, " ".join(f"{b:+.1f}" for b in bands), "dB (0-0.5, 0.5-1.5, 1.5-2.5, 2.5-4 kHz)")
     print(f"wrote {TABLE}")
 
