@@ -40,7 +40,8 @@ Metrics per re-voiced part, against the part the transform was given:
   targets also the judge's choice among the four voice labels alone ("which voice type?": a separated,
   re-voiced part carries its neighbours and is often called ``choir-aahs`` first);
 - speed: real-time factor (wall time of the whole call / audio duration), one thread.
-Markdown tables on stdout; everything in ``benchmarks/results/revoice.json``.
+Markdown tables on stdout (per configuration: the RMSEs are the median over the parts, the other
+columns means over the parts); everything, part by part, in ``benchmarks/results/revoice.json``.
 """
 
 from __future__ import annotations
