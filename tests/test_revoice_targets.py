@@ -128,3 +128,11 @@ def test_cli_bad_input_file_is_one_error_line(tmp_path, cli, assert_one_error_li
     code, _, err = cli("revoice", bad, "--voice", "alto", "-o", tmp_path / "x.wav")
     assert_one_error_line(code, err)
     assert "not a readable audio file" in err and not (tmp_path / "x.wav").exists()
+
+
+def test_cli_too_short_input_is_one_error_line(tmp_path, cli, assert_one_error_line):
+    short = tmp_path / "click.wav"
+    sf.write(short, 0.1 * np.random.default_rng(0).standard_normal(400).astype(np.float32), 16000)  # 25 ms
+    code, _, err = cli("revoice", short, "--separation-model", "tiny-satb", "-o", tmp_path / "x.wav")
+    assert_one_error_line(code, err)
+    assert "0.025 s long; re-voicing needs at least 0.1 s" in err and not (tmp_path / "x.wav").exists()

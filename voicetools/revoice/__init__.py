@@ -23,12 +23,13 @@ import numpy as np
 import torch
 
 from ..audio.io import Audio, as_audio, save_audio
-from ..errors import ParameterError, VoicetoolsError
+from ..errors import AudioLoadError, ParameterError, VoicetoolsError
 from .analysis import PartAnalysis, analyse
 from .targets import VOICE_TYPES, Target, default_octaves, formant_factor, parse_map, parse_target
 from .vocoder import check_transform
 
 DEFAULT_SEPARATION_MODEL = "satb-convtasnet"
+MIN_S = 0.1  # seconds of input: the spectral analysis frames are 64 ms
 DEFAULT_TRANSCRIPTION_MODEL = "voice2midi"
 Callback = Callable[[str, int, int], None]
 
@@ -181,6 +182,8 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
     if a.channels > 1:
         notes.append(f"{a.channels} channels were downmixed to mono")
     mono = a.samples.mean(0).numpy().astype(np.float32)
+    if len(mono) < MIN_S * sr:  # shorter than the analysis window: no pitch or envelope to keep
+        raise AudioLoadError(f"the input is {len(mono) / sr:.3f} s long; re-voicing needs at least {MIN_S:g} s")
     if not np.any(mono):
         notes.append("the input is silent, so the output is silent")
     if voice:
