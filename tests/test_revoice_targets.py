@@ -130,9 +130,14 @@ def test_cli_bad_input_file_is_one_error_line(tmp_path, cli, assert_one_error_li
     assert "not a readable audio file" in err and not (tmp_path / "x.wav").exists()
 
 
-def test_cli_too_short_input_is_one_error_line(tmp_path, cli, assert_one_error_line):
-    short = tmp_path / "click.wav"
-    sf.write(short, 0.1 * np.random.default_rng(0).standard_normal(400).astype(np.float32), 16000)  # 25 ms
-    code, _, err = cli("revoice", short, "--separation-model", "tiny-satb", "-o", tmp_path / "x.wav")
+@pytest.mark.parametrize("samples,rate,message", [
+    (400, 16000, "0.025 s long; re-voicing needs at least 0.1 s"),  # a click
+    (4000, 1000, "sample rate is 1000 Hz; re-voicing needs at least 8000 Hz"),  # Praat hung on it
+])
+def test_cli_too_short_or_too_coarse_input_is_one_error_line(tmp_path, cli, assert_one_error_line, samples, rate,
+                                                             message):
+    path = tmp_path / "in.wav"
+    sf.write(path, 0.1 * np.random.default_rng(0).standard_normal(samples).astype(np.float32), rate)
+    code, _, err = cli("revoice", path, "--separation-model", "tiny-satb", "-o", tmp_path / "x.wav")
     assert_one_error_line(code, err)
-    assert "0.025 s long; re-voicing needs at least 0.1 s" in err and not (tmp_path / "x.wav").exists()
+    assert message in err and not (tmp_path / "x.wav").exists()

@@ -30,6 +30,7 @@ from .vocoder import check_transform
 
 DEFAULT_SEPARATION_MODEL = "satb-convtasnet"
 MIN_S = 0.1  # seconds of input: the spectral analysis frames are 64 ms
+MIN_RATE = 8000  # Hz: the separation model's own rate
 DEFAULT_TRANSCRIPTION_MODEL = "voice2midi"
 Callback = Callable[[str, int, int], None]
 
@@ -182,6 +183,8 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
     if a.channels > 1:
         notes.append(f"{a.channels} channels were downmixed to mono")
     mono = a.samples.mean(0).numpy().astype(np.float32)
+    if sr < MIN_RATE:  # Praat's pitch search needs the voices' range under Nyquist (it hangs on 1 kHz audio)
+        raise AudioLoadError(f"the input's sample rate is {sr} Hz; re-voicing needs at least {MIN_RATE} Hz")
     if len(mono) < MIN_S * sr:  # shorter than the analysis window: no pitch or envelope to keep
         raise AudioLoadError(f"the input is {len(mono) / sr:.3f} s long; re-voicing needs at least {MIN_S:g} s")
     if not np.any(mono):
