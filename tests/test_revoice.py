@@ -63,6 +63,14 @@ def test_formant_shift_moves_the_envelope_by_the_factor_and_keeps_the_pitch(teno
     assert rms_cents(tenor, y, 0.0, "tenor") < 20.0
 
 
+def test_raising_a_voice_leaves_no_infrasonic_drift(tenor):
+    an = analyse(tenor, SR, voice="tenor")
+    y = transform(tenor, SR, semitones=12, formant=1.1, voice="tenor", f0_hz=an.f0_hz, hop_s=an.hop_s)
+    f, p = np.fft.rfftfreq(len(y), 1 / SR), np.abs(np.fft.rfft(y)) ** 2
+    assert 10 * np.log10(p[f < 20].sum() / p.sum()) < -50  # PSOLA alone left -39 dB there
+    assert rms_cents(tenor, y, 12, "tenor") < 20
+
+
 def test_breathiness_lowers_the_harmonics_to_noise_ratio(tenor):
     import parselmouth
     from parselmouth.praat import call

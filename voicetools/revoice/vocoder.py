@@ -22,6 +22,7 @@ from ..errors import ParameterError
 # pitch search ranges (Hz) per voice type: Praat's pitch floor decides its analysis window. The
 # floors sit a few semitones under each voice's lowest usual note (S C4, A F3, T C3, B E2): in a
 # separated part a floor reaching a lower voice's range lets the tracker follow that voice's bleed
+INFRASOUND_HZ = 40.0  # PSOLA's output is high-passed here, or at half the lowest pitch it can sing if lower
 PITCH_RANGE_HZ = {"soprano": (190.0, 1100.0), "alto": (140.0, 800.0), "tenor": (95.0, 560.0),
                   "bass": (55.0, 450.0), None: (60.0, 1000.0)}
 
@@ -109,10 +110,25 @@ def _transform(x, sample_rate, *, semitones, formant, breathiness, voice, f0_hz,
         call(y, "Override sampling frequency", sample_rate * r)
         y = call(y, "Resample", float(sample_rate), 50)
     out = np.asarray(y.values[0], np.float32)
-    out = np.pad(out, (0, max(0, n - len(out))))[:n]
+    out = without_infrasound(np.pad(out, (0, max(0, n - len(out))))[:n], sample_rate,
+                             min(INFRASOUND_HZ, 0.5 * floor * k))
     if breathiness > 0:
         out = add_breath(out, sample_rate, breathiness)
     return out
+
+
+def without_infrasound(x: np.ndarray, sample_rate: int, cutoff_hz: float) -> np.ndarray:
+    """``x`` high-passed at ``cutoff_hz`` (4th-order Butterworth, forward and back: no phase shift).
+
+    Praat's PSOLA output drifts below 5 Hz when it raises the pitch (a tenor an octave up: some 0.3 %
+    of the energy, on some chorale parts 10 %) — inaudible, but it counts in the level match that
+    follows and darkens what a classifier hears (the benchmark's judge heard such sopranos as altos)."""
+    import scipy.signal as ss
+
+    if len(x) < 64:
+        return x
+    sos = ss.butter(4, cutoff_hz, "highpass", fs=sample_rate, output="sos")
+    return ss.sosfiltfilt(sos, x).astype(np.float32)
 
 
 def psola_marks(own: np.ndarray, f0_hz: np.ndarray, hop_s: float, dur: float) -> np.ndarray:
