@@ -185,7 +185,11 @@ def add_breath(x: np.ndarray, sample_rate: int, amount: float, *, seed: int = 0)
     hop = max(1, sample_rate // 100)
     centres, t = np.arange(int(np.ceil(len(x) / hop))) * hop + hop / 2, np.arange(len(x))
     env_v, env_n = (np.interp(t, centres, _frame_rms(s, hop)) for s in (x, shaped))
-    gain = env_v / (env_n + 1e-3 * env_n.max() + 1e-12)  # smooth envelopes first: no spikes between frames
+    # smooth envelopes first: no spikes between frames; the floor is relative to the noise's level
+    # where the voice sounds, not its peak — LPC fitted to a near-silent frame (1e-27) can make that
+    # frame's noise explode
+    sounding = env_n[env_v > 1e-3 * env_v.max()]
+    gain = env_v / (env_n + 1e-3 * np.median(sounding if len(sounding) else env_n) + 1e-12)
     return (x + amount * gain * shaped).astype(np.float32)
 
 
