@@ -89,26 +89,14 @@ def test_inputs(n: int, cache: Path):
 
     x, sr = sf.read(ROOT / "examples" / "choir.wav", dtype="float32")
     yield "examples/choir.wav", soxr.resample(x, sr, SR).astype(np.float32), None
-    from voicetools.data.chorales import load_chorale, split_names
-    from voicetools.data.render import RENDERERS, _normalise, _transposed, version_of
-    from voicetools.data.satb import mix
-    from voicetools.data.singing import Singer, sing
+    from voicetools.data.chorales import split_names
+    from voicetools.data.satb import one_singer_each
 
     for name in split_names("test")[1 : 1 + n]:
         path = cache / f"{name.replace('/', '_')}-{SECONDS:g}s.wav"
         stems_path = path.with_suffix(".stems.npy")
         if not path.exists() or not stems_path.exists():
-            c = load_chorale(name)
-            v = version_of(c, 0)
-            rng = np.random.default_rng(v.seed + 2)
-            spq = v.seconds_per_quarter
-            stems = []
-            for voice in PARTS:
-                notes = [m for m in _transposed(c.parts[voice], v.transpose) if m.start_q * spq < SECONDS - 0.5]
-                stems.append(_normalise(sing(notes, voice=voice, sample_rate=SR, length_s=SECONDS,
-                                             seconds_per_quarter=spq, rng=rng, singer=Singer.random(voice, rng))))
-            mixture, parts = mix(np.stack(stems)[None], np.random.default_rng([v.seed, RENDERERS.index("singing")]),
-                                 sample_rate=SR, reverb_p=0.0)
+            mixture, parts = one_singer_each(name, seconds=SECONDS, sample_rate=SR, notes_before_s=SECONDS - 0.5)
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, 0.8 * mixture / np.abs(mixture).max(), SR, subtype="FLOAT")
             np.save(stems_path, (0.8 * parts / np.abs(mixture).max()).astype(np.float32))

@@ -107,6 +107,26 @@ def test_mixtures(split: str = "test", *, sample_rate: int = SAMPLE_RATE, render
             yield name, r, mixture, targets
 
 
+def one_singer_each(name: str, *, seconds: float, sample_rate: int, notes_before_s: float | None = None):
+    """(mixture (samples,), parts (4, samples)) of chorale ``name`` (version 0): its first ``seconds``
+    sung by one random synthetic singer per part, dry, with the seeded gains of ``test_mixtures``.
+    Only notes starting before ``notes_before_s`` (default ``seconds``) are sung."""
+    from .chorales import VOICES
+    from .render import _normalise, _transposed
+    from .singing import Singer, sing
+
+    c = load_chorale(name)
+    v = version_of(c, 0)
+    rng = np.random.default_rng(v.seed + 2)
+    spq = v.seconds_per_quarter
+    until = seconds if notes_before_s is None else notes_before_s
+    stems = [_normalise(sing([m for m in _transposed(c.parts[voice], v.transpose) if m.start_q * spq < until],
+                             voice=voice, sample_rate=sample_rate, length_s=seconds, seconds_per_quarter=spq,
+                             rng=rng, singer=Singer.random(voice, rng))) for voice in VOICES]
+    return mix(np.stack(stems)[None], np.random.default_rng([v.seed, RENDERERS.index("singing")]),
+               sample_rate=sample_rate, reverb_p=0.0)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Render Bach chorales for SATB separation training.")
     ap.add_argument("--out", type=Path, default=Path("data/satb"))

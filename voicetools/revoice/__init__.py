@@ -210,8 +210,8 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
         def transform(seg, seg_an, part=part, t=t, median=median):
             y, got["shift"] = _transform_part(seg, sr, part, t, seg_an, pitch=pitch, formant=formant,
                                               breathiness=breathiness, timbre_models=timbre_models,
-                                              notes_model=notes_model, notes=notes, separated_by=None if voice else sep.name,
-                                              median_midi=median)
+                                              notes_model=notes_model, notes=notes,
+                                              separated_by=None if voice else sep.name, median_midi=median)
             return y
 
         y = _in_pieces(x, sr, an, transform)
@@ -316,7 +316,7 @@ def _transform_part(x, sr, part, t: Target, an: PartAnalysis, *, pitch, formant,
             moved = an.f0_hz * 2.0 ** (shift / 12.0)
             y = colour.recolour(y, sr, source_voice, t.name, source_scale=r, target_scale=formant,
                                 f0_hz=moved, f0_hop_s=an.hop_s)
-            if separated_by is not None:  # the colour's boosts lift what bleed is left between the harmonics: comb again
+            if separated_by is not None:  # the colour's boosts lift what bleed is left between harmonics: comb again
                 y = vocoder.keep_harmonics(y, sr, moved, hop_s=an.hop_s)
         return (vocoder.add_breath(y, sr, breathiness) if breathiness > 0 else y), shift
     shift = float((t.semitones or 0.0) + pitch)

@@ -89,25 +89,14 @@ def valid_choirs(max_s: float):
     """(name, mixture, parts) of the VALID chorales sung by the singing synthesizer, twice each: by
     sections of singers with the separation data's seeded gains and rooms (``test_mixtures``), and
     by one dry singer per part (as the re-voicing benchmark sings its test chorales); first ``max_s``."""
-    from ..data.chorales import VOICES, load_chorale, split_names
-    from ..data.render import RENDERERS, _normalise, _transposed, version_of
-    from ..data.satb import SAMPLE_RATE, mix, test_mixtures
-    from ..data.singing import Singer, sing
+    from ..data.chorales import split_names
+    from ..data.satb import SAMPLE_RATE, one_singer_each, test_mixtures
 
     n = int(max_s * SAMPLE_RATE)
     for name, _, mixture, targets in test_mixtures("valid", renderers=("singing",)):
         yield name + " (sections)", mixture[:n], targets[:, :n]
     for name in split_names("valid"):
-        c = load_chorale(name)
-        v = version_of(c, 0)
-        rng = np.random.default_rng(v.seed + 2)
-        spq = v.seconds_per_quarter
-        stems = [_normalise(sing([m for m in _transposed(c.parts[voice], v.transpose) if m.start_q * spq < max_s],
-                                 voice=voice, sample_rate=SAMPLE_RATE, length_s=max_s, seconds_per_quarter=spq,
-                                 rng=rng, singer=Singer.random(voice, rng))) for voice in VOICES]
-        mixture, targets = mix(np.stack(stems)[None], np.random.default_rng([v.seed, RENDERERS.index("singing")]),
-                               sample_rate=SAMPLE_RATE, reverb_p=0.0)
-        yield name + " (one singer each)", mixture, targets
+        yield (name + " (one singer each)", *one_singer_each(name, seconds=max_s, sample_rate=SAMPLE_RATE))
 
 
 def measure(model: str, *, max_s: float = 40.0) -> dict:
