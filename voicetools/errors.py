@@ -23,3 +23,7 @@ class ParameterError(VoicetoolsError, ValueError):
 
 class MissingDependencyError(VoicetoolsError, ImportError):
     """An optional integration was asked for but its package is not installed."""
+
+
+class NotThisSentenceError(VoicetoolsError):
+    """A recording given as a reading of a sentence is something else (another sentence, music, noise)."""

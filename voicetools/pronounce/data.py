@@ -189,3 +189,32 @@ def make_tone_set(n_utterances: int, *, seed: int, held_out: bool = False, jitte
         if callback:
             callback("synthesize", k + 1, n_utterances)
     return np.concatenate(feats), np.asarray(labels, np.int64), np.asarray(utt, np.int64)
+
+
+def perturb(x: np.ndarray, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, float]:
+    """A recording as another speaker in another room: (samples, speed factor).
+
+    Speed 0.85-1.15 (tempo and pitch together, as Kaldi's speed perturbation; the copy's time axis is
+    the original's divided by the factor), Praat formant and pitch changes that turn one speaker into
+    men, women and children, synthetic rooms, noise at 5-30 dB, telephone band, any level."""
+    import soxr
+    from scipy.signal import butter, sosfilt
+
+    from ..audio.augment import add_noise, reverberate, room_impulse_response
+
+    speed = float(rng.uniform(0.85, 1.15))
+    y = soxr.resample(x, sample_rate * speed, sample_rate).astype(np.float32)
+    if rng.random() < 0.7:
+        f0 = float(rng.choice([0.0, rng.uniform(90, 300)]))  # 0 keeps the (speed-changed) median pitch
+        try:
+            y = change_voice(y, sample_rate, formant_shift=float(rng.uniform(0.82, 1.2)),
+                             pitch_range=float(rng.uniform(0.7, 1.4)), pitch_median_hz=f0)
+        except Exception:  # Praat refuses a few extreme changes: keep the speed change only
+            pass
+    if rng.random() < 0.5:
+        y = reverberate(y, room_impulse_response(sample_rate, rng, rt60_s=float(rng.uniform(0.15, 0.9))))
+    if rng.random() < 0.3:
+        y = sosfilt(butter(4, [300, 3400], "bandpass", fs=sample_rate, output="sos"), y).astype(np.float32)
+    if rng.random() < 0.6:
+        y = add_noise(y, float(rng.uniform(5, 30)), rng)
+    return y * float(10 ** (rng.uniform(-25, 0) / 20) / (np.abs(y).max() + 1e-9)), speed

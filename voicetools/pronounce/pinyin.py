@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..errors import ParameterError
 
-MAX_SYLLABLES = 200
+MAX_SYLLABLES = 50  # one or two sentences: a reading of them fits well inside the 60 s a recording may last
 NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
 # characters that end a phrase (a breath group): Chinese and ASCII punctuation
 _PHRASE_BREAK = set("，。！？；：、,.!?;:…—～~（）()《》「」『』“”\"'‘’·-")
@@ -131,9 +131,15 @@ def text_to_syllables(text: str) -> list[Syllable]:
                              "(汉字), e.g. '你好'")
     bad = [ch for ch in text if not (is_han(ch) or ch.isspace() or ch in _PHRASE_BREAK)]
     if bad:
-        kinds = "digits" if all(ch.isdigit() for ch in bad) else "non-Chinese characters"
-        raise ParameterError(f"the text has {kinds} ({''.join(dict.fromkeys(bad))[:20]!r}); use Chinese characters "
-                             "only (write numbers as 三, not 3)")
+        shown = "".join(dict.fromkeys(bad))[:20]
+        if all(ch.isdigit() for ch in bad):
+            raise ParameterError(f"the text has digits ({shown!r}); write numbers in characters (三, not 3)")
+        if all(ch.isascii() and ch.isalpha() for ch in bad):
+            words = " ".join(re.findall(r"[A-Za-z]+", text))[:30]
+            raise ParameterError(f"the text has Latin letters ({words!r}); the trainer reads Chinese characters "
+                                 "only: write names in characters (汤姆 for Tom) or leave them out")
+        raise ParameterError(f"the text has characters that are not Chinese ({shown!r}); use Chinese characters "
+                             "(汉字) and punctuation only")
     phrases, cur = [], []
     for ch in text:
         if is_han(ch):
