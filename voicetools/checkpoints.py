@@ -33,16 +33,15 @@ def _architectures():
     from .nn.ddsp import DDSPDecoder
     from .nn.phones import PhoneNet
     from .nn.speaker import SpeakerLSTM
-    from .nn.tones import ToneGRU
+    from .nn.tones import ToneNet
     from .nn.voice2midi import Voice2Midi
-    from .pronounce.model import ToneNet
     from .vocals.model import build_htdemucs
 
     return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args,
             "Voice2Midi": Voice2Midi.from_model_args, "SpeakerLSTM": SpeakerLSTM.from_model_args,
-            "HTDemucs": build_htdemucs, "ToneNet": ToneNet.from_model_args,
+            "HTDemucs": build_htdemucs,
             "DDSPDecoder": DDSPDecoder.from_model_args, "PhoneNet": PhoneNet.from_model_args,
-            "ToneGRU": ToneGRU.from_model_args}
+            "ToneNet": ToneNet.from_model_args}
 
 
 # Random-weight models for tests: same code paths as the real ones, seconds to run.

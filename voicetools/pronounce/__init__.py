@@ -4,7 +4,7 @@
     learner audio ──log-mel (shared front-end) ──mandarin-aligner + forced alignment──▶ syllable spans,
         and whether the recording is a reading of the text at all (``acoustic``)
     learner audio ──Praat F0 (semitones re. the speaker's median) and energy──▶ per-syllable features
-        ──tone-gru over the utterance's syllables──▶ tone probabilities (``tones``)
+        ──tone-net over the utterance's syllables──▶ tone probabilities (``tones``)
     text ──TTS, one syllable at a time──▶ reference to listen to; its spans ──▶ timing against the learner's
     tone probability + timing ──▶ scores and hints
 
@@ -28,7 +28,7 @@ from ..errors import AudioLoadError, NotThisSentenceError, ParameterError, Voice
 from .pinyin import Syllable, text_to_syllables
 from .tts import SAMPLE_RATE, EspeakNG, Reference, TTSBackend, get_backend, synthesize_reference
 
-DEFAULT_MODEL = "tone-gru"
+DEFAULT_MODEL = "tone-net"
 DEFAULT_ALIGNER = "mandarin-aligner"
 MAX_DURATION_S = 60.0
 SILENCE_DBFS = -50.0
@@ -260,7 +260,7 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
     text : the sentence in Chinese characters (punctuation marks phrases); tone sandhi is applied.
     audio : the learner's recording — path, array / tensor shaped (time,) or (channels, time) with
         ``sample_rate``, or ``{"waveform", "sample_rate"}``; None gives only the reference and pinyin.
-    model : tone model (registry name, checkpoint folder or ``LoadedModel``); default ``tone-gru``.
+    model : tone model (registry name, checkpoint folder or ``LoadedModel``); default ``tone-net``.
     aligner : acoustic model for syllable boundaries and the "is this the sentence?" check;
         default ``mandarin-aligner``.
     tts : ``"espeak"`` (default; espeak-ng's ``cmn-latn-pinyin`` voice), ``"coqui"`` with
@@ -287,7 +287,7 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
     from .acoustic import align_text
     from .feedback import timing_notes, timing_score, tone_hint, tone_score
     from .pitch import syllable_contour, to_semitones
-    from .tones import LABELS, predict, syllable_features, utterance_tracks
+    from .tones import LABELS, predict, utterance_tracks
 
     if not max_duration_s > 0:
         raise ParameterError(f"max_duration_s must be positive, got {max_duration_s}")
@@ -327,7 +327,7 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
     if not is_reading(al, len(syllables)):
         raise NotThisSentenceError(f"{name} does not sound like a reading of “{text}”; read exactly this sentence, "
                                    "one syllable per character, and record again")
-    probs = predict(loaded.model, syllable_features(st_l, energy, al.spans_s))
+    probs = predict(loaded.model, st_l, energy, al.spans_s)
     labels = [int(k) for k in loaded.config.get("labels", LABELS)]
     ref_spoken = ref.spans_s[-1][1] - ref.spans_s[0][0]
     tempo = spoken / ref_spoken

@@ -27,7 +27,7 @@ def cmd_pronounce(args) -> int:
     try:
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
-            res = pronounce(args.text, args.audio, model=args.model, tts=args.tts, tts_model=args.tts_model,
+            res = pronounce(args.text, args.audio, model=args.model, aligner=args.aligner, tts=args.tts, tts_model=args.tts_model,
                             max_duration_s=args.max_duration_s, callback=progress)
     finally:
         progress.close()
@@ -60,15 +60,16 @@ def cmd_pronounce(args) -> int:
 
 def add_parser(sub) -> None:
     from ..checkpoints import available_models
-    from . import DEFAULT_MODEL, MAX_DURATION_S
+    from . import DEFAULT_ALIGNER, DEFAULT_MODEL, MAX_DURATION_S
     from .tts import BACKENDS
 
     p = sub.add_parser("pronounce", help="Mandarin pronunciation trainer: per-syllable tone and timing feedback",
-                       description="Compare a recording of a Mandarin sentence with a synthesized reference: "
-                                   "syllable boundaries by DTW alignment, the tone heard on each syllable "
-                                   "(pitch contour + a small classifier), timing against the reference, and an "
-                                   "overall score. Without --audio: the pinyin (tone sandhi applied) and, with "
-                                   "--reference-out, the reference to listen to.")
+                       description="Check a recording of a Mandarin sentence: syllable boundaries from an acoustic "
+                                   "model of initials and finals (which also refuses a recording that is not a "
+                                   "reading of the sentence), the tone heard on each syllable (pitch and energy "
+                                   "contours read in context by a small network), timing against a synthesized "
+                                   "reference, and an overall score. Without --audio: the pinyin (tone sandhi "
+                                   "applied) and, with --reference-out, the reference to listen to.")
     p.add_argument("--text", required=True, help="the sentence in Chinese characters, e.g. '你好，我叫小明。'")
     p.add_argument("--audio", default=None, help="your recording of it (WAV, FLAC, OGG, MP3, ...)")
     p.add_argument("--reference-out", default=None, metavar="WAV", help="write the reference speech here")
@@ -76,7 +77,10 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--json-out", default=None, metavar="PATH", help="also write the JSON result to this file")
     p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"tone classifier name or folder; installed: {', '.join(available_models('tone')) or 'none'}")
+                   help=f"tone model name or folder; installed: {', '.join(available_models('tone')) or 'none'}")
+    p.add_argument("--aligner", default=DEFAULT_ALIGNER,
+                   help="acoustic model name or folder; installed: "
+                        f"{', '.join(available_models('mandarin-aligner')) or 'none'}")
     p.add_argument("--tts", default="espeak", choices=BACKENDS, help="reference voice backend (default: espeak)")
     p.add_argument("--tts-model", default=None, metavar="PATH", help="--tts coqui: a local coqui-tts model")
     p.add_argument("--max-duration-s", type=float, default=MAX_DURATION_S,

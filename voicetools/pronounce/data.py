@@ -1,5 +1,6 @@
-"""Synthesized Mandarin with known tones and boundaries: training data for the tone classifier and
-test material for alignment.
+"""Synthesized Mandarin with known tones and boundaries, and perturbations that make one real
+speaker sound like many: training material for the aligner and the tone model beside real speech,
+and test material with exact answers.
 
 An utterance is 3-8 random syllables (any Mandarin syllable pypinyin knows, each with a random tone;
 neutral tone less often) said by espeak-ng syllable by syllable with random pauses, so every
@@ -158,45 +159,13 @@ def synthesize(syllables: list[Syllable], voice: VoiceSettings, rng: np.random.G
     return Utterance(x.astype(np.float32), SAMPLE_RATE, syllables, ref.spans_s, voice)
 
 
-def make_tone_set(n_utterances: int, *, seed: int, held_out: bool = False, jitter_s: float = 0.02,
-                  callback=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tone features, labels (0-4 for tones 1-4 and neutral) and the utterance index of each syllable.
-
-    ``held_out`` draws voices from ``test_voice`` instead of ``train_voice``. Span edges move by up to
-    ``jitter_s`` (alignment is never exact).
-    """
-    from .model import N_BASE, tone_features
-    from .pitch import f0_track, to_semitones
-
-    rng = np.random.default_rng(seed)
-    feats, labels, utt = [], [], []
-    import parselmouth
-
-    for k in range(n_utterances):
-        syl = random_syllables(rng, int(rng.integers(3, 9)))
-        for _ in range(10):  # Praat refuses a few extreme voice changes (e.g. pitch below its floor): redraw
-            voice = test_voice(rng) if held_out else train_voice(rng)
-            try:
-                u = synthesize(syl, voice, rng)
-                break
-            except parselmouth.PraatError:
-                continue
-        st, _ = to_semitones(f0_track(u.samples, u.sample_rate))
-        spans = [(s + rng.uniform(-jitter_s, jitter_s), e + rng.uniform(-jitter_s, jitter_s)) for s, e in u.spans_s]
-        feats.append(tone_features(st, spans)[:, :N_BASE])
-        labels += [s.tone - 1 for s in syl]
-        utt += [k] * len(syl)
-        if callback:
-            callback("synthesize", k + 1, n_utterances)
-    return np.concatenate(feats), np.asarray(labels, np.int64), np.asarray(utt, np.int64)
-
-
 def perturb(x: np.ndarray, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, float]:
     """A recording as another speaker in another room: (samples, speed factor).
 
     Speed 0.85-1.15 (tempo and pitch together, as Kaldi's speed perturbation; the copy's time axis is
     the original's divided by the factor), Praat formant and pitch changes that turn one speaker into
     men, women and children, synthetic rooms, noise at 5-30 dB, telephone band, any level."""
+    import parselmouth
     import soxr
     from scipy.signal import butter, sosfilt
 
@@ -209,7 +178,7 @@ def perturb(x: np.ndarray, rng: np.random.Generator, sample_rate: int = SAMPLE_R
         try:
             y = change_voice(y, sample_rate, formant_shift=float(rng.uniform(0.82, 1.2)),
                              pitch_range=float(rng.uniform(0.7, 1.4)), pitch_median_hz=f0)
-        except Exception:  # Praat refuses a few extreme changes: keep the speed change only
+        except parselmouth.PraatError:  # Praat refuses a few extreme changes: keep the speed change only
             pass
     if rng.random() < 0.5:
         y = reverberate(y, room_impulse_response(sample_rate, rng, rt60_s=float(rng.uniform(0.15, 0.9))))

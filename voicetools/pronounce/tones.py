@@ -1,15 +1,10 @@
-"""Per-syllable features for the tone model (``nn.tones.ToneGRU``), normalised per speaker.
+"""Frame-level pitch and energy tracks for the tone model (``nn.tones.ToneNet``), normalised per speaker.
 
 A learner's recording is one speaker, so the utterance is the speaker's sample: F0 is in semitones
-re. the utterance's median voiced F0 (a man's and a child's tone 4 look alike), energy in dB re.
-the utterance's loud frames. Per syllable (``syllable_features``):
-
-* the voiced F0 contour resampled to ``N_POINTS`` points (÷6) and its differences,
-* its mean level, its voiced fraction, its log duration re. the utterance's mean syllable,
-* its energy contour (``N_ENERGY`` points, ÷20 dB) — a neutral tone is short and weak.
-
-The model reads the syllables of an utterance in order, so neighbours' contours and the speaker's
-range come from context, not from hand-made features.
+re. the utterance's median voiced F0 (a man's and a child's tone 4 look alike), once more divided by
+the utterance's spread (a lively and a flat reader's tones alike), energy in dB re. the utterance's
+loud frames. Unvoiced stretches are bridged by straight lines and marked, so a contour runs through
+a voiceless consonant. The model pools each syllable's frames itself (attention), given the spans.
 """
 
 from __future__ import annotations
@@ -17,11 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .pitch import N_POINTS, f0_track, syllable_contour, to_semitones
+from .pitch import f0_track, to_semitones
 
 HOP_S = 0.01
-N_ENERGY = 5
-N_FEATURES = N_POINTS + (N_POINTS - 1) + 3 + N_ENERGY
+N_FEATURES = 6
 LABELS = ["1", "2", "3", "4", "5"]  # tone 5 = neutral
 
 
@@ -43,25 +37,32 @@ def utterance_tracks(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.nd
     return st[:n], e[:n], median_hz
 
 
-def syllable_features(semitones: np.ndarray, energy: np.ndarray, spans_s: list[tuple[float, float]], *,
-                      hop_s: float = HOP_S) -> np.ndarray:
-    """(n_syllables, N_FEATURES) float32 for the spans of one utterance."""
-    durs = np.array([max(1e-3, e - s) for s, e in spans_s])
-    rel = np.log(durs / durs.mean())
-    rows = []
-    for (s, e), r in zip(spans_s, rel):
-        c, voiced = syllable_contour(semitones, s, e, hop_s=hop_s)
-        a, b = int(np.floor(s / hop_s)), int(np.ceil(e / hop_s))
-        seg = energy[max(0, a) : max(a + 1, min(len(energy), b))]
-        en = np.interp(np.linspace(0, len(seg) - 1, N_ENERGY), np.arange(len(seg)), seg) if len(seg) else \
-            np.full(N_ENERGY, -60.0)
-        rows.append(np.concatenate([c / 6.0, np.diff(c), [c.mean() / 6.0, voiced, r], np.maximum(en, -60) / 20.0]))
-    return np.asarray(rows, np.float32).reshape(-1, N_FEATURES)
+def frame_features(semitones: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """(N_FEATURES, frames) float32: pitch (÷6), pitch ÷ the utterance's spread, its slope, voicing,
+    energy (÷20 dB), its slope."""
+    voiced = np.isfinite(semitones)
+    t = np.arange(len(semitones))
+    st = np.interp(t, t[voiced], semitones[voiced]) if voiced.sum() >= 2 else np.zeros(len(semitones))
+    spread = float(np.std(semitones[voiced])) if voiced.sum() >= 2 else 1.0
+    e = np.maximum(energy, -60.0) / 20.0
+    return np.stack([st / 6.0, st / (spread + 0.5) / 2.0, np.gradient(st), voiced.astype(float), e,
+                     np.gradient(e) * 5]).astype(np.float32)
 
 
-def predict(model: torch.nn.Module, features: np.ndarray) -> np.ndarray:
-    """Tone probabilities (n_syllables, 5) for one utterance's ``syllable_features``."""
-    if len(features) == 0:
+def frame_spans(spans_s: list[tuple[float, float]], n_frames: int, *, hop_s: float = HOP_S) -> np.ndarray:
+    """(n_syllables, 2) int64 first and past-the-end frames, at least one frame each."""
+    out = np.array([(int(round(a / hop_s)), int(round(b / hop_s))) for a, b in spans_s], np.int64).reshape(-1, 2)
+    out[:, 0] = out[:, 0].clip(0, max(0, n_frames - 1))
+    out[:, 1] = np.maximum(out[:, 1].clip(0, n_frames), out[:, 0] + 1)
+    return out
+
+
+def predict(model: torch.nn.Module, semitones: np.ndarray, energy: np.ndarray,
+            spans_s: list[tuple[float, float]]) -> np.ndarray:
+    """Tone probabilities (n_syllables, 5) of one utterance; columns are tones 1-4 and neutral."""
+    if len(spans_s) == 0:
         return np.zeros((0, len(LABELS)), np.float32)
+    x = torch.as_tensor(frame_features(semitones, energy))[None]
+    spans = torch.as_tensor(frame_spans(spans_s, x.shape[-1]))[None]
     with torch.inference_mode():
-        return torch.softmax(model.eval()(torch.as_tensor(features)[None]), -1)[0].numpy()
+        return torch.softmax(model.eval()(x, spans), -1)[0].numpy()

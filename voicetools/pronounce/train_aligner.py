@@ -8,7 +8,7 @@
 
 Align, train, re-align: round one learns the units with CTC from the text alone (no boundaries are
 known); its forced alignments of the clean training recordings, with pauses found by their energy,
-become frame labels; round two trains a fresh model on those frames (and may be repeated with
+become frame labels; round two trains on those frames, starting from round one's weights (and may be repeated with
 ``--labels-from`` the round-two run, whose HMM alignments find the pauses themselves). Frame
 models give boundaries where the sound changes, not CTC's spikes.
 
@@ -105,26 +105,22 @@ def load_items(data: Path, name: str) -> list[Item]:
     return [Item(**d) for d in torch.load(data / f"{name}.pt", weights_only=False)]
 
 
-def quiet_frames(x: np.ndarray, n_frames: int, *, below_db: float = 30.0, min_run: int = 8) -> np.ndarray:
-    """Frames in runs of at least ``min_run`` whose energy is ``below_db`` under the utterance's loud
-    frames (95th percentile): pauses, not the closure of a stop."""
-    hop = int(HOP_S * SAMPLE_RATE)
-    pad = np.pad(x, (hop, n_frames * hop))
-    e = np.array([10 * np.log10(np.mean(pad[i * hop : i * hop + 2 * hop] ** 2) + 1e-12) for i in range(n_frames)])
-    quiet = e < np.percentile(e, 95) - below_db
-    out = np.zeros(n_frames, bool)
-    i = 0
-    while i < n_frames:
-        if quiet[i]:
-            j = i
-            while j < n_frames and quiet[j]:
-                j += 1
-            if j - i >= min_run or i == 0 or j == n_frames:
-                out[i:j] = True
-            i = j
-        else:
-            i += 1
-    return out
+def spike_labels(spikes: list[int], units: list[int], owner: list[int], n_frames: int, *, edge: int = 10,
+                 pause: int = 40) -> np.ndarray:
+    """Frame labels from CTC spikes (one frame per unit): each unit owns the frames from the midpoint
+    with the previous spike to the midpoint with the next; silence before the first spike and after
+    the last beyond ``edge`` frames, and in the middle of any gap over ``pause`` frames between two
+    syllables. Rough on purpose: the frame model's own alignments refine them (align, train, re-align)."""
+    lab = np.zeros(n_frames, np.int64)
+    bounds = [max(0, spikes[0] - edge)]
+    bounds += [(a + b + 1) // 2 for a, b in zip(spikes, spikes[1:])]
+    bounds.append(min(n_frames, spikes[-1] + 1 + edge))
+    for i, u in enumerate(units):
+        lab[bounds[i] : bounds[i + 1]] = u
+    for i in range(len(units) - 1):
+        if owner[i] != owner[i + 1] and spikes[i + 1] - spikes[i] > pause:
+            lab[spikes[i] + edge : spikes[i + 1] - edge] = 0
+    return lab
 
 
 def frame_labels(model, items: list[Item], clean: dict, *, ctc: bool) -> dict[str, np.ndarray]:
@@ -133,22 +129,12 @@ def frame_labels(model, items: list[Item], clean: dict, *, ctc: bool) -> dict[st
     for it in items:
         if it.key in out or it.speed != 1.0:
             continue
-        x = clean[it.key]
-        lp = log_probs(model, x, SAMPLE_RATE)
+        lp = log_probs(model, clean[it.key], SAMPLE_RATE)
         al = force_align(lp, it.units, it.owner, ctc=ctc)
-        lab = np.zeros(len(lp), np.int64)
-        for (a, b), u in zip(al.unit_spans, it.units):
-            lab[a:b] = u
-        if ctc:  # pauses by energy; the first unit begins where the sound does
-            quiet = quiet_frames(x, len(lp))
-            a0 = al.unit_spans[0][0]
-            while a0 > 0 and not quiet[a0 - 1]:
-                a0 -= 1
-            lab[a0 : al.unit_spans[0][0]] = it.units[0]
-            lab[quiet] = 0
+        if ctc:
+            out[it.key] = spike_labels([a for a, _ in al.unit_spans], it.units, it.owner, len(lp))
         else:
-            lab = al.frame_labels.astype(np.int64)
-        out[it.key] = lab
+            out[it.key] = al.frame_labels.astype(np.int64)
     return out
 
 
@@ -256,7 +242,7 @@ def main(argv=None):
         prepare(args.corpus, args.data, seed=args.seed)
     train, valid = load_items(args.data, "train"), load_items(args.data, "valid")
     model_args = {**MODEL_ARGS, "n_units": len(unit_inventory())}
-    labels = None
+    labels, init = None, None
     if args.stage == "frames":
         src = args.labels_from
         cache = args.run / "frame_labels.npz"
@@ -272,12 +258,16 @@ def main(argv=None):
             labels = frame_labels(prev, train, clean, ctc=prev_stage == "ctc")
             args.run.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(cache, **labels)
+        init = torch.load(src / "best.pt", map_location="cpu", weights_only=True)["model"]
     logging.info("%d training items, %d validation utterances", len(train), len(valid))
     config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, warmup_steps=200,
                          max_minutes=args.max_minutes, seed=args.seed,
                          extra={"model_args": model_args, "batch_size": args.batch_size, "stage": args.stage})
     torch.manual_seed(args.seed)
-    trainer = Trainer(PhoneNet.from_model_args(model_args), ctc_loss if args.stage == "ctc" else frame_loss, args.run,
+    model = PhoneNet.from_model_args(model_args)
+    if init is not None:  # the previous round's weights: its units are right, only their timing moves
+        model.load_state_dict(init)
+    trainer = Trainer(model, ctc_loss if args.stage == "ctc" else frame_loss, args.run,
                       config, validate=lambda m: {"unit_error_rate": unit_error_rate(m, valid)},
                       monitor="unit_error_rate", mode="min")
     print(trainer.fit(Batches(train, args.batch_size, args.seed, labels)))

@@ -79,7 +79,7 @@ def run_pronounce(ctx, text, audio_path, *, session=None, progress=None):
     report = progress or (lambda *args, **kwargs: None)
     text_to_syllables(text)  # a text error first, before asking for audio
     upload = ctx.check_upload(audio_path)
-    report(0.1, desc="Aligning your recording to the reference")
+    report(0.1, desc="Finding the syllables in your recording")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -100,11 +100,11 @@ def run_pronounce(ctx, text, audio_path, *, session=None, progress=None):
 def build(ctx):
     import gradio as gr
 
-    from ...pronounce import MAX_DURATION_S
-    from ...pronounce import _load_tone_model
+    from ...pronounce import DEFAULT_ALIGNER, MAX_DURATION_S, _load_model
     from . import show_warnings, upload_checker, user_error
 
-    _load_tone_model(_model_name(ctx))  # a missing tone model fails before the server starts
+    _load_model(_model_name(ctx), "tone")  # a missing model fails before the server starts
+    _load_model(DEFAULT_ALIGNER, "mandarin-aligner")
 
     def reference_handler(text, request: gr.Request = None):
         try:
@@ -133,8 +133,9 @@ def build(ctx):
             run = gr.Button("Check", variant="primary", elem_id="vt-pronounce-run")
         with gr.Column(scale=2, min_width=320):
             gr.Markdown(f"Read the whole sentence once, at a natural pace (up to {MAX_DURATION_S:.0f} s). The "
-                        "reference is espeak-ng's Mandarin voice; the tone classifier was trained on synthesized "
-                        "voices, so treat its verdicts as hints.", elem_id="vt-pronounce-help")
+                        "reference is espeak-ng's Mandarin voice. The aligner and the tone model learned from "
+                        "recordings of one native speaker (and many synthetic voices), so treat a single WRONG as a "
+                        "hint to listen again.", elem_id="vt-pronounce-help")
             table = gr.HTML(PLACEHOLDER, elem_id="vt-pronounce-result")
             figure = gr.Image(label="Pitch per syllable: reference (grey) and you (green right, red wrong)",
                               type="filepath", interactive=False, elem_id="vt-pronounce-plot")
