@@ -27,6 +27,7 @@ Without the corpus the real-speech part is skipped (said on stdout) and only the
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -39,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from separation import machine_info, md_table  # noqa: E402
 
 import voicetools as vt  # noqa: E402
-import voicetools.pronounce as pr  # noqa: E402
+pr = importlib.import_module("voicetools.pronounce")  # the package (vt.pronounce is the verb)
 from voicetools.audio.io import load_mono  # noqa: E402
 from voicetools.pronounce import text_to_syllables  # noqa: E402
 from voicetools.pronounce.tts import SAMPLE_RATE  # noqa: E402
@@ -75,7 +76,8 @@ def scores(text, x) -> dict:
 
     syl = text_to_syllables(text)
     al = align_text(pr._load_model(pr.DEFAULT_ALIGNER, "mandarin-aligner"), x, SAMPLE_RATE, [s.pinyin for s in syl])
-    return {"mismatch": al.mismatch, "worst_syllable": al.worst_syllable, "speech_per_syllable_s": al.speech_s / len(syl)}
+    return {"mismatch": al.mismatch, "unexplained_s": al.unexplained_s, "longest_syllable_s": al.longest_syllable_s,
+            "median_syllable_s": al.median_syllable_s}
 
 
 def swap_tone(x: np.ndarray, row, median_hz: float, rng) -> tuple[np.ndarray, int] | None:
@@ -139,7 +141,7 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
     calib, report = held_out_readings(corpus, quick)
     rng = np.random.default_rng(0)
     if calibrate:
-        pos, neg, probs = [], [], []
+        pos, neg, probs, ratios = [], [], [], []
         for k, r in enumerate(calib):
             x, _ = load_mono(r.path, SAMPLE_RATE)
             pos.append(scores(r.text, x))
@@ -147,8 +149,8 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
             neg.append({"kind": "another sentence", **scores(other.text, x)})
         for i, (kind, x) in enumerate(other_sounds(0, quick)):
             neg.append({"kind": kind, **scores(["你好", SENTENCES[i % len(SENTENCES)]][i % 2], x)})
-        saved = pr.MISMATCH_MAX, pr.WORST_SYLLABLE_MAX
-        pr.MISMATCH_MAX = pr.WORST_SYLLABLE_MAX = np.inf
+        saved = pr.is_reading
+        pr.is_reading = lambda al: True
         swaps = []
         for r in calib:
             x, _ = load_mono(r.path, SAMPLE_RATE)
@@ -156,6 +158,7 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
             if res is None:
                 continue
             probs += [row.tone_score for row in res.syllables]
+            ratios += [row.duration_ratio for row in res.syllables]
             cand = [row for row in res.syllables if row.expected_tone != 5 and row.end_s - row.start_s >= 0.1]
             row = cand[int(rng.integers(len(cand)))]
             med = float(np.exp(np.nanmedian(np.log(np.maximum(1.0, _f0(x))))))
@@ -164,14 +167,15 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
                 bad = run(r.text, swapped[0])
                 if bad is not None:
                     swaps.append(bad.syllables[row.index].tone_score)
-        pr.MISMATCH_MAX, pr.WORST_SYLLABLE_MAX = saved
+        pr.is_reading = saved
         probs, swaps = np.array(probs), np.array(swaps)
-        return {"positives": pos, "negatives": neg,
+        return {"positives": pos, "negatives": neg, "duration_ratio_percentiles":
+                {str(q): float(np.percentile(ratios, q)) for q in (1, 2.5, 5, 95, 97.5, 99)},
                 "wrong_below": {str(t): {"right_flagged": float(np.mean(probs < t)), "swaps_flagged": float(np.mean(swaps < t))}
                                 for t in (5, 10, 15, 20, 25, 30, 40, 50)}}
 
     out = {"speaker": HELD_OUT, "readings": len(report)}
-    accepted = agree = n_syl = flagged = 0
+    accepted = agree = n_syl = flagged = timing_noted = 0
     swap_n = swap_caught = swap_exact = 0
     results, conf = [], np.zeros((5, 5), int)
     for r in report:
@@ -185,6 +189,7 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
             n_syl += 1
             agree += row.heard_tone == row.expected_tone
             flagged += row.tone_ok is False
+            timing_noted += bool(row.timing_note)
             conf[row.expected_tone - 1, row.heard_tone - 1] += 1
         cand = [row for row in res.syllables if row.expected_tone != 5 and row.end_s - row.start_s >= 0.1]
         row = cand[int(rng.integers(len(cand)))]
@@ -213,6 +218,7 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
         sounds[kind] = (n + 1, refused + (run(text, x) is None))
     out.update({"accepted": accepted / len(report), "tone_agreement": agree / max(1, n_syl),
                 "syllables": n_syl, "right_syllables_flagged_wrong": flagged / max(1, n_syl),
+                "syllables_with_a_timing_note": timing_noted / max(1, n_syl),
                 "swaps": swap_n, "swap_caught_on_that_syllable": swap_caught / max(1, swap_n),
                 "swap_only_that_syllable_flagged": swap_exact / max(1, swap_n),
                 "other_sentence": {"n": n_other, "refused": refused_other / max(1, n_other)},
@@ -295,18 +301,19 @@ def main(argv=None):
     if args.calibrate:
         c = real_speech(args.corpus, args.quick, True)
         for name, rows in (("readings of their own text", c["positives"]), ("everything else", c["negatives"])):
-            for key in ("mismatch", "worst_syllable", "speech_per_syllable_s"):
+            for key in ("mismatch", "unexplained_s", "longest_syllable_s", "median_syllable_s"):
                 v = np.array([r[key] for r in rows])
                 print(f"{name:28s} {key:22s} min {v.min():.3f} p1 {np.percentile(v, 1):.3f} "
                       f"median {np.median(v):.3f} p99 {np.percentile(v, 99):.3f} max {v.max():.3f}")
         for r in c["negatives"]:
-            print(f"  {r['kind']:24s} mismatch {r['mismatch']:.3f} worst {r['worst_syllable']:.3f}")
+            print(f"  {r['kind']:24s} " + " ".join(f"{k} {v:.2f}" for k, v in r.items() if k != "kind"))
+        print("duration ratios of native syllables:", {k: round(v, 2) for k, v in c["duration_ratio_percentiles"].items()})
         print(md_table(["WRONG_BELOW", "right syllables flagged", "swapped syllables flagged"],
                        [[t, v["right_flagged"], v["swaps_flagged"]] for t, v in c["wrong_below"].items()]))
         return
     results = {"machine": machine_info(1), "command": "python benchmarks/pronounce.py" + (" --quick" * args.quick),
-               "thresholds": {"MISMATCH_MAX": pr.MISMATCH_MAX, "WORST_SYLLABLE_MAX": pr.WORST_SYLLABLE_MAX,
-                              "WRONG_BELOW": pr.WRONG_BELOW}}
+               "thresholds": {k: getattr(pr, k) for k in ("MISMATCH_MAX", "UNEXPLAINED_MAX_S", "LONGEST_SYLLABLE_S",
+                                                          "SHORTEST_MEDIAN_SYLLABLE_S", "WRONG_BELOW")}}
     if args.corpus.exists():
         results["real"] = real_speech(args.corpus, args.quick, False)
     else:
@@ -318,11 +325,11 @@ def main(argv=None):
         r = results["real"]
         print(f"### Real speech: AISHELL speaker {r['speaker']} (never heard in training), {r['readings']} readings\n")
         print(md_table(["readings accepted", "another sentence refused", "tone agreement", "right syllables flagged WRONG",
-                        "swapped tone caught on that syllable", "only that syllable flagged"],
+                        "swapped tone caught on that syllable", "only that syllable flagged", "timing notes"],
                        [[f"{r['accepted']:.3f}", f"{r['other_sentence']['refused']:.3f} of {r['other_sentence']['n']}",
                          f"{r['tone_agreement']:.3f}", f"{r['right_syllables_flagged_wrong']:.3f}",
                          f"{r['swap_caught_on_that_syllable']:.3f} of {r['swaps']}",
-                         f"{r['swap_only_that_syllable_flagged']:.3f}"]]))
+                         f"{r['swap_only_that_syllable_flagged']:.3f}", f"{r['syllables_with_a_timing_note']:.3f}"]]))
         print("\n" + md_table(["given as a reading", "n", "refused"],
                               [[k, v["n"], f"{v['refused']:.2f}"] for k, v in r["other_sounds"].items()]))
         print("\n" + md_table(["expected \\ heard", *[f"tone {t}" for t in range(1, 6)]],

@@ -49,7 +49,8 @@ def test_tone_sandhi(text, expected):
 @pytest.mark.parametrize("text, message", [
     ("", "the text is empty"), ("   ", "the text is empty"),
     ("hello world", "has no Chinese characters"),
-    ("我有3个", "has digits"), ("我是Tom", "non-Chinese characters"),
+    ("我有3个", "has digits"), ("你好，Tom！", "Latin letters \\('Tom'\\).*汤姆 for Tom"),
+    ("你好😀", "not Chinese"), ("你" * 51, "51 syllables; practise at most 50"),
 ])
 def test_bad_text_is_one_clear_error(text, message):
     with pytest.raises(ParameterError, match=message):
@@ -107,7 +108,7 @@ def test_timing_feedback_finds_a_long_pause():
 
 
 def test_timing_feedback_finds_a_drawn_out_syllable():
-    """天 (syllable 3) stretched 2.5× by Praat PSOLA (same pitch): it alone is "too long"."""
+    """天 (syllable 3) stretched 3× by Praat PSOLA (same pitch): it alone is "too long"."""
     import parselmouth
     from parselmouth.praat import call
 
@@ -115,12 +116,12 @@ def test_timing_feedback_finds_a_drawn_out_syllable():
     s, e = u.spans_s[2]
     a, b = int(s * SR), int(e * SR)
     part = parselmouth.Sound(u.samples[a:b].astype(np.float64), SR)
-    long = call(part, "Lengthen (overlap-add)", 60, 500, 2.5).values[0].astype(np.float32)
+    long = call(part, "Lengthen (overlap-add)", 60, 500, 3.0).values[0].astype(np.float32)
     x = np.concatenate([u.samples[:a], long, u.samples[b:]])
     res = vt.pronounce(SENTENCE, x, sample_rate=SR)
     notes = [r.timing_note for r in res.syllables]
     assert notes[2] == "too long" and all("too" not in n for i, n in enumerate(notes) if i != 2), notes
-    assert res.syllables[2].duration_ratio > 1.7 and res.syllables[2].timing_score < 50
+    assert res.syllables[2].duration_ratio > 2.0 and res.syllables[2].timing_score < 50
 
 
 def test_bad_audio_is_one_clear_error(tmp_path):
@@ -139,7 +140,7 @@ def test_bad_audio_is_one_clear_error(tmp_path):
 
 def test_reading_another_sentence_is_refused():
     other = learner_reading("请问去火车站怎么走？")
-    with pytest.raises(VoicetoolsError, match="does not sound like “我今天很高兴。”"):
+    with pytest.raises(VoicetoolsError, match="does not sound like a reading of “我今天很高兴。”"):
         vt.pronounce(SENTENCE, other.samples, sample_rate=SR)
 
 
@@ -152,36 +153,36 @@ def test_coqui_backend_without_coqui_is_a_clear_error(cli, assert_one_error_line
 
 
 def test_cli_table_textgrid_json_and_reference(cli, tmp_path, assert_one_error_line):
+    """A real native reading (tests/data) through the CLI: table, TextGrid, JSON and the reference."""
+    from pathlib import Path
+
     from praatio import textgrid
 
-    wrong = learner_reading(SENTENCE, tones={5: 1})
-    audio = tmp_path / "me.wav"
-    sf.write(audio, wrong.samples, SR)
+    audio = Path(__file__).parent / "data" / "BAC009S0252W0428.flac"
+    text = "引来网友点赞"
     tg, ref = tmp_path / "me.TextGrid", tmp_path / "ref.wav"
-    code, out, err = cli("pronounce", "--text", SENTENCE, "--audio", audio, "--textgrid", tg, "--reference-out", ref,
+    code, out, err = cli("pronounce", "--text", text, "--audio", audio, "--textgrid", tg, "--reference-out", ref,
                          "-q")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].startswith("我今天很高兴。  →  wǒ jīn tiān hěn gāo xìng")
+    assert lines[0].startswith("引来网友点赞  →  yǐn lái")
     rows = [line for line in lines if line[:2].strip().isdigit()]
-    assert len(rows) == 6 and "WRONG" in rows[5] and all("WRONG" not in r for r in rows[:5])
-    assert "xìng" not in rows[5] and "xing4" in rows[5]
+    assert len(rows) == 6 and sum("WRONG" in r for r in rows) <= 2, out
     grid = textgrid.openTextgrid(str(tg), includeEmptyIntervals=False)
     assert list(grid.tierNames) == ["syllable", "pinyin", "heard"]
-    labels = [e.label for e in grid.getTier("pinyin").entries]
-    assert labels == ["wo3", "jin1", "tian1", "hen3", "gao1", "xing4"]
+    assert [e.label for e in grid.getTier("syllable").entries] == list(text)
     starts = [e.start for e in grid.getTier("syllable").entries]
-    assert max(abs(a - b[0]) for a, b in zip(starts, wrong.spans_s)) < 0.05
+    assert starts == sorted(starts) and 0.1 < starts[0] < 0.8 and starts[-1] < 2.3
     x, sr = sf.read(ref)
     assert sr == SR and len(x) > 0.5 * SR
 
-    code, out, err = cli("pronounce", "--text", SENTENCE, "--audio", audio, "--json", "-q")
+    code, out, err = cli("pronounce", "--text", text, "--audio", audio, "--json", "-q")
     assert code == 0, err
     d = json.loads(out)
-    assert [s["heard_tone"] for s in d["syllables"]][5] == 1 and d["pinyin"].startswith("wo3 jin1")
+    assert d["pinyin"].startswith("yin3 lai2") and len(d["syllables"]) == 6
     assert 0 <= d["score"] <= 100 and d["input"] == str(audio)
 
-    code, _, err = cli("pronounce", "--text", SENTENCE, "--audio", audio, "--textgrid", tg)  # exists
+    code, _, err = cli("pronounce", "--text", text, "--audio", audio, "--textgrid", tg)  # exists
     assert_one_error_line(code, err)
     code, _, err = cli("pronounce", "--text", "hello", "--audio", audio)
     assert_one_error_line(code, err)
@@ -193,28 +194,6 @@ def test_cli_without_audio_prints_pinyin_and_sandhi(cli):
     assert code == 0, err
     assert out.splitlines()[0] == "你好  →  ní hǎo  (ni2 hao3)"
     assert "你 ni2 (3-3)" in out
-
-
-def test_benchmark_scores_an_annotated_folder(tmp_path):
-    """benchmarks/pronounce.py --data: WAV + TextGrid with one interval per character."""
-    import sys
-    from pathlib import Path
-
-    from praatio import textgrid
-    from praatio.utilities.constants import Interval
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from pronounce import alignment_data
-
-    u = learner_reading(SENTENCE, voice=VoiceSettings("m7", pitch=50, speed=170), seed=7)
-    sf.write(tmp_path / "a.wav", u.samples, SR)
-    end = len(u.samples) / SR
-    tg = textgrid.Textgrid(0.0, end)
-    tg.addTier(textgrid.IntervalTier("syllable", [Interval(s, e, h) for (s, e), h in zip(u.spans_s, "我今天很高兴")],
-                                     0.0, end))
-    tg.save(str(tmp_path / "a.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
-    res = alignment_data(tmp_path)
-    assert res["files"] == 1 and res["n_boundaries"] == 12 and res["median_ms"] <= 20
 
 
 def test_pluggable_backends(tmp_path, monkeypatch):

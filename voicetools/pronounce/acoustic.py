@@ -14,7 +14,8 @@ round are made (align, train, re-align: ``pronounce.train_aligner``).
 no text (the most likely unit in every frame), ``forced_logp`` the best it can say while following
 the sentence. Their difference per frame (``mismatch``) stays small for a reading of the sentence
 and grows for another sentence, music, singing or noise — a goodness-of-pronunciation score over
-the whole utterance; ``worst_syllable`` is the same per syllable, for the one that fits worst.
+the whole utterance; ``worst_syllable`` is the same per syllable, for the one that fits worst;
+``unexplained_s`` the speech the model hears where the text leaves silence.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class AcousticAlignment:
     n_frames: int
     syllable_mismatch: list[float]  # per syllable: free minus forced log-prob per frame over its span
     frame_labels: np.ndarray  # unit inventory index per frame on the forced path (0 = silence)
+    free_labels: np.ndarray  # the most likely unit of every frame, with no text
 
     @property
     def mismatch(self) -> float:
@@ -114,8 +116,18 @@ class AcousticAlignment:
         return max(self.syllable_mismatch) if self.syllable_mismatch else 0.0
 
     @property
-    def speech_s(self) -> float:
-        return float((self.frame_labels != 0).sum()) * HOP_S
+    def unexplained_s(self) -> float:
+        """Seconds the model hears speech where the text leaves silence: the rest of a song, a second
+        sentence, a long stretch of noise."""
+        return float(((self.free_labels != 0) & (self.frame_labels == 0)).sum()) * HOP_S
+
+    @property
+    def longest_syllable_s(self) -> float:
+        return max(b - a for a, b in self.spans_s)
+
+    @property
+    def median_syllable_s(self) -> float:
+        return float(np.median([b - a for a, b in self.spans_s]))
 
 
 def force_align(logp: np.ndarray, units: list[int], owner: list[int], *, ctc: bool = False) -> AcousticAlignment:
@@ -143,7 +155,8 @@ def force_align(logp: np.ndarray, units: list[int], owner: list[int], *, ctc: bo
         frames = np.arange(a, max(b, a + 1)).clip(0, T - 1)
         path_lp = logp[frames, labels[states[frames]]]
         syl_mis.append(float((best[frames] - path_lp).mean()))
-    return AcousticAlignment(spans, unit_spans, forced, float(best.sum()), T, syl_mis, labels[states])
+    return AcousticAlignment(spans, unit_spans, forced, float(best.sum()), T, syl_mis, labels[states],
+                             logp.argmax(1))
 
 
 def log_probs(model: torch.nn.Module, x: np.ndarray, sample_rate: int) -> np.ndarray:

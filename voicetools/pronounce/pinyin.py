@@ -8,8 +8,8 @@ here over each phrase (text between punctuation marks), as a learner speaks it:
 * 3-3: in a run of third tones, every syllable but the last is said as tone 2
   (你好 ni3 hao3 → ni2 hao3; 我很好 → wo2 hen2 hao3, the usual classroom rule);
 * 不 bu4 before a tone-4 syllable is bu2 (不是 bu2 shi4), otherwise bu4;
-* 一 yi1 before tone 4 is yi2 (一个 yi2 ge4), before tones 1-3 yi4 (一天 yi4 tian1); at the end of
-  a phrase, after 第, or next to another numeral it keeps tone 1 (第一, 一二三).
+* 一 yi1 before tone 4 is yi2 (一个 yi2 ge4), before tones 1-3 yi4 (一天 yi4 tian1, 一千 yi4 qian1);
+  at the end of a phrase, after 第 or a numeral, or before a digit it keeps tone 1 (第一, 十一, 一二三).
 
 >>> [s.pinyin for s in text_to_syllables("你好，我很好。")]
 ['ni2', 'hao3', 'wo2', 'hen2', 'hao3']
@@ -27,6 +27,7 @@ from ..errors import ParameterError
 
 MAX_SYLLABLES = 50  # one or two sentences: a reading of them fits well inside the 60 s a recording may last
 NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
+DIGITS = set("零〇一二三四五六七八九十幺")  # counted one by one (一二三, 十一); 一千 and 一百 still change
 # characters that end a phrase (a breath group): Chinese and ASCII punctuation
 _PHRASE_BREAK = set("，。！？；：、,.!?;:…—～~（）()《》「」『』“”\"'‘’·-")
 
@@ -96,7 +97,7 @@ def apply_sandhi(hanzi: list[str], pinyins: list[str]) -> list[tuple[str, str | 
                 tones[i], out[i] = t, (_with_tone(pinyins[i], t), "bu")
         elif ch == "一" and nxt is not None and nxt != 5:
             prev = hanzi[i - 1] if i else ""
-            if prev == "第" or prev in NUMERALS or hanzi[i + 1] in NUMERALS:
+            if prev == "第" or prev in NUMERALS or hanzi[i + 1] in DIGITS:
                 continue  # ordinal or part of a number: yi1
             t = 2 if nxt == 4 else 4
             if t != tones[i]:

@@ -31,7 +31,7 @@ import torch
 
 from ..train.recipe import recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer, read_log
-from .acoustic import HOP_S, features, force_align, log_probs
+from .acoustic import features, force_align, log_probs
 from .data import perturb
 from .units import text_units, unit_inventory
 
