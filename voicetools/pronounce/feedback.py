@@ -18,7 +18,8 @@ SHOULD = {
 }
 HEARD = {1: "stayed high and level", 2: "rose", 3: "dipped", 4: "fell", 5: "was short and flat"}
 # a syllable's duration relative to the reference (after removing the overall tempo difference):
-# native readings fall outside these on about 5-8 % of syllables (espeak-ng's rhythm is not a native's)
+# wide, because espeak-ng's syllable-by-syllable rhythm is far from a native's (benchmarks/pronounce.py
+# reports how often native syllables still get a note)
 TOO_SHORT, TOO_LONG = 0.25, 2.0
 PAUSE_S = 0.25  # a silence this long inside a phrase is a pause the reference does not have
 
