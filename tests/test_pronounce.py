@@ -107,21 +107,12 @@ def test_timing_feedback_finds_a_long_pause():
     assert res.syllables[3].timing_score < 100
 
 
-def test_timing_feedback_finds_a_drawn_out_syllable():
-    """天 (syllable 3) stretched 3× by Praat PSOLA (same pitch): it alone is "too long"."""
-    import parselmouth
-    from parselmouth.praat import call
+def test_timing_notes_name_the_syllables_far_off_the_reference_rhythm():
+    from voicetools.pronounce.feedback import timing_notes, timing_score
 
-    u = learner_reading(SENTENCE, seed=4)
-    s, e = u.spans_s[2]
-    a, b = int(s * SR), int(e * SR)
-    part = parselmouth.Sound(u.samples[a:b].astype(np.float64), SR)
-    long = call(part, "Lengthen (overlap-add)", 60, 500, 3.0).values[0].astype(np.float32)
-    x = np.concatenate([u.samples[:a], long, u.samples[b:]])
-    res = vt.pronounce(SENTENCE, x, sample_rate=SR)
-    notes = [r.timing_note for r in res.syllables]
-    assert notes[2] == "too long" and all("too" not in n for i, n in enumerate(notes) if i != 2), notes
-    assert res.syllables[2].duration_ratio > 2.0 and res.syllables[2].timing_score < 50
+    notes = timing_notes([1.0, 2.5, 0.2, 1.3], [0.0, 0.0, 0.0, 0.6], [False, True, True, True])
+    assert notes == ["", "too long", "too short", "pause of 0.60 s before it"]
+    assert timing_score(1.0, 0.0, True) == 100 and timing_score(2.5, 0.0, True) < 50
 
 
 def test_bad_audio_is_one_clear_error(tmp_path):
