@@ -224,7 +224,32 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
                 "other_sentence": {"n": n_other, "refused": refused_other / max(1, n_other)},
                 "other_sounds": {k: {"n": n, "refused": f / n} for k, (n, f) in sounds.items()},
                 "confusion": conf.tolist()})
+    out["conditions"] = conditions(report[::5], np.random.default_rng(5))
     out["boundaries_vs_dtw"] = dtw_agreement(report[:: 4 if not quick else 1][:40], results[:: 4 if not quick else 1][:40])
+    return out
+
+
+def conditions(readings, rng) -> dict:
+    """The same readings as a phone or a room would record them: accepted? flagged?"""
+    from scipy.signal import butter, sosfilt
+
+    from voicetools.audio.augment import add_noise, reverberate, room_impulse_response
+
+    phone = butter(4, [300, 3400], "bandpass", fs=SAMPLE_RATE, output="sos")
+    make = {"white noise at 20 dB SNR": lambda x: add_noise(x, 20.0, rng),
+            "white noise at 10 dB SNR": lambda x: add_noise(x, 10.0, rng),
+            "room (RT60 0.6 s)": lambda x: reverberate(x, room_impulse_response(SAMPLE_RATE, rng, rt60_s=0.6)),
+            "telephone band 300-3400 Hz": lambda x: sosfilt(phone, x).astype(np.float32)}
+    out = {}
+    for name, f in make.items():
+        accepted = flagged = n = 0
+        for r in readings:
+            res = run(r.text, f(load_mono(r.path, SAMPLE_RATE)[0]))
+            if res is not None:
+                accepted += 1
+                flagged += len(res.wrong)
+                n += len(res.syllables)
+        out[name] = {"n": len(readings), "accepted": accepted / len(readings), "flagged": flagged / max(1, n)}
     return out
 
 
@@ -332,6 +357,8 @@ def main(argv=None):
                          f"{r['swap_only_that_syllable_flagged']:.3f}", f"{r['syllables_with_a_timing_note']:.3f}"]]))
         print("\n" + md_table(["given as a reading", "n", "refused"],
                               [[k, v["n"], f"{v['refused']:.2f}"] for k, v in r["other_sounds"].items()]))
+        print("\n" + md_table(["the same readings, degraded", "n", "accepted", "right syllables flagged WRONG"],
+                              [[k, v["n"], f"{v['accepted']:.2f}", f"{v['flagged']:.3f}"] for k, v in r["conditions"].items()]))
         print("\n" + md_table(["expected \\ heard", *[f"tone {t}" for t in range(1, 6)]],
                               [[f"tone {i + 1}", *row] for i, row in enumerate(r["confusion"])]))
         b = r["boundaries_vs_dtw"]
