@@ -124,7 +124,7 @@ def other_sounds(half: int, quick: bool) -> list[tuple[str, np.ndarray]]:
                 ("singing alone (MIR-1K)", soxr.resample(0.5 * voc / (np.abs(voc).max() + 1e-9), sr, SAMPLE_RATE))]
     for folder in sorted((SHARED / "bach10-dev").glob("0*"))[half::2]:
         x, _ = load_mono(folder / f"{folder.name}.flac", SAMPLE_RATE)
-        out += [("quartet (Bach10)", x[: 12 * SAMPLE_RATE]), ("quartet (Bach10)", x[12 * SAMPLE_RATE : 24 * SAMPLE_RATE])]
+        out += [("quartet (Bach10)", x[k * 12 * SAMPLE_RATE : (k + 1) * 12 * SAMPLE_RATE]) for k in (0, 1)]
     for name in ["choir.wav", "song.wav"][half::2] if not quick else []:
         x, _ = load_mono(ROOT / "examples" / name, SAMPLE_RATE)
         out.append((f"examples/{name}", x[: 15 * SAMPLE_RATE]))
@@ -171,7 +171,8 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
         probs, swaps = np.array(probs), np.array(swaps)
         return {"positives": pos, "negatives": neg, "duration_ratio_percentiles":
                 {str(q): float(np.percentile(ratios, q)) for q in (1, 2.5, 5, 95, 97.5, 99)},
-                "wrong_below": {str(t): {"right_flagged": float(np.mean(probs < t)), "swaps_flagged": float(np.mean(swaps < t))}
+                "wrong_below": {str(t): {"right_flagged": float(np.mean(probs < t)),
+                                         "swaps_flagged": float(np.mean(swaps < t))}
                                 for t in (5, 10, 15, 20, 25, 30, 40, 50)}}
 
     out = {"speaker": HELD_OUT, "readings": len(report)}
@@ -225,7 +226,8 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
                 "other_sounds": {k: {"n": n, "refused": f / n} for k, (n, f) in sounds.items()},
                 "confusion": conf.tolist()})
     out["conditions"] = conditions(report[::5], np.random.default_rng(5))
-    out["boundaries_vs_dtw"] = dtw_agreement(report[:: 4 if not quick else 1][:40], results[:: 4 if not quick else 1][:40])
+    step = 1 if quick else 4
+    out["boundaries_vs_dtw"] = dtw_agreement(report[::step][:40], results[::step][:40])
     return out
 
 
@@ -270,7 +272,8 @@ def dtw_agreement(readings, results) -> dict:
             continue
         x, _ = load_mono(r.path, SAMPLE_RATE)
         d = align(res.reference.samples, x, SAMPLE_RATE, res.reference.spans_s)
-        diffs += [abs(a - b) for s, (da, db) in zip(res.syllables, d.spans_s) for a, b in ((s.start_s, da), (s.end_s, db))]
+        for s, (da, db) in zip(res.syllables, d.spans_s):
+            diffs += [abs(s.start_s - da), abs(s.end_s - db)]
     return percentiles(diffs) if diffs else {}
 
 
@@ -332,7 +335,8 @@ def main(argv=None):
                       f"median {np.median(v):.3f} p99 {np.percentile(v, 99):.3f} max {v.max():.3f}")
         for r in c["negatives"]:
             print(f"  {r['kind']:24s} " + " ".join(f"{k} {v:.2f}" for k, v in r.items() if k != "kind"))
-        print("duration ratios of native syllables:", {k: round(v, 2) for k, v in c["duration_ratio_percentiles"].items()})
+        print("duration ratios of native syllables:",
+              {k: round(v, 2) for k, v in c["duration_ratio_percentiles"].items()})
         print(md_table(["WRONG_BELOW", "right syllables flagged", "swapped syllables flagged"],
                        [[t, v["right_flagged"], v["swaps_flagged"]] for t, v in c["wrong_below"].items()]))
         return
@@ -349,7 +353,8 @@ def main(argv=None):
     if "real" in results:
         r = results["real"]
         print(f"### Real speech: AISHELL speaker {r['speaker']} (never heard in training), {r['readings']} readings\n")
-        print(md_table(["readings accepted", "another sentence refused", "tone agreement", "right syllables flagged WRONG",
+        print(md_table(["readings accepted", "another sentence refused", "tone agreement",
+                        "right syllables flagged WRONG",
                         "swapped tone caught on that syllable", "only that syllable flagged", "timing notes"],
                        [[f"{r['accepted']:.3f}", f"{r['other_sentence']['refused']:.3f} of {r['other_sentence']['n']}",
                          f"{r['tone_agreement']:.3f}", f"{r['right_syllables_flagged_wrong']:.3f}",
@@ -358,21 +363,24 @@ def main(argv=None):
         print("\n" + md_table(["given as a reading", "n", "refused"],
                               [[k, v["n"], f"{v['refused']:.2f}"] for k, v in r["other_sounds"].items()]))
         print("\n" + md_table(["the same readings, degraded", "n", "accepted", "right syllables flagged WRONG"],
-                              [[k, v["n"], f"{v['accepted']:.2f}", f"{v['flagged']:.3f}"] for k, v in r["conditions"].items()]))
+                              [[k, v["n"], f"{v['accepted']:.2f}", f"{v['flagged']:.3f}"]
+                               for k, v in r["conditions"].items()]))
         print("\n" + md_table(["expected \\ heard", *[f"tone {t}" for t in range(1, 6)]],
                               [[f"tone {i + 1}", *row] for i, row in enumerate(r["confusion"])]))
         b = r["boundaries_vs_dtw"]
         if b:
-            print(f"\nBoundaries, aligner vs. DTW on these readings ({b['n_boundaries']}): median {b['median_ms']:.0f} ms, "
+            print(f"\nBoundaries, aligner vs. DTW on these readings ({b['n_boundaries']}): "
+                  f"median {b['median_ms']:.0f} ms, "
                   f"90th pct {b['p90_ms']:.0f} ms, within 50 ms {b['within_50ms']:.2f}")
     s = results["synthesized"]
     print(f"\n### Synthesized speech: espeak-ng, held-out voices, {s['readings']} readings\n")
     print(md_table(["readings accepted", "tone agreement", "right syllables flagged WRONG", "wrong tone caught"],
                    [[f"{s['accepted']:.3f}", f"{s['tone_agreement']:.3f}", f"{s['right_syllables_flagged_wrong']:.3f}",
                      f"{s['wrong_tone_caught']:.3f}"]]))
-    rows = [["aligner (mandarin-aligner)", *[s["boundaries_aligner"][k] for k in ("n_boundaries", "median_ms", "p90_ms", "within_20ms", "within_50ms")]]]
+    keys = ("n_boundaries", "median_ms", "p90_ms", "within_20ms", "within_50ms")
+    rows = [["aligner (mandarin-aligner)", *[s["boundaries_aligner"][k] for k in keys]]]
     if s["boundaries_dtw"]:
-        rows.append(["DTW on MFCCs vs. espeak reference", *[s["boundaries_dtw"][k] for k in ("n_boundaries", "median_ms", "p90_ms", "within_20ms", "within_50ms")]])
+        rows.append(["DTW on MFCCs vs. espeak reference", *[s["boundaries_dtw"][k] for k in keys]])
     print("\n" + md_table(["exact boundaries", "n", "median ms", "90th pct ms", "≤ 20 ms", "≤ 50 ms"], rows))
     print(f"\n{results['seconds']:.0f} s")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,8 @@ def test_music_and_noise_are_refused(what):
 
 
 def test_cli_accepts_a_native_reading(cli):
-    code, out, err = cli("pronounce", "--text", "引来网友点赞", "--audio", str(DATA / "BAC009S0252W0428.flac"), "-q")
+    code, out, err = cli("pronounce", "--text", "引来网友点赞", "--audio", str(DATA / "BAC009S0252W0428.flac"),
+                         "-q")
     assert code == 0, err
     assert "score" in out and out.count("WRONG") <= 2, out
 

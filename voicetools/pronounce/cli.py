@@ -27,7 +27,8 @@ def cmd_pronounce(args) -> int:
     try:
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
-            res = pronounce(args.text, args.audio, model=args.model, aligner=args.aligner, tts=args.tts, tts_model=args.tts_model,
+            res = pronounce(args.text, args.audio, model=args.model, aligner=args.aligner, tts=args.tts,
+                            tts_model=args.tts_model,
                             max_duration_s=args.max_duration_s, callback=progress)
     finally:
         progress.close()

@@ -102,7 +102,8 @@ def pad(items: list[dict], rng: np.random.Generator | None = None):
         if rng is not None:  # another speaker's range, register, declination and wobble
             n = len(st)
             wobble = np.interp(np.arange(n), np.linspace(0, n, 8), rng.normal(0, 0.5, 8))
-            st = st * rng.uniform(0.7, 1.4) + rng.uniform(-1.5, 1.5) + rng.uniform(-2, 2) * np.linspace(-1, 1, n) + wobble
+            declination = rng.uniform(-2, 2) * np.linspace(-1, 1, n)
+            st = st * rng.uniform(0.7, 1.4) + rng.uniform(-1.5, 1.5) + declination + wobble
             sp = sp + rng.integers(-2, 3, sp.shape)
             sp[:, 0] = sp[:, 0].clip(0, len(st) - 1)
             sp[:, 1] = np.maximum(sp[:, 1].clip(0, len(st)), sp[:, 0] + 1)
