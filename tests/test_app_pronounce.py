@@ -59,3 +59,21 @@ def test_bad_text_and_upload(app, upload_dir, tmp_path):
     with pytest.raises(VoicetoolsError, match="silent.wav is silent") as info:
         run_pronounce(app.voicetools, TEXT, str(silent))
     assert str(upload_dir) not in str(info.value)
+
+
+def test_a_real_native_reading_in_the_app(app, upload_dir):
+    """The Pronounce tab on a real native reading (tests/data): accepted, almost nothing flagged;
+    the same recording given as another sentence is refused with the same plain message."""
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).parent / "data" / "BAC009S0252W0347.flac"
+    path = upload_dir / "native.flac"
+    shutil.copy(src, path)
+    wav, pinyin, table, png, files, notes = run_pronounce(app.voicetools, "国球还得走进校园", str(path))
+    rows = re.findall(r'class="vt-syllable" data-index="(\d)" data-expected="(\d)" data-heard="(\d)" data-ok="(\d)"',
+                      table)
+    assert len(rows) == 8 and sum(r[3] == "0" for r in rows) <= 2, table
+    with pytest.raises(VoicetoolsError, match="does not sound like a reading of “引来网友点赞”") as info:
+        run_pronounce(app.voicetools, "引来网友点赞", str(path))
+    assert not re.search(r"\d\.\d", str(info.value))
