@@ -288,7 +288,7 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
     """
     from .acoustic import align_text
     from .feedback import timing_notes, timing_score, tone_hint, tone_score
-    from .pitch import syllable_contour, to_semitones
+    from .pitch import f0_track, syllable_contour, to_semitones
     from .tones import LABELS, predict, utterance_tracks
 
     if not max_duration_s > 0:
@@ -312,8 +312,6 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
     report("synthesize", 0, 1)
     ref = synthesize_reference(syllables, backend)
     report("synthesize", 1, 1)
-    from .pitch import f0_track
-
     st_r, _ = to_semitones(f0_track(ref.samples, ref.sample_rate))
     rows = [SyllableFeedback(i, s.hanzi, s.pinyin, s.marked, s.tone, s.sandhi, a, b,
                              reference_contour_semitones=list(syllable_contour(st_r, a, b)[0]))

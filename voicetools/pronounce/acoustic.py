@@ -14,8 +14,7 @@ round are made (align, train, re-align: ``pronounce.train_aligner``).
 no text (the most likely unit in every frame), ``forced_logp`` the best it can say while following
 the sentence. Their difference per frame (``mismatch``) stays small for a reading of the sentence
 and grows for another sentence, music, singing or noise — a goodness-of-pronunciation score over
-the whole utterance; ``worst_syllable`` is the same per syllable, for the one that fits worst;
-``unexplained_s`` the speech the model hears where the text leaves silence.
+the whole utterance; ``unexplained_s`` is the speech the model hears where the text leaves silence.
 """
 
 from __future__ import annotations
@@ -102,7 +101,6 @@ class AcousticAlignment:
     forced_logp: float
     free_logp: float
     n_frames: int
-    syllable_mismatch: list[float]  # per syllable: free minus forced log-prob per frame over its span
     frame_labels: np.ndarray  # unit inventory index per frame on the forced path (0 = silence)
     free_labels: np.ndarray  # the most likely unit of every frame, with no text
 
@@ -110,10 +108,6 @@ class AcousticAlignment:
     def mismatch(self) -> float:
         """(free − forced) log-probability per frame: 0 when the text explains the audio as well as anything."""
         return (self.free_logp - self.forced_logp) / max(1, self.n_frames)
-
-    @property
-    def worst_syllable(self) -> float:
-        return max(self.syllable_mismatch) if self.syllable_mismatch else 0.0
 
     @property
     def unexplained_s(self) -> float:
@@ -146,17 +140,11 @@ def force_align(logp: np.ndarray, units: list[int], owner: list[int], *, ctc: bo
     if ctc:  # CTC spikes: a unit owns the frames from its spike up to the next unit's spike
         starts = [a for a, _ in unit_spans] + [T]
         unit_spans = [(starts[i], max(starts[i] + 1, starts[i + 1])) for i in range(len(units))]
-    best = logp.max(1)
-    spans, syl_mis = [], []
+    spans = []
     for k in range(n_syl):
         mine = [unit_spans[i] for i in range(len(units)) if owner[i] == k]
-        a, b = mine[0][0], mine[-1][1]
-        spans.append((a * HOP_S, b * HOP_S))
-        frames = np.arange(a, max(b, a + 1)).clip(0, T - 1)
-        path_lp = logp[frames, labels[states[frames]]]
-        syl_mis.append(float((best[frames] - path_lp).mean()))
-    return AcousticAlignment(spans, unit_spans, forced, float(best.sum()), T, syl_mis, labels[states],
-                             logp.argmax(1))
+        spans.append((mine[0][0] * HOP_S, mine[-1][1] * HOP_S))
+    return AcousticAlignment(spans, unit_spans, forced, float(logp.max(1).sum()), T, labels[states], logp.argmax(1))
 
 
 def log_probs(model: torch.nn.Module, x: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -7,10 +7,9 @@ path between the two frame sequences; each reference syllable's first and last f
 along that path, give the learner's syllable start and end. Because the reference is said syllable
 by syllable (``tts.synthesize_reference``), its boundaries are exact.
 
-The mean distance along the path (``AlignmentResult.cost``) says how well the recordings match, and
-``order_penalty`` (that cost over the cost of matching frames in any order) whether the sounds come
-in the reference's order: a learner reading another sentence scores high on one or both
-(``mismatch``; thresholds calibrated on synthesized voices, see ``benchmarks/pronounce.py``).
+``vt.pronounce`` now aligns with an acoustic model trained on real speech (``acoustic``); this DTW
+stays as the second method ``benchmarks/pronounce.py`` compares it with (it is exact on espeak-ng
+voices, whose reference is the same synthesizer, and breaks on natural timing and voice quality).
 """
 
 from __future__ import annotations
@@ -24,11 +23,6 @@ HOP_S = 0.01
 N_FFT = 512
 N_MELS = 40
 N_MFCC = 13
-# above either, the recording is taken for a reading of another sentence: the mean frame distance
-# along the path, and how much dearer the in-order path is than frames matched in any order
-# (chosen on held-out synthetic voices with seed 100 in benchmarks/pronounce.py, which reports fresh seeds)
-MISMATCH_COST = 1.15
-MISMATCH_ORDER_PENALTY = 1.5
 FLOOR_DB = 50.0  # mel energies more than this below the loudest are floored: noise and silence look alike
 
 def mfcc(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S) -> np.ndarray:
@@ -81,25 +75,11 @@ def dtw(cost: np.ndarray) -> tuple[np.ndarray, float]:
 
 @dataclass
 class AlignmentResult:
-    """Learner spans per reference syllable (seconds), the path's mean frame distance ``cost`` and
-    each syllable's own mean distance ``syllable_costs``."""
+    """Learner spans per reference syllable (seconds) and the path's mean frame distance ``cost``."""
 
     spans_s: list[tuple[float, float]]
     cost: float
-    syllable_costs: list[float]
     path: np.ndarray
-    free_cost: float = 0.0  # mean distance of every frame to its nearest frame in the other signal, in any order
-
-    @property
-    def order_penalty(self) -> float:
-        """How much dearer the in-order path is than matching frames in any order (1 = not at all):
-        the same sentence said differently stays near 1, another sentence does not."""
-        return self.cost / max(self.free_cost, 1e-9)
-
-    @property
-    def mismatch(self) -> bool:
-        """True when the recording is most likely not a reading of the reference's text."""
-        return self.cost > MISMATCH_COST or self.order_penalty > MISMATCH_ORDER_PENALTY
 
 
 def align(reference: np.ndarray, learner: np.ndarray, sample_rate: int,
@@ -116,13 +96,10 @@ def align(reference: np.ndarray, learner: np.ndarray, sample_rate: int,
     last = np.full(n_ref, -1, int)
     np.minimum.at(first, path[:, 0], path[:, 1])
     np.maximum.at(last, path[:, 0], path[:, 1])
-    spans, costs = [], []
+    spans = []
     for s, e in reference_spans_s:
         a = min(n_ref - 1, int(round(s / hop_s)))
         b = max(a, min(n_ref - 1, int(round(e / hop_s)) - 1))
         start, end = first[a], last[b] + 1
         spans.append((start * hop_s, max(start + 1, end) * hop_s))
-        on = (path[:, 0] >= a) & (path[:, 0] <= b)
-        costs.append(float(step_cost[on].mean()))
-    free = 0.5 * (cost.min(0).mean() + cost.min(1).mean())
-    return AlignmentResult(spans, float(step_cost.mean()), costs, path, float(free))
+    return AlignmentResult(spans, float(step_cost.mean()), path)
