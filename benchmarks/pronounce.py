@@ -43,11 +43,11 @@ import voicetools as vt  # noqa: E402
 pr = importlib.import_module("voicetools.pronounce")  # the package (vt.pronounce is the verb)
 from voicetools.audio.io import load_mono  # noqa: E402
 from voicetools.pronounce import text_to_syllables  # noqa: E402
+from voicetools.pronounce.data import VALID_SPEAKER as HELD_OUT  # noqa: E402
 from voicetools.pronounce.tts import SAMPLE_RATE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
-HELD_OUT = "S0252"
 SENTENCES = ["你好，我叫小明。", "我今天很高兴见到你。", "请问去火车站怎么走？", "他们明天要去北京旅游。",
              "这个菜太辣了，我不能吃。", "我们一起去看电影吧。", "你会说中文吗？", "昨天晚上下了一场大雨。",
              "妈妈在厨房做饭。", "学习汉语很有意思。", "他每天早上六点起床。", "请给我一杯热茶。"]
@@ -80,10 +80,14 @@ def scores(text, x) -> dict:
             "median_syllable_s": al.median_syllable_s}
 
 
-def swap_tone(x: np.ndarray, row, median_hz: float, rng) -> tuple[np.ndarray, int] | None:
-    """``x`` with the syllable of ``row`` re-synthesised in another tone; (audio, new tone) or None."""
+def swap_tone(x: np.ndarray, res, rng):
+    """``x`` with one random toned syllable of ``res`` (at least 0.1 s) re-synthesised in another
+    tone's shape around the speaker's median F0: (that syllable's row, audio), or None."""
     from voicetools.pronounce.data import replace_contour
 
+    cand = [row for row in res.syllables if row.expected_tone != 5 and row.end_s - row.start_s >= 0.1]
+    row = cand[int(rng.integers(len(cand)))]
+    median_hz = float(np.exp(np.nanmedian(np.log(np.maximum(1.0, _f0(x))))))
     new = int(rng.choice([t for t in (1, 2, 3, 4) if t != row.expected_tone]))
     shape = SHAPES[new]
     try:
@@ -91,7 +95,7 @@ def swap_tone(x: np.ndarray, row, median_hz: float, rng) -> tuple[np.ndarray, in
                             lambda t, f0: median_hz * 2 ** (float(shape(t)) / 12))
     except ValueError:  # no voiced frame in the span
         return None
-    return y, new
+    return row, y
 
 
 def overlap(a: str, b: str) -> float:
@@ -159,12 +163,10 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
                 continue
             probs += [row.tone_score for row in res.syllables]
             ratios += [row.duration_ratio for row in res.syllables]
-            cand = [row for row in res.syllables if row.expected_tone != 5 and row.end_s - row.start_s >= 0.1]
-            row = cand[int(rng.integers(len(cand)))]
-            med = float(np.exp(np.nanmedian(np.log(np.maximum(1.0, _f0(x))))))
-            swapped = swap_tone(x, row, med, rng)
+            swapped = swap_tone(x, res, rng)
             if swapped is not None:
-                bad = run(r.text, swapped[0])
+                row, y = swapped
+                bad = run(r.text, y)
                 if bad is not None:
                     swaps.append(bad.syllables[row.index].tone_score)
         pr.is_reading = saved
@@ -192,14 +194,12 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
             flagged += row.tone_ok is False
             timing_noted += bool(row.timing_note)
             conf[row.expected_tone - 1, row.heard_tone - 1] += 1
-        cand = [row for row in res.syllables if row.expected_tone != 5 and row.end_s - row.start_s >= 0.1]
-        row = cand[int(rng.integers(len(cand)))]
-        med = float(np.exp(np.nanmedian(np.log(np.maximum(1.0, _f0(x))))))
-        swapped = swap_tone(x, row, med, rng)
+        swapped = swap_tone(x, res, rng)
         if swapped is None:
             continue
+        row, y = swapped
         swap_n += 1
-        bad = run(r.text, swapped[0])
+        bad = run(r.text, y)
         if bad is not None:
             wrong = [s.index for s in bad.wrong]
             swap_caught += row.index in wrong

@@ -26,6 +26,8 @@ from .tts import SAMPLE_RATE, EspeakNG, synthesize_reference
 TRAIN_VOICES = [None, "m1", "m2", "m4", "m5", "m6", "f1", "f3", "f5", "klatt", "klatt3", "Andy", "annie",
                 "david", "linda", "max", "paul"]
 TEST_VOICES = ["m3", "m7", "f2", "f4", "klatt2", "Michael", "belinda", "john"]
+# the real speakers of the AISHELL sample set: the models train on one and never hear the other
+TRAIN_SPEAKER, VALID_SPEAKER = "S0150", "S0252"
 
 
 @dataclass(frozen=True)

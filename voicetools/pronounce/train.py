@@ -28,12 +28,12 @@ import torch
 
 from ..train.recipe import recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer, read_log
+from .data import TRAIN_SPEAKER, VALID_SPEAKER
 from .tones import LABELS, N_FEATURES, frame_features, frame_spans, utterance_tracks
+from .tts import SAMPLE_RATE
 
-TRAIN_SPEAKER, VALID_SPEAKER = "S0150", "S0252"
 COPIES = 3
 ESPEAK = 400
-SAMPLE_RATE = 16000
 MODEL_ARGS = dict(n_features=N_FEATURES, channels=64, hidden=64, n_classes=len(LABELS), dropout=0.2,
                   sample_rate=SAMPLE_RATE)
 

@@ -7,10 +7,10 @@
     python -m voicetools.pronounce.train_aligner --run data/runs/aligner-frames --export checkpoints/mandarin-aligner
 
 Align, train, re-align: round one learns the units with CTC from the text alone (no boundaries are
-known); its forced alignments of the clean training recordings, with pauses found by their energy,
-become frame labels; round two trains on those frames, starting from round one's weights (and may be repeated with
-``--labels-from`` the round-two run, whose HMM alignments find the pauses themselves). Frame
-models give boundaries where the sound changes, not CTC's spikes.
+known); its forced alignments of the clean training recordings (spikes split at their midpoints,
+``spike_labels``) become frame labels; round two trains on those frames, starting from round one's
+weights, and may be repeated with ``--labels-from`` the round-two run, whose alignments find the
+pauses themselves. Frame models give boundaries where the sound changes, not CTC's spikes.
 
 Data (``prepare``, cached in ``--data``): the TRAINING speaker's real utterances, each also as
 ``COPIES`` perturbed versions (speed 0.85-1.15 — tempo and pitch together, as Kaldi's speed
@@ -32,13 +32,12 @@ import torch
 from ..train.recipe import recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer, read_log
 from .acoustic import features, force_align, log_probs
-from .data import perturb
+from .data import TRAIN_SPEAKER, VALID_SPEAKER, perturb
+from .tts import SAMPLE_RATE
 from .units import text_units, unit_inventory
 
-TRAIN_SPEAKER, VALID_SPEAKER = "S0150", "S0252"
 COPIES = 3
 ESPEAK_PER_SENTENCE = 1
-SAMPLE_RATE = 16000
 MODEL_ARGS = dict(n_mels=64, channels=128, hidden=128, layers=2, dropout=0.15, sample_rate=SAMPLE_RATE,
                   hop_length=160, n_fft=400)
 
@@ -56,6 +55,7 @@ def prepare(corpus: Path, out: Path, *, seed: int = 0) -> None:
     """``out/{train,valid}.pt``: features, unit sequences and provenance of every item."""
     from ..audio.io import load_mono
     from ..data.mandarin import read_corpus
+    from ..errors import ParameterError
     from .data import TRAIN_VOICES
     from .pinyin import text_to_syllables
     from .tts import EspeakNG, synthesize_reference
@@ -70,7 +70,7 @@ def prepare(corpus: Path, out: Path, *, seed: int = 0) -> None:
             continue
         try:
             syl = text_to_syllables(r.text)
-        except Exception as exc:  # a transcript pypinyin cannot read: skipped, said in the log
+        except ParameterError as exc:  # a transcript pypinyin cannot read: skipped, said in the log
             logging.info("skipping %s: %s", r.name, exc)
             continue
         units, owner = text_units([s.pinyin for s in syl], inv)
