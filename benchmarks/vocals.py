@@ -1,15 +1,21 @@
 #!/usr/bin/env python
-"""Benchmark vocal extraction: quality on the held-out songs, and speed + memory beside the demucs CLI.
+"""Benchmark vocal extraction: quality on real and synthetic songs, and speed + memory beside the demucs CLI.
 
     python benchmarks/vocals.py                                       # full run, vocals-htdemucs-small
-    python benchmarks/vocals.py --model tiny-vocals --limit 1 --minutes 0.2 --demucs-minutes 0.2   # smoke test
+    python benchmarks/vocals.py --model tiny-vocals --limit 1 --real-limit 3 --minutes 0.2 --demucs-minutes 0.2
 
-1. Quality: the 16 held-out test chorales (8 bars each; ``voicetools.vocals.data``: sung vocals
+1. Real songs (the headline): every clip of the three held-out MIR-1K singers
+   (``voicetools.data.mir1k.VALID_SINGERS``, never trained on), their real vocals over their real
+   accompaniment mixed at 0 dB as the MIR-1K literature does. SI-SDR improvement of vocals and
+   accompaniment (= mixture − vocals) per clip, beside the oracle ideal ratio mask and a method
+   without training, librosa's REPET-SIM vocal separation recipe (nearest-neighbour filtering of the
+   magnitude spectrogram, soft masks), in the same run. Needs ``../shared/data/mir1k-dev``.
+2. Synthetic songs (second table): the 16 held-out test chorales (8 bars each; ``voicetools.vocals.data``: sung vocals
    over a FluidSynth band, seeded gains and rooms), rendered by
    ``python -m voicetools.vocals.data --splits test`` into ``--data``. For vocals and
    accompaniment (= mixture − vocals, what ``voicetools vocals`` writes): SDR (BSS Eval v3,
    ``mir_eval``), SI-SDR, the same for the unprocessed mixture, and the ideal-ratio-mask ceiling.
-2. Speed and memory, one run, the same file and the same weights: ``voicetools vocals`` vs
+3. Speed and memory, one run, the same file and the same weights: ``voicetools vocals`` vs
    ``python -m demucs.separate`` (demucs 4, defaults: shifts 1, overlap 0.25) loading our shipped
    weights saved in Demucs' own format (``--repo``). Input: the bundled example song tiled to
    each length, 44.1 kHz mono 16-bit WAV. Peak RSS of each process, wall and CPU time.
@@ -33,10 +39,12 @@ import soxr
 import torch
 
 import voicetools as vt
+from voicetools.data import mir1k
 from voicetools.vocals.data import SAMPLE_RATE, SOURCES, fixed_mixtures
 from voicetools.vocals.extract import DEFAULT_MODEL
 from voicetools.vocals.metrics import ideal_ratio_mask, sdr, si_sdr
 from voicetools.vocals.model import load_vocal_model, save_demucs_file
+from voicetools.vocals.remix import mixed_at
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from separation import MEASURE, machine_info, md_table, model_info, progress  # noqa: E402  (sibling's helpers)
@@ -88,6 +96,55 @@ def quality_table(q: dict) -> str:
                          s[f"estimate/{metric}/{src}"]["mean"] - s[f"mixture/{metric}/{src}"]["mean"],
                          s[f"irm/{metric}/{src}"]["mean"]])
     return md_table(["stem", "metric (dB, mean)", "voicetools", "mixture", "improvement", "oracle IRM ceiling"], rows)
+
+
+def repet_sim(mixture: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Vocals by librosa's REPET-SIM recipe ("Vocal separation" in librosa's gallery), no training."""
+    import librosa
+
+    stft = librosa.stft(mixture, n_fft=2048, hop_length=512)
+    mag, phase = np.abs(stft), np.angle(stft)
+    width = min(int(librosa.time_to_frames(2, sr=sample_rate, hop_length=512)), mag.shape[1] - 1)
+    rep = librosa.decompose.nn_filter(mag, aggregate=np.median, metric="cosine", width=max(1, width))
+    rep = np.minimum(mag, rep)
+    mask_v = librosa.util.softmask(mag - rep, 10 * rep, power=2)
+    return librosa.istft(mask_v * mag * np.exp(1j * phase), hop_length=512, length=len(mixture))
+
+
+def real_quality(loaded, files) -> dict:
+    """SI-SDR improvement per clip for ours, the oracle IRM and REPET-SIM on real 0 dB mixes."""
+    rows = []
+    for f in progress(files, desc="real songs", unit="clip"):
+        mixture, targets = mixed_at(f)
+        res = vt.extract_vocals(mixture, sample_rate=mir1k.SAMPLE_RATE, model=loaded)
+        ests = {"voicetools": res.stems["vocals"][0],
+                "oracle IRM": ideal_ratio_mask(torch.from_numpy(mixture), torch.from_numpy(targets),
+                                               n_fft=IRM_NFFT).numpy()[0],
+                "REPET-SIM (librosa)": repet_sim(mixture, mir1k.SAMPLE_RATE)}
+        ref = torch.from_numpy(targets)
+        base = si_sdr(torch.from_numpy(np.stack([mixture, mixture])), ref)
+        row = {"clip": Path(f).stem, "singer": mir1k.singer_of(f), "seconds": len(mixture) / mir1k.SAMPLE_RATE}
+        for method, v in ests.items():
+            est = torch.from_numpy(np.stack([v, mixture - v]).astype(np.float32))
+            row[method] = (si_sdr(est, ref) - base).tolist()  # [vocals, accompaniment]
+        rows.append(row)
+    summary = {}
+    for method in ("voicetools", "oracle IRM", "REPET-SIM (librosa)"):
+        v = np.array([r[method] for r in rows])
+        summary[method] = {"vocals_mean": float(v[:, 0].mean()), "vocals_median": float(np.median(v[:, 0])),
+                           "vocals_min": float(v[:, 0].min()), "clips_below_0db": int((v[:, 0] < 0).sum()),
+                           "accompaniment_mean": float(v[:, 1].mean())}
+        summary[method]["per_singer"] = {s: float(np.mean([r[method][0] for r in rows if r["singer"] == s]))
+                                         for s in sorted({r["singer"] for r in rows})}
+    return {"clips": len(rows), "singers": sorted({r["singer"] for r in rows}), "mix_db": 0.0,
+            "per_clip": rows, "summary": summary}
+
+
+def real_table(q: dict) -> str:
+    rows = [[m, s["vocals_mean"], s["vocals_median"], s["vocals_min"], f"{s['clips_below_0db']} / {q['clips']}",
+             s["accompaniment_mean"]] for m, s in q["summary"].items()]
+    return md_table(["method", "vocals SI-SDRi mean (dB)", "median", "worst clip", "clips below 0 dB",
+                     "accompaniment SI-SDRi mean"], rows)
 
 
 # ------------------------------------------------------------------------------ speed and memory
@@ -147,7 +204,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "vocals", help="rendered songs (test/ inside)")
-    ap.add_argument("--limit", type=int, default=None, help="only the first N test songs")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N synthetic test songs")
+    ap.add_argument("--mir1k", type=Path, default=mir1k.DEFAULT_ROOT, help="MIR-1K folder (audio/ inside)")
+    ap.add_argument("--real-limit", type=int, default=None, help="only every k-th held-out clip, about N in all")
     ap.add_argument("--minutes", type=float, nargs="*", default=[1.0, 10.0, 30.0],
                     help="lengths for voicetools vocals")
     ap.add_argument("--demucs-minutes", type=float, nargs="*", default=[1.0, 10.0, 30.0],
@@ -161,13 +220,23 @@ def main(argv=None) -> int:
     loaded = load_vocal_model(args.model)
     results = {"machine": machine_info(args.threads), "model": model_info(loaded)}
     if not args.skip_quality:
+        real = mir1k.clips(args.mir1k, split="valid") if (args.mir1k / "audio").is_dir() else []
+        if args.real_limit and real:
+            real = real[:: max(1, len(real) // args.real_limit)][: args.real_limit]
+        if real:
+            results["real"] = real_quality(loaded, real)
+            print(f"## Real songs: {results['real']['clips']} MIR-1K clips of held-out singers "
+                  f"{', '.join(results['real']['singers'])}, mixed at 0 dB\n")
+            print(real_table(results["real"]) + "\n")
+        else:
+            print(f"(no MIR-1K clips in {args.mir1k}: real-song table skipped)", file=sys.stderr)
         files = sorted((args.data / "test").glob("*-v0.npy"))[: args.limit]
         if not files:
             print(f"no test songs in {args.data}/test; run: python -m voicetools.vocals.data --splits test "
                   f"--out {args.data}", file=sys.stderr)
             return 1
         results["quality"] = quality(loaded, files)
-        print(f"## Quality: {results['quality']['songs']} held-out songs at {SAMPLE_RATE} Hz\n")
+        print(f"## Synthetic songs: {results['quality']['songs']} held-out chorales at {SAMPLE_RATE} Hz\n")
         print(quality_table(results["quality"]) + "\n")
     results["speed_memory"] = speed_memory(loaded, args.minutes, args.demucs_minutes, args.threads, args.tmp)
     print(f"## Speed and memory ({args.threads} thread(s), same weights, same file)\n")

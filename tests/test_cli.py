@@ -122,13 +122,16 @@ def test_bad_checkpoint_path_is_one_error_line(song, tmp_path, cli, assert_one_e
     assert not (tmp_path / "out").exists()
 
 
-def test_models_command(cli):
+def test_models_command(cli, assert_one_error_line):
     code, stdout, err = cli("models", "--json")
     assert code == 0
-    assert json.loads(stdout) == vt.available_models()
-    assert "tiny-satb" in json.loads(stdout)
+    listing = json.loads(stdout)
+    installed = [r["name"] for r in listing["installed"]]
+    assert installed == [n for n in vt.available_models() if not n.startswith("tiny-")]
+    assert "satb-convtasnet" in installed and "htdemucs" in [r["name"] for r in listing["fetchable"]]
     code, stdout, err = cli("models", "--task", "separation")
-    assert code == 0 and "tiny-satb" in stdout.split()
+    assert code == 0 and "satb-convtasnet" in stdout.split() and "tiny-satb" not in stdout
+    assert_one_error_line(*cli("models", "--task", "bogus")[::2])
 
 
 def test_internal_error_is_one_line_without_traceback(song, tmp_path, cli, monkeypatch):
@@ -151,7 +154,7 @@ def test_broken_user_cache_folder_does_not_break_the_cli(song, tmp_path, cli, is
     broken.mkdir()
     (broken / "config.json").write_text("{ not json")
     code, stdout, err = cli("models", "--json")
-    assert code == 0 and "tiny-satb" in json.loads(stdout)
+    assert code == 0 and "satb-convtasnet" in [r["name"] for r in json.loads(stdout)["installed"]]
     code, stdout, err = cli("separate", song, "-o", tmp_path / "out", "--model", "tiny-satb", "-q")
     assert code == 0, err
 

@@ -116,7 +116,7 @@ def test_official_names_come_from_the_local_cache_only(whisper_file, tmp_path, m
     import shutil
 
     monkeypatch.setattr(whisper, "_download", lambda *a, **k: pytest.fail("voicetools must never download"))
-    with pytest.raises(ModelLoadError, match="never downloads"):
+    with pytest.raises(ModelLoadError, match="voicetools models fetch whisper-small"):
         load_whisper("small", cache_dir=tmp_path)
     with pytest.raises(ModelLoadError, match="neither a checkpoint file nor an official name"):
         load_whisper("no-such-model", cache_dir=tmp_path)
@@ -181,5 +181,5 @@ def test_cli_without_weights_fails_before_writing_anything(meeting_clip, tmp_pat
                         "--transcribe"], cwd=tmp_path, capture_output=True, text=True,
                        env={**__import__("os").environ, "XDG_CACHE_HOME": str(env_home)})
     assert p.returncode == 1
-    assert p.stderr.strip().count("\n") == 0 and "never downloads" in p.stderr and "Traceback" not in p.stderr
+    assert p.stderr.strip().count("\n") == 0 and "voicetools models fetch" in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

@@ -79,9 +79,9 @@ def test_bad_arguments_name_the_valid_choices(kwargs, match):
         vt.extract_vocals(_song(0.5), sample_rate=SR, **{"model": "tiny-vocals", **kwargs})
 
 
-def test_missing_official_weights_say_where_to_put_them(tmp_path, monkeypatch):
+def test_missing_official_weights_name_the_fetch_command(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(vt.ModelLoadError, match="955717e8.*not found.*--weights"):
+    with pytest.raises(vt.ModelLoadError, match="955717e8.*not found.*voicetools models fetch htdemucs"):
         vt.extract_vocals(_song(0.5), sample_rate=SR, model="htdemucs")
 
 

@@ -99,12 +99,70 @@ def stems_per_input(args, run, *, verb: str) -> int:
     return run_inputs(jobs, one, quiet=args.quiet, as_json=args.json)
 
 
-def cmd_models(args) -> int:
-    from .checkpoints import available_models
+OFFICIAL_TASKS = {"demucs": "vocals", "whisper": "transcript"}
 
-    names = available_models(args.task)
-    print(json.dumps(names) if args.json else "\n".join(names))
+
+def models_listing(task: str | None = None) -> dict:
+    """What ``voicetools models`` shows: installed models (shipped, user cache, official weights
+    present) and the official ones ``voicetools models fetch`` can get."""
+    from .checkpoints import TINY_MODELS, available_models, registry
+    from .official_weights import catalog
+
+    shipped = registry()
+    installed = [{"name": n, "task": shipped[n]["task"] if n in shipped else _cached_task(n),
+                  "source": "shipped" if n in shipped else "user cache"}
+                 for n in available_models(task) if n not in TINY_MODELS]
+    fetchable = []
+    for name, m in catalog().items():
+        t = OFFICIAL_TASKS[m.project]
+        if task not in (None, t):
+            continue
+        row = {"name": name, "task": t, "source": f"official {m.project}"}
+        (installed if m.installed() else fetchable).append(row)
+    return {"installed": installed, "fetchable": fetchable}
+
+
+def _cached_task(name: str) -> str:
+    from .checkpoints import CONFIG, cache_dir
+
+    try:
+        return str(json.loads((cache_dir() / name / CONFIG).read_text()).get("task"))
+    except (OSError, ValueError):
+        return "?"
+
+
+def cmd_models(args) -> int:
+    from .errors import ParameterError
+
+    if args.action == "fetch":
+        from .official_weights import fetch
+
+        for path in fetch(args.name, mirror=args.mirror, quiet=args.quiet):
+            if not args.quiet:
+                print(path)
+        return 0
+    tasks = sorted({e["task"] for e in _all_rows()})
+    if args.task is not None and args.task not in tasks:
+        raise ParameterError(f"unknown task {args.task!r}; choose one of {', '.join(tasks)}")
+    listing = models_listing(args.task)
+    if args.json:
+        print(json.dumps(listing, indent=1))
+        return 0
+    rows = listing["installed"] + listing["fetchable"]
+    w_name = max((len(r["name"]) for r in rows), default=0) + 2
+    w_task = max((len(r["task"]) for r in rows), default=0) + 2
+    for title, key in (("installed:", "installed"), ("fetchable (opt-in download: voicetools models fetch NAME):",
+                                                     "fetchable")):
+        if listing[key] or key == "installed":
+            print(title)
+        for r in listing[key]:
+            print(f"  {r['name']:<{w_name}}{r['task']:<{w_task}}{r['source']}")
     return 0
+
+
+def _all_rows() -> list[dict]:
+    listing = models_listing()
+    return listing["installed"] + listing["fetchable"]
 
 
 def cmd_app(args) -> int:
@@ -148,10 +206,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
     s.set_defaults(func=cmd_separate)
 
-    m = sub.add_parser("models", help="list installed models")
-    m.add_argument("--task", default=None)
-    m.add_argument("--json", action="store_true")
-    m.set_defaults(func=cmd_models)
+    m = sub.add_parser("models", help="list installed models; fetch official weights (opt-in download)",
+                       description="List installed models and the official ones that can be fetched; "
+                                   "`voicetools models fetch NAME` downloads official weights (the only "
+                                   "command that ever downloads anything).")
+    m.add_argument("--task", default=None, help="only models of this task (separation, vocals, emotion, ...)")
+    m.add_argument("--json", action="store_true", help="print the listing as JSON on stdout")
+    m.set_defaults(func=cmd_models, action="list")
+    msub = m.add_subparsers(dest="action", metavar="ACTION")
+    f = msub.add_parser("fetch", help="download official weights (Demucs, Whisper) into their cache",
+                        description="Download an official model's weights into the cache its loader reads "
+                                    "(Demucs: torch hub checkpoints; Whisper: its cache folder), resuming a "
+                                    "partial download and checking the published checksum before installing. "
+                                    "Proxies: HTTPS_PROXY / HTTP_PROXY / NO_PROXY.")
+    f.add_argument("name", metavar="NAME", help="e.g. htdemucs, htdemucs_ft, mdx_extra, whisper-small "
+                                                "(voicetools models lists them)")
+    f.add_argument("--mirror", default=None, metavar="URL",
+                   help="fetch the same files from this server instead (default: $VOICETOOLS_MIRROR or the "
+                        "project's own URL)")
+    f.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no file list")
+    f.set_defaults(func=cmd_models, action="fetch")
 
     a = sub.add_parser("app", help="serve the browser app (one tab per task) on this machine",
                        description="Serve the Gradio app. It listens on 127.0.0.1 unless --host says "

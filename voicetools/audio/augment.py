@@ -33,6 +33,30 @@ def reverberate(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
     return fftconvolve(x, ir.reshape((1,) * (x.ndim - 1) + (-1,)), axes=-1)[..., : x.shape[-1]].astype(np.float32)
 
 
+
+def random_eq(x: np.ndarray, sample_rate: int, rng: np.random.Generator, *, max_db: float = 6.0,
+              points: int = 6) -> np.ndarray:
+    """Colour a signal (last axis) like another microphone or mix: a smooth random gain curve.
+
+    Gains of up to ±``max_db`` at ``points`` log-spaced frequencies (50 Hz to Nyquist), joined
+    linearly in dB over log frequency and applied in one FFT; the length is kept.
+    """
+    n = x.shape[-1]
+    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
+    anchors = np.geomspace(50.0, sample_rate / 2, points)
+    gains_db = rng.uniform(-max_db, max_db, size=points)
+    curve = 10 ** (np.interp(np.log(np.maximum(freqs, 1.0)), np.log(anchors), gains_db) / 20)
+    return np.fft.irfft(np.fft.rfft(x, axis=-1) * curve, n=n, axis=-1).astype(np.float32)
+
+
+def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
+    """Play a 1-D signal ``factor`` times faster: pitch and tempo change together, as a tape does."""
+    import soxr
+
+    if factor == 1.0:
+        return np.asarray(x, np.float32).copy()
+    return soxr.resample(np.asarray(x, np.float32), factor, 1.0).astype(np.float32)
+
 # --- classifier augmentations: train-time only, every random choice from the caller's generator ---
 
 def time_shift(x: np.ndarray, max_shift_s: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:

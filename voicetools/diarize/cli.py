@@ -80,7 +80,8 @@ def cmd_diarize(args) -> int:
 
 def add_parser(sub) -> None:
     from . import DEFAULT_ENCODER
-    from .transcript import DEFAULT_WHISPER, whisper_cache
+    from ..official_weights import whisper_cache
+    from .transcript import DEFAULT_WHISPER
 
     d = sub.add_parser("diarize", help="who spoke when: an RTTM file and a timeline picture per input",
                        description="Find who spoke when (speech detection, speaker embeddings, clustering). "
@@ -100,7 +101,7 @@ def add_parser(sub) -> None:
                         "(needs pip install 'voicetools[whisper]' and local weights)")
     d.add_argument("--whisper", default=DEFAULT_WHISPER, metavar="MODEL",
                    help=f"Whisper checkpoint file, or an official name whose weights are in {whisper_cache()} "
-                        f"(default: {DEFAULT_WHISPER}; never downloaded)")
+                        f"(default: {DEFAULT_WHISPER}; voicetools models fetch whisper-NAME gets official weights)")
     d.add_argument("--language", default=None, help="spoken language code for Whisper (default: detected)")
     d.add_argument("--emotion-model", default="emotion-ravdess-cnn",
                    help="emotion classifier for the transcript's emotion tokens")

@@ -6,7 +6,8 @@ does), and consecutive words of one speaker become an utterance. Where an emotio
 available every utterance also gets an emotion token (``<|emotion-happy|>``, see
 ``voicetools.classify.emotion``).
 
-Whisper (``pip install 'voicetools[whisper]'``) is optional and its weights are never downloaded:
+Whisper (``pip install 'voicetools[whisper]'``) is optional and its weights are never downloaded
+here (``voicetools models fetch whisper-small`` is the opt-in way):
 pass a checkpoint file in Whisper's own format (``{"dims": ..., "model_state_dict": ...}``) or the
 name of an official model already in Whisper's cache folder (``~/.cache/whisper/small.pt``, as
 ``whisper.load_model`` leaves it), which is checked against the sha256 in Whisper's model list.
@@ -23,14 +24,10 @@ import numpy as np
 
 from ..checkpoints import sha256_of
 from ..errors import MissingDependencyError, ModelLoadError
+from ..official_weights import whisper_cache
 
 SAMPLE_RATE = 16000
 DEFAULT_WHISPER = "small"
-
-
-def whisper_cache() -> Path:
-    """Where ``whisper.load_model`` keeps official weights (``$XDG_CACHE_HOME/whisper``)."""
-    return Path(os.getenv("XDG_CACHE_HOME", Path.home() / ".cache")) / "whisper"
 
 
 def _whisper():
@@ -58,8 +55,8 @@ def load_whisper(model: str | os.PathLike = DEFAULT_WHISPER, *, device: str = "c
         url = whisper._MODELS[name]
         path = Path(cache_dir or whisper_cache()) / os.path.basename(url)
         if not path.is_file():
-            raise ModelLoadError(f"Whisper {name!r} weights are not at {path}; voicetools never downloads weights: "
-                                 "copy the file there or pass a checkpoint path")
+            raise ModelLoadError(f"Whisper {name!r} weights are not at {path}; get them with: voicetools models "
+                                 f"fetch whisper-{name} (or pass a checkpoint path)")
         if sha256_of(path) != url.split("/")[-2]:
             raise ModelLoadError(f"{path} does not match the checksum of Whisper {name!r}; replace the file")
         heads = whisper._ALIGNMENT_HEADS.get(name)

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 def cmd_vocals(args) -> int:
     from ..cli import stems_per_input
-    from .extract import _check_args, extract_vocals_file
+    from .extract import DEFAULT_MODEL, _check_args, extract_vocals_file
     from .model import load_vocal_model
 
     _check_args(args.stems, args.overlap, args.jobs)  # usage errors before loading anything
     model = load_vocal_model(args.model, weights=args.weights)  # once for all inputs
+    if model.name == DEFAULT_MODEL and not args.quiet:
+        import sys
+
+        print(f"note: {DEFAULT_MODEL} is a small model trained here; for studio-grade separation run "
+              "`voicetools models fetch htdemucs` once (an opt-in download) and add --model htdemucs",
+              file=sys.stderr)
 
     def run(inp, out_dir, progress):
         return extract_vocals_file(inp, out_dir, model=model, stems=args.stems, format=args.format,
@@ -23,7 +29,8 @@ def add_parser(sub) -> None:
     from ..checkpoints import available_models
     from ..separation import FORMATS
     from .extract import DEFAULT_MODEL, OVERLAP, STEMS
-    from .model import hub_dir, official_names
+    from ..official_weights import hub_dir
+    from .model import official_names
 
     v = sub.add_parser("vocals", help="split songs into vocals and accompaniment (Demucs)",
                        description="Split songs into OUTPUT/<song>/vocals + accompaniment (or every stem of "

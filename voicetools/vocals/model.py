@@ -10,7 +10,8 @@ Two ways a model arrives, both ending in a ``LoadedModel`` whose ``.model`` is d
   signatures. Files are read with ``torch.load(weights_only=True)`` and an allow-list of exactly
   the Demucs model classes: a pickle naming any other class is refused, never executed.
 
-Nothing is downloaded; a missing official file is an error that says where to put it.
+Nothing is downloaded here; a missing official file is an error naming the command that gets it
+(``voicetools models fetch NAME``, ``voicetools.official_weights``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 
 from ..checkpoints import LoadedModel, _first_line, resolve_model
 from ..errors import ModelLoadError, ParameterError
+from ..official_weights import demucs_remote, hub_dir
 
 TASK = "vocals"
 
@@ -72,24 +74,7 @@ def save_demucs_file(model, folder: str | os.PathLike, *, sig: str) -> Path:
 
 def official_names() -> list[str]:
     """Official Demucs model names (bags in demucs' ``remote/*.yaml``) usable once their weights are local."""
-    return sorted(p.stem for p in _remote_root().glob("*.yaml"))
-
-
-def _remote_root() -> Path:
-    """demucs' ``remote/`` folder, found without importing demucs (keeps ``voicetools --help`` fast)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("demucs")
-    if spec is None or not spec.submodule_search_locations:
-        from ..errors import MissingDependencyError
-
-        raise MissingDependencyError("the demucs package is missing: pip install demucs")
-    return Path(list(spec.submodule_search_locations)[0]) / "remote"
-
-
-def hub_dir() -> Path:
-    """Where torch hub (and so ``demucs``) keeps downloaded weights: ``<torch hub>/checkpoints``."""
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    return sorted(p.stem for p in demucs_remote().glob("*.yaml"))
 
 
 def _wrap(model, name: str, origin: str) -> LoadedModel:
@@ -136,7 +121,7 @@ def load_demucs_file(path: str | os.PathLike):
     return model.eval()
 
 
-def _find_signature(sig: str, folders) -> Path:
+def _find_signature(sig: str, folders, name: str | None = None) -> Path:
     for folder in folders:
         hits = sorted(Path(folder).glob(f"{sig}-*.th")) + sorted(Path(folder).glob(f"{sig}.th"))
         if hits:
@@ -148,11 +133,13 @@ def _find_signature(sig: str, folders) -> Path:
                     raise ModelLoadError(f"{path}: checksum does not match its name; the download is corrupt")
             return path
     where = " or ".join(str(f) for f in folders)
-    raise ModelLoadError(f"official Demucs weights {sig}-*.th not found in {where}; copy the file there "
-                         "or pass --weights /path/to/file.th (nothing is downloaded)")
+    raise ModelLoadError(f"official Demucs weights {sig}-*.th not found in {where}; get them with "
+                         f"voicetools models fetch {name}" if name else
+                         f"official Demucs weights {sig}-*.th not found in {where}; copy the file there "
+                         "or pass --weights /path/to/file.th")
 
 
-def load_bag(yaml_path: str | os.PathLike, *, folders=None):
+def load_bag(yaml_path: str | os.PathLike, *, folders=None, name: str | None = None):
     """A Demucs bag of models from its ``.yaml`` (signatures, weights, segment) and local ``.th`` files."""
     import yaml
     from demucs.apply import BagOfModels
@@ -164,7 +151,7 @@ def load_bag(yaml_path: str | os.PathLike, *, folders=None):
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"{yaml_path}: not a Demucs bag of models ({_first_line(exc)[:120]})") from None
     folders = folders or [yaml_path.parent, hub_dir()]
-    models = [load_demucs_file(_find_signature(s, folders)) for s in sigs]
+    models = [load_demucs_file(_find_signature(s, folders, name)) for s in sigs]
     try:
         return BagOfModels(models, bag.get("weights"), bag.get("segment"))
     except AssertionError:
@@ -186,7 +173,8 @@ def load_vocal_model(model="vocals-htdemucs-small", *, weights: str | os.PathLik
         return _wrap(load_demucs_file(p), p.stem.split("-")[0], str(p))
     name = str(model)
     if name in official_names():
-        return _wrap(load_bag(_remote_root() / f"{name}.yaml", folders=[hub_dir()]), name, str(hub_dir()))
+        return _wrap(load_bag(demucs_remote() / f"{name}.yaml", folders=[hub_dir()], name=name), name,
+                     str(hub_dir()))
     p = Path(name).expanduser()
     if p.suffix in (".th", ".yaml", ".yml") and p.is_file():
         return load_vocal_model(weights=p)
