@@ -1,7 +1,9 @@
 """The ``voicetools`` command: one verb per task, mirroring the Python API's names.
 
 Exit codes: 0 all inputs done, 1 at least one input failed (each failure is one line on stderr),
-2 a usage error. ``--json`` puts a machine-readable summary on stdout; progress goes to stderr.
+2 a usage error, 128 + the signal number when stopped by SIGINT (Ctrl-C), SIGTERM or SIGHUP (partial
+outputs are removed first). ``--json`` puts a machine-readable summary on stdout; progress bars go to
+stderr when it is a terminal. Where outputs may go: ``voicetools.outputs``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -18,9 +21,11 @@ from .errors import VoicetoolsError
 
 
 def _progress(enabled: bool):
-    """A ``callback(stage, done, total)`` drawing one tqdm bar per stage on stderr."""
+    """A ``callback(stage, done, total)`` drawing one tqdm bar per stage on stderr, if it is a terminal."""
     from tqdm import tqdm
 
+    isatty = getattr(sys.stderr, "isatty", None)
+    enabled = enabled and bool(isatty and isatty())  # no \r or cursor codes in a log file or a pipe
     bars = {}
 
     def callback(stage, done, total):
@@ -59,9 +64,29 @@ def run_inputs(jobs, run_one, *, quiet: bool, as_json: bool) -> int:
     return 1 if any("error" in s for s in summaries) else 0
 
 
+def device_arg(value: str) -> str:
+    """``--device``: only a device this torch can use (argparse ``type=``; a usage error otherwise)."""
+    import torch
+
+    usable = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    try:
+        device = torch.device(value)
+    except RuntimeError:
+        device = None
+    ok = device is not None and usable.get(device.type, False)
+    if ok and device.type == "cuda" and device.index is not None:
+        ok = device.index < torch.cuda.device_count()
+    if not ok:
+        have = ", ".join(k for k, v in usable.items() if v)
+        raise argparse.ArgumentTypeError(f"{value!r} is not a device this torch can use; available: {have}")
+    return value
+
+
 def cmd_separate(args) -> int:
+    from .outputs import check_folder
     from .separation import _resolve_model, separate_file
 
+    check_folder(args.output)  # before loading anything
     model = _resolve_model(args.model)  # once for all inputs
 
     def run(inp, out_dir, progress):
@@ -200,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "1 is fastest)")
     s.add_argument("--no-wiener", action="store_true",
                    help="skip the final Wiener filter that refits the stems to the mixture (if the model uses one)")
-    s.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
+    s.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
     s.add_argument("--overwrite", action="store_true", help="replace existing stems")
     s.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
@@ -265,7 +290,43 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP: unwinds the stack like Ctrl-C's KeyboardInterrupt, so the all-or-nothing
+    writers remove their partial output (a BaseException, so ``except Exception`` does not swallow it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(main_pid: int, signum, frame):
+    if os.getpid() != main_pid:  # a forked worker (DataLoader) inherited this handler: die as before
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    for s in STOP_SIGNALS:  # a terminal closing sends SIGHUP then SIGTERM: let the first one's cleanup run
+        signal.signal(s, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
 def main(argv=None) -> int:
+    import functools
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        return _main(argv)
+    previous = {s: signal.signal(s, functools.partial(_stop, os.getpid())) for s in STOP_SIGNALS}
+    try:
+        return _main(argv)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _main(argv=None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -278,10 +339,19 @@ def main(argv=None) -> int:
         return 1
     except KeyboardInterrupt:
         print("voicetools: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
+    except Stopped as exc:
+        print(f"voicetools: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:  # a bug, not a user error: say so in one line unless debugging
         if os.environ.get("VOICETOOLS_DEBUG"):
             raise
+        from .outputs import refusal
+
+        reason = refusal(exc)  # the OS said no to a file not written through voicetools.files: not a bug
+        if reason:
+            print(f"voicetools: error: {exc.filename or 'a file'}: {reason}", file=sys.stderr)
+            return 1
         print(f"voicetools: internal error: {type(exc).__name__}: {exc} "
               "(set VOICETOOLS_DEBUG=1 for the traceback and please report it)", file=sys.stderr)
         return 1

@@ -114,7 +114,7 @@ def classify(audio, *, sample_rate: int | None = None, model=None, task: str | N
     True
     """
     if top_k < 1:
-        raise ParameterError(f"top_k must be at least 1, got {top_k}")
+        raise ParameterError(f"--top-k (top_k in Python) must be at least 1, got {top_k}")
     loaded = resolve_model(model, task=task)
     from .features import FeatureConfig, fix_length, logmel, prepare
 
@@ -128,7 +128,7 @@ def classify(audio, *, sample_rate: int | None = None, model=None, task: str | N
     win = fc.n_samples
     hop = int(round((hop_s if hop_s is not None else fc.clip_s / 2) * fc.sample_rate))
     if hop <= 0:
-        raise ParameterError(f"hop_s must be positive, got {hop_s}")
+        raise ParameterError(f"--hop-s (hop_s in Python) must be positive, got {hop_s}")
     starts = [0] if len(x) <= win else list(range(0, len(x) - win + 1, hop))
     if len(x) > win and starts[-1] + win < len(x):
         starts.append(len(x) - win)  # the last window ends at the end of the input

@@ -209,7 +209,9 @@ def add_parsers(sub) -> None:
     c.add_argument("--top-k", type=int, default=3)
     c.add_argument("--segments", action="store_true", help="one label per window of a long file")
     c.add_argument("--hop-s", type=float, default=None, help="window hop (default half a window)")
-    c.add_argument("--device", default=None)
+    from ..cli import device_arg
+
+    c.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_classify)
 

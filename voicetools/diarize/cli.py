@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import warnings
 from pathlib import Path
@@ -28,15 +29,16 @@ def _diarize_one(args, inp: str, folder: Path, progress) -> dict:
         res = diarize(inp, speakers=args.speakers, min_speakers=args.min_speakers, max_speakers=args.max_speakers,
                       vad=args.vad, encoder=args.encoder, overlap=not args.no_overlap, callback=progress)
     utts = _transcribe(args, inp, res) if args.transcribe else None
+    output = functools.partial(atomic_output, overwrite=args.overwrite)
     with contextlib.ExitStack() as stack:  # every file of this input is written, or none
-        stack.enter_context(atomic_output(rttm)).write_text(res.to_rttm(stem))
+        stack.enter_context(output(rttm)).write_text(res.to_rttm(stem))
         if not args.no_plot:
-            plot_timeline(res, stack.enter_context(atomic_output(png)), title=Path(inp).name)
+            plot_timeline(res, stack.enter_context(output(png)), title=Path(inp).name)
         if utts is not None:
             from .transcript import to_json, to_srt
 
-            stack.enter_context(atomic_output(srt)).write_text(to_srt(utts))
-            stack.enter_context(atomic_output(transcript_json)).write_text(to_json(utts))
+            stack.enter_context(output(srt)).write_text(to_srt(utts))
+            stack.enter_context(output(transcript_json)).write_text(to_json(utts))
     for note in res.warnings:
         print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
     if not args.json and not args.quiet:
@@ -60,8 +62,9 @@ def _transcribe(args, inp: str, res):
 
 def cmd_diarize(args) -> int:
     from ..cli import run_inputs
+    from ..outputs import check_folder
 
-    folder = Path(args.output)
+    folder = check_folder(args.output)  # made when the first file is written
     stems = {}
     for inp in args.inputs:
         if Path(inp).stem in stems:
@@ -72,7 +75,6 @@ def cmd_diarize(args) -> int:
         from .transcript import load_whisper
 
         args.whisper_net = load_whisper(args.whisper)
-    folder.mkdir(parents=True, exist_ok=True)
     return run_inputs([(inp, folder) for inp in args.inputs],
                       lambda inp, out, progress: _diarize_one(args, inp, out, progress),
                       quiet=args.quiet, as_json=args.json)

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import AudioLoadError, NotThisSentenceError, ParameterError, VoicetoolsError
+from ..errors import AudioLoadError, NotThisSentenceError, ParameterError
 from .pinyin import Syllable, text_to_syllables
 from .tts import SAMPLE_RATE, EspeakNG, Reference, TTSBackend, get_backend, synthesize_reference
 
@@ -158,10 +158,8 @@ class PronunciationResult:
         from ..files import atomic_output
 
         path = Path(path)
-        if path.exists() and not overwrite:
-            raise VoicetoolsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
         tg = self.to_textgrid()
-        with atomic_output(path) as tmp:
+        with atomic_output(path, overwrite=overwrite) as tmp:
             tg.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)
         return path
 
@@ -173,9 +171,7 @@ class PronunciationResult:
         from ..files import atomic_output
 
         path = Path(path)
-        if path.exists() and not overwrite:
-            raise VoicetoolsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
-        with atomic_output(path) as tmp:
+        with atomic_output(path, overwrite=overwrite) as tmp:
             save_audio(tmp, torch.from_numpy(self.reference.samples)[None], self.reference.sample_rate)
         return path
 
@@ -292,7 +288,7 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
     from .tones import LABELS, predict, utterance_tracks
 
     if not max_duration_s > 0:
-        raise ParameterError(f"max_duration_s must be positive, got {max_duration_s}")
+        raise ParameterError(f"--max-duration-s (max_duration_s in Python) must be positive, got {max_duration_s}")
     syllables = text_to_syllables(text)  # text errors before any compute
     report = callback or (lambda *a: None)
     learner, name = (None, None) if audio is None else _learner_audio(audio, sample_rate, max_duration_s)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import sys
 import warnings
-from pathlib import Path
 
 from ..errors import ParameterError, VoicetoolsError
 
 
 def cmd_pronounce(args) -> int:
     from ..files import atomic_write_text
+    from ..outputs import AUDIO_SUFFIXES, check_file
     from . import pronounce
 
     if args.textgrid and args.audio is None:
         raise ParameterError("--textgrid needs --audio (the boundaries are the recording's)")
-    outs = [p for p in (args.reference_out, args.textgrid, args.json_out) if p]
+    if args.reference_out:
+        check_file(args.reference_out, AUDIO_SUFFIXES)  # save_audio picks the format by suffix
+    outs = [check_file(p) for p in (args.reference_out, args.textgrid, args.json_out) if p]
     for p in outs:  # before any compute
-        if Path(p).exists() and not args.overwrite:
+        if p.exists() and not args.overwrite:
             raise VoicetoolsError(f"{p} exists; pass --overwrite to replace it")
     if len(set(map(str, outs))) < len(outs):
         raise ParameterError("--reference-out, --textgrid and --json-out must name different files")
@@ -40,7 +42,7 @@ def cmd_pronounce(args) -> int:
     for note in res.warnings:
         print(f"voicetools: warning: {note}", file=sys.stderr)
     if args.json_out:
-        written["json"] = str(atomic_write_text(args.json_out, res.to_json() + "\n"))
+        written["json"] = str(atomic_write_text(args.json_out, res.to_json() + "\n", overwrite=args.overwrite))
     if args.json:
         import json
 

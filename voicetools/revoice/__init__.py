@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..audio.io import Audio, as_audio, save_audio
-from ..errors import AudioLoadError, ParameterError, VoicetoolsError
+from ..errors import AudioLoadError, ParameterError
 from .analysis import PartAnalysis, analyse
 from .targets import VOICE_TYPES, Target, default_octaves, formant_factor, parse_map, parse_target
 from .vocoder import check_transform
@@ -65,9 +65,7 @@ class RevoiceResult:
         from ..files import atomic_output
 
         p = Path(path)
-        if p.exists() and not overwrite:
-            raise VoicetoolsError(f"{p} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-        with atomic_output(p) as tmp:
+        with atomic_output(p, overwrite=overwrite) as tmp:
             save_audio(tmp, torch.as_tensor(self.audio), self.sample_rate)
         return p
 

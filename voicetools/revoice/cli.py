@@ -9,20 +9,22 @@ import warnings
 from pathlib import Path
 
 from ..errors import ParameterError, VoicetoolsError
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+from ..outputs import AUDIO_SUFFIXES
 
 
 def _outputs(inputs: list[str], output: str | None) -> list[Path]:
-    """``-o x.wav`` for one input, else ``<folder>/<input stem>-revoiced.wav`` (default folder: .)."""
-    if output and Path(output).suffix.lower() in AUDIO_SUFFIXES:
+    """``-o x.wav`` for one input, else ``<folder>/<input stem>-revoiced.wav`` (default folder: .);
+    checked by the rules of ``voicetools.outputs`` before any work."""
+    from ..outputs import check_file, check_folder, is_file_output
+
+    if output and is_file_output(output, AUDIO_SUFFIXES):
         if len(inputs) > 1:
             raise VoicetoolsError(f"-o {output} names one file but {len(inputs)} inputs were given; give a folder")
-        return [Path(output)]
-    folder = Path(output) if output else Path(".")
+        return [check_file(output, AUDIO_SUFFIXES)]
+    folder = check_folder(output or ".")
     outs, seen = [], {}
     for i in inputs:
-        o = folder / f"{Path(i).stem}-revoiced.wav"
+        o = check_file(folder / f"{Path(i).stem}-revoiced.wav")
         if o in seen:
             raise VoicetoolsError(f"{i} and {seen[o]} would both write {o}; rename one or re-voice it in another run")
         seen[o] = i
@@ -53,14 +55,32 @@ def _revoice_one(args, opts, inp: str, out: Path, progress) -> dict:
         res = revoice(inp, callback=progress, **opts)
     res.save(out, overwrite=args.overwrite)
     extra = {}
+    folder = out.with_name(out.stem)
+    if args.overwrite:  # parts of an earlier run would sit beside the new mix as if they were its own
+        _remove_stale_parts(folder, res.parts, keep=res.parts if args.stems else ())
     if args.stems:
-        folder = out.with_name(out.stem)
         extra["stems"] = {k: str(v) for k, v in res.save_parts(folder, overwrite=args.overwrite).items()}
     for note in res.warnings:
         print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
     if not args.json and not args.quiet:
         print(f"{inp} -> {out} ({', '.join(f'{k}: {v}' for k, v in res.targets.items())})")
     return {"input": inp, "output": str(out), **extra, **res.to_dict()}
+
+
+def _remove_stale_parts(folder: Path, parts, keep) -> None:
+    """Delete the ``folder/<part>.wav`` files an earlier ``--stems`` run wrote (a voice type or one of
+    ``parts``), except those in ``keep`` (about to be replaced), then the folder if that left it empty.
+    Other files are the user's: kept."""
+    from .targets import VOICE_TYPES
+
+    if not folder.is_dir():
+        return
+    for part in {*VOICE_TYPES, *parts}:
+        stale = folder / f"{part}.wav"
+        if part not in keep and stale.is_file():
+            stale.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def cmd_revoice(args) -> int:
@@ -88,13 +108,12 @@ def cmd_revoice(args) -> int:
         from . import _load_timbre
 
         opts["timbre"] = _load_timbre(timbre.name, minutes=args.timbre_minutes, callback=None)
-    if args.output and Path(args.output).suffix.lower() not in AUDIO_SUFFIXES:
-        Path(args.output).mkdir(parents=True, exist_ok=True)
     return run_inputs(zip(args.inputs, outs), functools.partial(_revoice_one, args, opts), quiet=args.quiet,
                       as_json=args.json)
 
 
 def add_parser(sub) -> None:
+    from ..cli import device_arg
     from . import DEFAULT_SEPARATION_MODEL, DEFAULT_TRANSCRIPTION_MODEL
     from .targets import VOICE_TYPES
 
@@ -130,8 +149,9 @@ def add_parser(sub) -> None:
     r.add_argument("--stems", action="store_true", help="also write each re-voiced part into OUTPUT's stem folder")
     r.add_argument("--separation-model", default=DEFAULT_SEPARATION_MODEL)
     r.add_argument("--transcription-model", default=DEFAULT_TRANSCRIPTION_MODEL, help="for gm: and singing targets")
-    r.add_argument("--device", default=None)
-    r.add_argument("--overwrite", action="store_true")
+    r.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output (and the part files an earlier --stems run left beside it)")
     r.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     r.add_argument("-q", "--quiet", action="store_true")
     r.set_defaults(func=cmd_revoice)

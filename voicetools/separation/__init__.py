@@ -21,7 +21,7 @@ import torch
 from ..audio.io import Audio, as_audio, save_audio
 from ..checkpoints import LoadedModel, load_model
 from ..chunking import OverlapAdd
-from ..errors import AudioLoadError, ParameterError, VoicetoolsError
+from ..errors import AudioLoadError, ParameterError
 
 DEFAULT_MODEL = "satb-convtasnet"
 SEGMENT_S = 8.0
@@ -57,6 +57,15 @@ class SeparationResult:
         return targets
 
 
+def _check_chunking(segment_s: float, overlap_s: float) -> None:
+    """Before loading anything; messages name the CLI option first (most users meet them there)."""
+    if not segment_s > 0:
+        raise ParameterError(f"--segment-s (segment_s in Python) must be positive, got {segment_s}")
+    if not 0 <= overlap_s < segment_s:
+        raise ParameterError(f"--overlap-s must be >= 0 and less than --segment-s (overlap_s and segment_s in "
+                             f"Python), got {overlap_s} and {segment_s}")
+
+
 def _check_format(format: str) -> None:
     if format not in FORMATS:
         raise ParameterError(f"unknown output format {format!r}; choose one of {sorted(FORMATS)}")
@@ -64,30 +73,56 @@ def _check_format(format: str) -> None:
 
 def _write_all_or_nothing(targets: dict[str, Path], write: Callable[[Path], None], *, format: str,
                           overwrite: bool) -> None:
-    """Write every target into a temp folder beside them, then move them in; on error, leave nothing."""
+    """Write every target into a temp folder beside them, then move them in; on error, leave nothing.
+
+    The output folder is checked (``outputs.check_folder``) and existing targets refused before
+    ``write`` runs; the move re-checks under a lock (``files.move_into_place``), so of two runs writing
+    the same folder at once only one succeeds without ``overwrite``.
+    """
+    from ..files import move_into_place, refuse_existing
+    from ..outputs import check_folder, writing_errors
+
     _check_format(format)
-    out = next(iter(targets.values())).parent
-    existing = [p for p in targets.values() if p.exists()]
-    if existing and not overwrite:
-        raise VoicetoolsError(f"{existing[0]} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    # the highest folder this call creates (out or one of its parents): removed again on failure
-    created = None
+    out = check_folder(next(iter(targets.values())).parent)
+    refuse_existing(targets.values(), overwrite)
+    with writing_errors(out):
+        created = _make_folders(out)
+        tmp = Path(tempfile.mkdtemp(prefix=".voicetools-", dir=out))
+        try:
+            write(tmp)
+            move_into_place({tmp / t.name: t for t in targets.values()}, overwrite=overwrite)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            _remove_empty(out, created)
+            raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _make_folders(out: Path) -> list[Path]:
+    """Create ``out`` and its missing parents; returns those this call created, deepest first."""
+    missing = []
     for folder in (out, *out.parents):
         if folder.exists():
             break
-        created = folder
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".voicetools-", dir=out))
-    try:
-        write(tmp)
-        for name, target in targets.items():
-            (tmp / target.name).replace(target)
-    except BaseException:
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        missing.append(folder)
+    created = []
+    for folder in reversed(missing):
+        try:
+            folder.mkdir()
+            created.insert(0, folder)
+        except FileExistsError:  # another run made it meanwhile: it is not ours to remove
+            pass
+    return created
+
+
+def _remove_empty(out: Path, created: list[Path]) -> None:
+    """Remove the folders this call created, where still empty: a run writing there too keeps its files."""
+    for folder in created:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _resolve_model(model) -> LoadedModel:
@@ -155,10 +190,14 @@ def _stream(blocks: Iterator[np.ndarray], in_rate: int, model: LoadedModel, *, n
     n_src = len(model.sources)
     segment, overlap = int(segment_s * sr), int(overlap_s * sr)
     shifts, wiener_power = refinement(model, shifts, wiener)
-    if shifts < 1 or (wiener_power is not None and wiener_power <= 0):
-        raise ParameterError(f"shifts must be at least 1 and wiener_power positive, got {shifts} and {wiener_power}")
+    if shifts < 1:
+        raise ParameterError(f"--shifts (shifts in Python) must be at least 1, got {shifts}")
+    if wiener_power is not None and wiener_power <= 0:
+        raise ParameterError(f"model {model.name!r} sets a Wiener power of {wiener_power}, which must be positive; "
+                             "use --no-wiener (wiener=False in Python)")
     if not 0 <= overlap < segment:
-        raise ParameterError(f"overlap_s must be >= 0 and < segment_s, got {overlap_s} and {segment_s}")
+        raise ParameterError(f"--overlap-s must be >= 0 and less than --segment-s (overlap_s and segment_s in "
+                             f"Python), got {overlap_s} and {segment_s}")
     total = OverlapAdd.n_chunks(int(np.ceil(n_frames * sr / in_rate)), segment, overlap) if n_frames else 0
     done = [0]
 
@@ -243,8 +282,7 @@ def separate(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, segm
     (['alto', 'bass', 'soprano', 'tenor'], (1, 8000))
     """
     numpy_in = isinstance(audio, np.ndarray)
-    if segment_s <= 0:
-        raise ParameterError(f"segment_s must be positive, got {segment_s}")
+    _check_chunking(segment_s, overlap_s)
     loaded = _resolve_model(model)
     a: Audio = as_audio(audio, sample_rate)
     x = a.samples.T.numpy()
@@ -313,6 +351,7 @@ def separate_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=
     from ..audio.io import audio_info
 
     _check_format(format)
+    _check_chunking(segment_s, overlap_s)
     p = Path(path)
     info = audio_info(p, max_duration_s=float("inf"))  # header checked, nothing decoded; streams any length
     loaded = _resolve_model(model)

@@ -171,9 +171,10 @@ def transcribe(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, pa
     """
     for name, v in (("onset_threshold", onset_threshold), ("frame_threshold", frame_threshold)):
         if not 0.0 < float(v) < 1.0:
-            raise ParameterError(f"{name} must be between 0 and 1 (exclusive), got {v}")
+            raise ParameterError(f"--{name.replace('_', '-')} ({name} in Python) must be between 0 and 1 "
+                                 f"(exclusive), got {v}")
     if tempo_bpm is not None and not 20.0 <= float(tempo_bpm) <= 400.0:
-        raise ParameterError(f"tempo_bpm must be between 20 and 400, got {tempo_bpm}")
+        raise ParameterError(f"--tempo (tempo_bpm in Python) must be between 20 and 400 BPM, got {tempo_bpm}")
     grid = parse_grid(quantize) if quantize else None
     loaded = _resolve_model(model)
     a: Audio = as_audio(audio, sample_rate)

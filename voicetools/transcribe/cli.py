@@ -13,14 +13,17 @@ MIDI_SUFFIXES = (".mid", ".midi")
 
 
 def _outputs(inputs: list[str], output: str | None) -> list[Path]:
-    """Where each input's MIDI goes: ``-o x.mid`` for one input, else ``<folder>/<input stem>.mid``."""
-    if output and Path(output).suffix.lower() in MIDI_SUFFIXES:
+    """Where each input's MIDI goes: ``-o x.mid`` for one input, else ``<folder>/<input stem>.mid``;
+    checked by the rules of ``voicetools.outputs`` before any work."""
+    from ..outputs import check_file, check_folder, is_file_output
+
+    if output and is_file_output(output, MIDI_SUFFIXES):
         if len(inputs) > 1:
             raise VoicetoolsError(f"-o {output} names one MIDI file but {len(inputs)} inputs were given; "
                                   "give a folder instead")
-        return [Path(output)]
-    folder = Path(output) if output else Path(".")
-    outs = [folder / f"{Path(i).stem}.mid" for i in inputs]
+        return [check_file(output, MIDI_SUFFIXES)]
+    folder = check_folder(output or ".")
+    outs = [check_file(folder / f"{Path(i).stem}.mid") for i in inputs]
     seen = {}
     for i, o in zip(inputs, outs):
         if o in seen:
@@ -64,16 +67,15 @@ def cmd_transcribe(args) -> int:
     from ..cli import run_inputs
     from . import _resolve_model
 
+    outs = _outputs(args.inputs, args.output)  # a missing folder is made when the first file is written
     model = _resolve_model(args.model)  # once for all inputs
-    outs = _outputs(args.inputs, args.output)
-    if args.output and Path(args.output).suffix.lower() not in MIDI_SUFFIXES:
-        Path(args.output).mkdir(parents=True, exist_ok=True)
     return run_inputs(zip(args.inputs, outs), functools.partial(_transcribe_one, args, model), quiet=args.quiet,
                       as_json=args.json)
 
 
 def add_parser(sub) -> None:
     from ..checkpoints import available_models
+    from ..cli import device_arg
     from . import DEFAULT_MODEL
 
     t = sub.add_parser("transcribe", help="singing to MIDI; with --parts a choir to one track per voice",
@@ -95,7 +97,7 @@ def add_parser(sub) -> None:
     t.add_argument("--plot", action="store_true", help="also write a piano-roll PNG beside the MIDI file")
     t.add_argument("--onset-threshold", type=float, default=0.5, help="lower finds more notes (default 0.5)")
     t.add_argument("--frame-threshold", type=float, default=0.5, help="lower holds notes longer (default 0.5)")
-    t.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
+    t.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
     t.add_argument("--overwrite", action="store_true", help="replace an existing MIDI file")
     t.add_argument("--json", action="store_true", help="print a JSON summary with the note list on stdout")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParameterError, VoicetoolsError
+from ..errors import ParameterError
 from .decoding import NoteEvent
 
 # General MIDI programs (0-based) for the tracks: choir aahs for the parts, voice oohs for a melody.
@@ -81,18 +80,11 @@ def to_pretty_midi(tracks: dict[str, list[NoteEvent]], *, tempo_bpm: float = 120
 
 
 def write_midi(pm, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write a PrettyMIDI to ``path`` through a temp file in the same folder: a file appears whole or not at all."""
+    """Write a PrettyMIDI to ``path`` through a temp file in the same folder: a file appears whole or not at
+    all, with the usual permissions; a missing folder is created (``voicetools.outputs``)."""
+    from ..files import atomic_output
+
     p = Path(path)
-    if p.exists() and not overwrite:
-        raise VoicetoolsError(f"{p} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    if p.parent and not p.parent.exists():
-        raise VoicetoolsError(f"{p.parent}: no such folder for the MIDI file")
-    fd, tmp = tempfile.mkstemp(prefix=".voicetools-", suffix=".mid", dir=p.parent)
-    os.close(fd)
-    try:
-        pm.write(tmp)
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_output(p, overwrite=overwrite) as tmp:
+        pm.write(str(tmp))
     return p

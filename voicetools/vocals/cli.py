@@ -5,10 +5,12 @@ from __future__ import annotations
 
 def cmd_vocals(args) -> int:
     from ..cli import stems_per_input
+    from ..outputs import check_folder
     from .extract import DEFAULT_MODEL, _check_args, extract_vocals_file
     from .model import load_vocal_model
 
     _check_args(args.stems, args.overlap, args.jobs)  # usage errors before loading anything
+    check_folder(args.output)
     model = load_vocal_model(args.model, weights=args.weights)  # once for all inputs
     if model.name == DEFAULT_MODEL and not args.quiet:
         import sys
@@ -27,6 +29,7 @@ def cmd_vocals(args) -> int:
 
 def add_parser(sub) -> None:
     from ..checkpoints import available_models
+    from ..cli import device_arg
     from ..separation import FORMATS
     from .extract import DEFAULT_MODEL, OVERLAP, STEMS
     from ..official_weights import hub_dir
@@ -47,7 +50,7 @@ def add_parser(sub) -> None:
                    help="vocals: vocals + accompaniment (default); all: every source of the model")
     v.add_argument("--format", choices=sorted(FORMATS), default="wav")
     v.add_argument("--overlap", type=float, default=OVERLAP, help="share of a segment cross-faded (default 0.25)")
-    v.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
+    v.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
     v.add_argument("-j", "--jobs", type=int, default=None, help="CPU threads for inference (default: torch's)")
     v.add_argument("--overwrite", action="store_true", help="replace existing stems")
     v.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
