@@ -1,7 +1,9 @@
 """data: the singing synthesizer sings the right pitch at the right time; FluidSynth renders each part
 at its own pitches; the chorale splits are fixed and disjoint; mixing keeps targets consistent."""
 
+import itertools
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,17 +134,43 @@ def test_render_fluidsynth_gives_each_part_its_own_pitches(seed):
 # --- chorale splits -----------------------------------------------------------------------------
 
 def test_splits_are_disjoint_and_fixed():
-    splits = {name: split_names(name) for name in ("train", "valid", "test")}
-    assert len(splits["test"]) == 16
-    assert len(splits["valid"]) >= 4 and len(splits["train"]) > 100
+    splits = {name: split_names(name) for name in ("train", "valid", "test", "bach10")}
+    assert len(splits["test"]) >= 16 and len(splits["valid"]) >= 8 and len(splits["train"]) > 200
     for name, names in splits.items():
         assert len(set(names)) == len(names), f"duplicates in {name}"
         assert all(n.startswith("bach/") for n in names)
-    assert not set(splits["train"]) & set(splits["valid"])
-    assert not set(splits["train"]) & set(splits["test"])
-    assert not set(splits["valid"]) & set(splits["test"])
+    for a, b in itertools.combinations(splits, 2):
+        assert not set(splits[a]) & set(splits[b]), (a, b)
     with pytest.raises(VoicetoolsError, match="unknown split"):
         split_names("holdout")
+
+
+# Same tune under other BWV numbers (the issue's examples) and the chorales Bach10 recorded
+SAME_TUNE = [("bach/bwv398", "bach/bwv197.7-a"), ("bach/bwv84.5", "bach/bwv166.6"),
+             ("bach/bwv415", "bach/bwv245.26"), ("bach/bwv274", "bach/bwv62.6"), ("bach/bwv255", "bach/bwv48.3")]
+
+
+def test_a_tune_never_crosses_splits():
+    pytest.importorskip("music21")
+    from voicetools.data.chorales import load_chorale, melody_grams, tune_similarity
+
+    where = {n: s for s in ("train", "valid", "test", "bach10") for n in split_names(s)}
+    for a, b in SAME_TUNE:
+        ga, gb = (melody_grams([n.pitch for n in load_chorale(x).parts["soprano"]]) for x in (a, b))
+        assert tune_similarity(ga, gb) >= 0.8, (a, b)
+        assert where[a] == where[b] != "train", (a, b)
+    for bwv in ("bach/bwv255", "bach/bwv256", "bach/bwv274", "bach/bwv275", "bach/bwv296"):  # Bach10 dev
+        assert where[bwv] != "train"
+    # two different tunes share almost no 8-interval n-grams
+    g1, g2 = (melody_grams([n.pitch for n in load_chorale(x).parts["soprano"]]) for x in ("bach/bwv255", "bach/bwv296"))
+    assert tune_similarity(g1, g2) < 0.1
+
+
+def test_the_examples_use_a_test_chorale():
+    for script in ("make_choir_example.py", "make_song_example.py"):
+        text = (Path(__file__).resolve().parent.parent / "examples" / script).read_text()
+        assert 'EXAMPLE_CHORALE = "bach/bwv139.6"' in text
+    assert "bach/bwv139.6" in split_names("test")
 
 
 def test_a_test_chorale_loads_as_four_singable_parts():

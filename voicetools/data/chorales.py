@@ -1,8 +1,10 @@
 """Four-part Bach chorales from music21's offline corpus, as note lists, with fixed splits.
 
 Only pure SATB scores are used: exactly four parts named Soprano, Alto, Tenor and Bass.
-The train / validation / test split is by chorale and stored in ``chorale_splits.json`` next to
-this module, so the test list never moves when the corpus or the code changes.
+The train / validation / test split is by TUNE (chorales sharing a melody stay together, see
+``make_splits``) and stored in ``chorale_splits.json`` next to this module, so the lists never move
+when the corpus or the code changes. A fourth list, ``bach10``, holds the chorales recorded in
+Bach10 and their tunes: real recordings we validate on, so never trained on.
 """
 
 from __future__ import annotations
@@ -87,24 +89,85 @@ def load_chorale(name: str) -> Chorale | None:
     return Chorale(name=name, parts=parts, length_q=float(score.highestTime))
 
 
-def make_splits(seed: int = 0, n_valid: int = 8, n_test: int = 16) -> dict[str, list[str]]:
-    """Scan the corpus and split the SATB chorales by name (used once to write SPLITS_FILE)."""
+# Chorales that share a tune (the same melody harmonised again, or the same setting under another
+# BWV number, often transposed) must stay in one split. Tunes are compared by the soprano's interval
+# sequence (transposition-free, repeated notes merged): the share of one melody's 8-interval n-grams
+# found in the other. Different tunes share almost none (< 0.2); settings of one tune with passing
+# notes changed share 0.3 and more.
+TUNE_GRAM = 8
+SAME_TUNE = 0.3
+# The pieces of Bach10 (real recordings used to validate on): pieces 01-05 matched to the corpus by
+# their score's soprano, 06-10 by title. Their tunes are never trained on.
+BACH10 = ("bach/bwv255", "bach/bwv256", "bach/bwv274", "bach/bwv275", "bach/bwv296",
+          "bach/bwv297", "bach/bwv326", "bach/bwv145-a", "bach/bwv385", "bach/bwv244.25")
+
+
+def melody_grams(pitches: list[int], k: int = TUNE_GRAM) -> set[tuple[int, ...]]:
+    """The melody's interval n-grams (transposition-free; repeated notes merged)."""
+    merged = [p for i, p in enumerate(pitches) if i == 0 or p != pitches[i - 1]]
+    steps = tuple(b - a for a, b in zip(merged, merged[1:]))
+    return {steps[i : i + k] for i in range(len(steps) - k + 1)}
+
+
+def tune_similarity(a: set, b: set) -> float:
+    return len(a & b) / max(1, min(len(a), len(b)))
+
+
+def tune_groups(melodies: dict[str, list[int]]) -> list[list[str]]:
+    """Chorales joined (transitively) when their sopranos are the same tune."""
+    grams = {n: melody_grams(p) for n, p in melodies.items()}
+    parent = {n: n for n in grams}
+
+    def root(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    names = sorted(grams)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if tune_similarity(grams[a], grams[b]) >= SAME_TUNE:
+                parent[root(a)] = root(b)
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(root(n), []).append(n)
+    return sorted(groups.values())
+
+
+def _soprano(name: str):
+    chorale = load_chorale(name)
+    return name, None if chorale is None else [n.pitch for n in chorale.parts["soprano"]]
+
+
+def make_splits(seeds: dict[str, list[str]] | None = None, seed: int = 0, n_valid: int = 8,
+                n_test: int = 16) -> dict[str, list[str]]:
+    """Split the corpus's SATB chorales by tune (used to write SPLITS_FILE).
+
+    ``seeds`` (default: the current file's test and valid lists, else a seeded random draw) pick
+    the test and validation chorales; every chorale sharing a tune with one of them joins its
+    split (test first), the Bach10 tunes go to ``bach10``, and the rest is ``train``.
+    """
     from concurrent.futures import ProcessPoolExecutor
 
-    names = chorale_names()
     with ProcessPoolExecutor(2) as pool:
-        good = [n for n, c in zip(names, pool.map(load_chorale, names, chunksize=8)) if c is not None]
-    rng = random.Random(seed)
-    rng.shuffle(good)
-    return {
-        "test": sorted(good[:n_test]),
-        "valid": sorted(good[n_test : n_test + n_valid]),
-        "train": sorted(good[n_test + n_valid :]),
-    }
+        melodies = {n: p for n, p in pool.map(_soprano, chorale_names(), chunksize=8) if p is not None}
+    if seeds is None and SPLITS_FILE.exists():
+        seeds = {k: v for k, v in json.loads(SPLITS_FILE.read_text()).items() if k in ("test", "valid")}
+    if seeds is None:
+        order = sorted(melodies)
+        random.Random(seed).shuffle(order)
+        seeds = {"test": order[:n_test], "valid": order[n_test : n_test + n_valid]}
+    seeds = {**seeds, "bach10": [n for n in BACH10 if n in melodies]}
+    splits: dict[str, list[str]] = {"test": [], "valid": [], "bach10": [], "train": []}
+    for group in tune_groups(melodies):
+        split = next((s for s in ("test", "valid", "bach10") if set(group) & set(seeds[s])), "train")
+        splits[split] += group
+    return {k: sorted(v) for k, v in splits.items()}
 
 
 def split_names(split: str) -> list[str]:
-    """Chorale names of a fixed split: ``train``, ``valid`` or ``test``."""
+    """Chorale names of a fixed split: ``train``, ``valid``, ``test`` or ``bach10``."""
     splits = json.loads(SPLITS_FILE.read_text())
     if split not in splits:
         raise VoicetoolsError(f"unknown split {split!r}; choose one of {sorted(splits)}")

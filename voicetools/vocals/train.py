@@ -6,7 +6,7 @@
     python -m voicetools.vocals.train --run runs/vocals --export checkpoints/vocals-htdemucs-small
 
 The model is demucs' own ``HTDemucs`` class in a small configuration (``MODEL_ARGS``): mono,
-16 kHz, two sources. Loss: L1 on the waveforms, as Demucs trains. Training examples are real
+16 kHz, two sources. Loss: negative SDR of each source (``loss_fn``). Training examples are real
 songs remixed (``remix.SongRemixes``: MIR-1K minus the validation singers, Bach10 recordings as
 extra accompaniment) and, one in five, the synthetic songs of ``--data``. Validation is the SI-SDR
 improvement on whole clips of the held-out MIR-1K singers mixed at 0 dB: real voices never heard.
@@ -68,8 +68,17 @@ def real_validation_set(mir1k: Path):
 
 
 def loss_fn(model, batch):
+    """Negative SDR per source (scale-dependent: ``accompaniment = mixture − vocals`` needs the vocals'
+    level right), averaged over the sources that sound; a silent target is trained towards silence
+    with L1, where SDR is undefined."""
     mixture, targets = batch
-    return torch.nn.functional.l1_loss(model(mixture)[:, :, 0], targets)
+    est = model(mixture)[:, :, 0]
+    sounding = targets.pow(2).mean(-1) > 1e-8
+    neg_sdr = -sdr(est, targets)
+    loss = neg_sdr[sounding].mean() if sounding.any() else est.new_zeros(())
+    if (~sounding).any():
+        loss = loss + 100 * (est - targets).abs().mean(-1)[~sounding].mean()
+    return loss
 
 
 def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
@@ -97,6 +106,7 @@ def main(argv=None):
     ap.add_argument("--mir1k", type=Path, default=MIR1K_ROOT, help="MIR-1K folder (audio/ inside)")
     ap.add_argument("--bach10", type=Path, default=BACH10_ROOT, help="Bach10 pieces (mixes as extra accompaniment)")
     ap.add_argument("--synthetic-p", type=float, default=0.2, help="share of synthetic songs (from --data)")
+    ap.add_argument("--init", type=Path, default=None, help="start a new run from these weights (a run's best.pt)")
     args = ap.parse_args(argv)
     if not start(args, export):
         return
@@ -110,9 +120,12 @@ def main(argv=None):
     config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, warmup_steps=50,
                          max_minutes=args.max_minutes, clip_grad_norm=5.0, weight_decay=0.0,
                          extra={"model_args": MODEL_ARGS, "batch_size": args.batch_size,
-                                "segment_s": args.segment_s, "mir1k_clips": len(train.clips),
+                                "segment_s": args.segment_s, "mir1k_clips": len(train.clips), "init": str(args.init),
                                 "extra_accompaniment": len(extra), "synthetic_files": len(synth_files)})
-    trainer = Trainer(build_htdemucs(MODEL_ARGS), loss_fn, args.run, config, validate=validate,
+    model = build_htdemucs(MODEL_ARGS)
+    if args.init is not None and not (args.run / "last.pt").exists():
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["model"])
+    trainer = Trainer(model, loss_fn, args.run, config, validate=validate,
                       monitor="si_sdri_vocals", mode="max")
     print(trainer.fit(loader))
 
