@@ -15,7 +15,6 @@ fetches the same relative paths from another server.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import sys
@@ -25,7 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelLoadError, ParameterError, VoicetoolsError
+from .checkpoints import sha256_of
+from .errors import ParameterError, VoicetoolsError
 
 DEMUCS_ROOT_URL = "https://dl.fbaipublicfiles.com/demucs/"
 ATTEMPTS = 4  # connection drops survived per file within one run (each resumes where it stopped)
@@ -125,14 +125,6 @@ def catalog() -> dict[str, OfficialModel]:
     return out
 
 
-def _checksum(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _bar(total: int | None, initial: int, desc: str, quiet: bool):
     from tqdm import tqdm
 
@@ -182,7 +174,7 @@ def download(url: str, dest: Path, sha256: str, *, quiet: bool = False) -> Path:
             if attempt == ATTEMPTS or not progressed:
                 raise FetchError(f"cannot download from {host} ({reason}); check the network connection "
                                  "or proxy (HTTPS_PROXY); run the same command again to resume") from None
-    digest = _checksum(part)
+    digest = sha256_of(part)
     if not digest.startswith(sha256.lower()):
         part.unlink()
         raise FetchError(f"{dest.name}: checksum mismatch (expected {sha256}, got {digest[: len(sha256)]}); "
@@ -207,11 +199,3 @@ def fetch(name: str, *, mirror: str | None = None, quiet: bool = False, models=N
             download(url, f.dest, f.sha256, quiet=quiet)
         paths.append(f.dest)
     return paths
-
-
-def check_installed(model: OfficialModel) -> None:
-    """Raise if a file of ``model`` is missing (with the command that gets it)."""
-    missing = [f.dest for f in model.files if not f.present()]
-    if missing:
-        raise ModelLoadError(f"official weights {missing[0]} are not installed; run: voicetools models fetch "
-                             f"{model.name}")
