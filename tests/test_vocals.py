@@ -140,3 +140,13 @@ def test_failure_keeps_an_existing_folder_untouched(tmp_path):
     with pytest.raises(AudioLoadError):
         vt.extract_vocals_file(path, out, model="tiny-vocals", block_s=1.0)
     assert sorted(os.listdir(out)) == ["keep.txt"]
+
+
+def test_the_small_default_model_points_once_to_the_official_weights(tmp_path, cli, write_wav):
+    a = write_wav("a.wav", _song(1.0, 16000)[0], sample_rate=16000)
+    b = write_wav("b.wav", _song(1.0, 16000, seed=1)[0], sample_rate=16000)
+    code, out, err = cli("vocals", a, b, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert err.count("voicetools models fetch htdemucs") == 1  # once per run, not per file
+    code, out, err = cli("vocals", a, "-o", tmp_path / "quiet", "-q")
+    assert code == 0 and "fetch" not in err
