@@ -1,10 +1,14 @@
 #!/usr/bin/env python
-"""Benchmark SATB separation: quality on the test chorales, speed, and peak memory of the CLI.
+"""Benchmark SATB separation: real recordings, the test chorales, speed, and peak memory of the CLI.
 
     python benchmarks/separation.py                                   # full run, satb-convtasnet
     python benchmarks/separation.py --model tiny-satb --limit 1 --quick --memory-minutes 1   # smoke test
 
-1. Quality: the 16 held-out test chorales (``voicetools.data.satb.test_mixtures``), full length,
+0. Real recordings (the headline): Bach10's pieces in ``--bach10`` (default ``../shared/data/bach10-dev``):
+   violin, clarinet, saxophone and bassoon playing S, A, T, B, each recorded on its own; the
+   mixture is their sum, at the model's rate. SI-SDRi per voice and the ideal-ratio-mask ceiling.
+   Their tunes are in no training split (``chorale_splits.json``: ``bach10``).
+1. Quality: the held-out test chorales (``voicetools.data.satb.test_mixtures``), full length,
    each renderer alone; SI-SDR of ``voicetools.separate`` (the chunked overlap-add path users get),
    of the unprocessed mixture, SI-SDRi, and the ideal-ratio-mask ceiling.
 2. Speed: real-time factor on a 60 s mixture, ours beside asteroid's ConvTasNet with the same weights.
@@ -76,7 +80,19 @@ def machine_info(threads: int) -> dict:
         pass
     return {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": threads, "torch": torch.__version__,
             "python": platform.python_version(), "platform": platform.platform(), "voicetools": vt.__version__,
-            "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+            "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "git_commit": git_commit()}
+
+
+def git_commit() -> str | None:
+    """The commit the benchmark ran on (with ``+dirty`` when the tree has uncommitted changes)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty else "")
 
 
 def model_info(loaded: LoadedModel) -> dict:
@@ -118,6 +134,46 @@ def test_set(renderers, limit: int | None, cache: Path | None) -> list[tuple[str
 
 
 # -------------------------------------------------------------------------------------- quality
+
+BACH10_PARTS = ("violin", "clarinet", "saxphone", "bassoon")  # S, A, T, B (Bach10's file names)
+BACH10_ROOT = ROOT.parent / "shared" / "data" / "bach10-dev"
+
+
+def bach10_pieces(root: Path, sample_rate: int):
+    """(piece, mixture (samples,), parts (4, samples)) at ``sample_rate``; the mixture is the parts' sum."""
+    for folder in sorted(p for p in root.glob("[0-9][0-9]-*") if p.is_dir()):
+        parts = []
+        for inst in BACH10_PARTS:
+            x, rate = sf.read(str(folder / f"{folder.name}-{inst}.flac"), dtype="float32", always_2d=True)
+            parts.append(soxr.resample(x.mean(1), rate, sample_rate))
+        n = min(len(x) for x in parts)
+        parts = np.stack([x[:n] for x in parts]).astype(np.float32)
+        yield folder.name, parts.sum(0), parts
+
+
+def bach10_quality(loaded, root: Path) -> dict:
+    rows = []
+    for name, mixture, parts in progress(list(bach10_pieces(root, loaded.sample_rate)), desc="bach10"):
+        res = vt.separate(mixture, sample_rate=loaded.sample_rate, model=loaded)
+        est = torch.from_numpy(np.concatenate([res.stems[s] for s in loaded.sources]))
+        ref, mix = torch.from_numpy(parts), torch.from_numpy(mixture)
+        base = si_sdr(mix.expand_as(ref), ref)
+        rows.append({"piece": name, "duration_s": len(mixture) / loaded.sample_rate,
+                     "si_sdri": dict(zip(VOICES, (si_sdr(est, ref) - base).tolist())),
+                     "irm_si_sdri": dict(zip(VOICES, (si_sdr(ideal_ratio_mask(mix, ref), ref) - base).tolist()))})
+    mean = {k: {v: float(np.mean([r[k][v] for r in rows])) for v in VOICES} for k in ("si_sdri", "irm_si_sdri")}
+    for k in mean:
+        mean[k]["mean"] = float(np.mean(list(mean[k].values())))
+    return {"pieces": rows, "mean": mean}
+
+
+def bach10_table(q: dict) -> str:
+    rows = [[r["piece"], *[r["si_sdri"][v] for v in VOICES], float(np.mean(list(r["si_sdri"].values()))),
+             float(np.mean(list(r["irm_si_sdri"].values())))] for r in q["pieces"]]
+    m = q["mean"]
+    rows.append(["**mean**", *[m["si_sdri"][v] for v in VOICES], m["si_sdri"]["mean"], m["irm_si_sdri"]["mean"]])
+    return md_table(["piece", *[f"{v} SI-SDRi" for v in VOICES], "mean", "IRM ceiling (mean)"], rows)
+
 
 def quality(loaded, items) -> dict:
     rows = []
@@ -287,7 +343,9 @@ def main(argv=None) -> int:
     ap.add_argument("--renderers", nargs="+", choices=RENDERERS, default=list(RENDERERS))
     ap.add_argument("--quick", action="store_true", help="memory at the shortest length only (skips 60 min)")
     ap.add_argument("--memory-minutes", nargs="+", type=float, default=[10.0, 60.0])
-    ap.add_argument("--only", nargs="+", choices=["quality", "speed", "memory"], default=["quality", "speed", "memory"])
+    ap.add_argument("--only", nargs="+", choices=["bach10", "quality", "speed", "memory"],
+                    default=["bach10", "quality", "speed", "memory"])
+    ap.add_argument("--bach10", type=Path, default=BACH10_ROOT, help="Bach10 pieces (NN-Name/ folders)")
     ap.add_argument("--repeats", type=int, default=3, help="speed: best of N timed runs")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=ROOT / "data" / "bench-cache", help="where rendered mixtures are kept")
@@ -315,6 +373,14 @@ def main(argv=None) -> int:
     print(f"# Separation benchmark: {loaded.name}\n")
     print(f"{results['machine']['cpu']}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads, "
           f"load average {os.getloadavg()[0]:.1f} at start\n")
+    if "bach10" in args.only:
+        if any(args.bach10.glob("[0-9][0-9]-*")):
+            results["bach10"] = bach10_quality(loaded, args.bach10)
+            print(f"## Real recordings: Bach10 ({len(results['bach10']['pieces'])} pieces: violin, clarinet, "
+                  f"saxophone, bassoon as S, A, T, B; SI-SDRi in dB at {loaded.sample_rate} Hz)\n")
+            print(bach10_table(results["bach10"]) + "\n")
+        else:
+            print(f"(no Bach10 pieces in {args.bach10}: real-recording table skipped)", file=sys.stderr)
     if "quality" in args.only:
         results["quality"] = quality(loaded, items)
         print(f"## Quality: {len(names)} test chorales x {', '.join(args.renderers)}, full length "
