@@ -16,10 +16,13 @@ SR = 8000
 
 @pytest.fixture(scope="module")
 def long_noise(tmp_path_factory):
-    """Ten minutes of noise: tens of seconds of separating, so the run is surely stopped mid-write."""
+    """An hour of noise: on an idle machine the tiny model still takes over ten seconds for it, so the
+    run is surely stopped mid-write (ten minutes were done in 3 s)."""
     path = tmp_path_factory.mktemp("long") / "noise.wav"
-    x = np.random.default_rng(0).uniform(-0.3, 0.3, 600 * SR).astype(np.float32)
-    sf.write(str(path), x, SR, subtype="PCM_16")
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(str(path), "w", SR, 1, "PCM_16") as f:
+        for _ in range(60):
+            f.write(rng.uniform(-0.3, 0.3, 60 * SR).astype(np.float32))
     return path
 
 
@@ -41,7 +44,7 @@ def test_a_stop_signal_mid_write_leaves_no_stems_and_no_temp_folder(signum, long
             assert proc.poll() is None, f"the run ended early: {proc.communicate()}"
             assert time.monotonic() < deadline, "the run never started writing"
             time.sleep(0.1)
-        time.sleep(1.5)
+        time.sleep(0.5)
         assert proc.poll() is None, "the run finished before the signal: make the input longer"
         proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=60)
