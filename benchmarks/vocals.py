@@ -105,7 +105,7 @@ def repet_sim(mixture: np.ndarray, sample_rate: int) -> np.ndarray:
     stft = librosa.stft(mixture, n_fft=2048, hop_length=512)
     mag, phase = np.abs(stft), np.angle(stft)
     # librosa's recipe compares frames at least 2 s apart; short clips allow at most half their length
-    width = min(int(librosa.time_to_frames(2, sr=sample_rate, hop_length=512)), (mag.shape[1] - 1) // 2)
+    width = min(int(librosa.time_to_frames(2, sr=sample_rate, hop_length=512)), (mag.shape[1] - 1) // 2 - 1)
     rep = librosa.decompose.nn_filter(mag, aggregate=np.median, metric="cosine", width=max(1, width))
     rep = np.minimum(mag, rep)
     mask_v = librosa.util.softmask(mag - rep, 10 * rep, power=2)
