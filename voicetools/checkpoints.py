@@ -12,7 +12,6 @@ Nothing is ever downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 import torch
 
 from .errors import ModelLoadError, ParameterError
+from .files import sha256_of
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 REGISTRY_FILE = CHECKPOINT_DIR / "registry.json"
@@ -35,7 +35,7 @@ def _architectures():
     from .nn.speaker import SpeakerLSTM
     from .nn.tones import ToneNet
     from .nn.voice2midi import Voice2Midi
-    from .vocals.model import build_htdemucs
+    from .nn.htdemucs import build_htdemucs
 
     return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args,
             "Voice2Midi": Voice2Midi.from_model_args, "SpeakerLSTM": SpeakerLSTM.from_model_args,
@@ -117,14 +117,6 @@ def available_models(task: str | None = None) -> list[str]:
                 names.add(d.name)
     names |= {n for n, e in TINY_MODELS.items() if task in (None, e["task"])}
     return sorted(names)
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ output at once only one succeeds.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -90,3 +91,11 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = T
     with atomic_output(path, overwrite=overwrite) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

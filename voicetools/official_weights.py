@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import sha256_of
+from .files import sha256_of
 from .errors import ParameterError, VoicetoolsError
 
 DEMUCS_ROOT_URL = "https://dl.fbaipublicfiles.com/demucs/"

@@ -166,7 +166,6 @@ def add_train_arguments(t) -> None:
 
 
 def cmd_train_timbre(args) -> int:
-    import numpy as np
     import torch
 
     from ..checkpoints import cache_dir

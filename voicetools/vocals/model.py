@@ -3,7 +3,7 @@
 Two ways a model arrives, both ending in a ``LoadedModel`` whose ``.model`` is demucs' own class:
 
 - a voicetools checkpoint (registry name, cache name, folder): safetensors weights and a
-  ``config.json`` holding the ``HTDemucs`` keyword arguments; built by ``build_htdemucs``;
+  ``config.json`` holding the ``HTDemucs`` keyword arguments; built by ``voicetools.nn.htdemucs.build_htdemucs``;
 - official Demucs weights: a ``.th`` file as Demucs saves it (a dict with ``klass``, ``args``,
   ``kwargs``, ``state``), given by path or found by signature in the torch hub cache
   (``~/.cache/torch/hub/checkpoints/<sig>-<hash>.th``), or a bag-of-models ``.yaml`` listing
@@ -39,19 +39,6 @@ def _demucs_classes() -> tuple:
     from demucs.htdemucs import HTDemucs
 
     return (HTDemucs, HDemucs, Demucs)
-
-
-def build_htdemucs(model_args: dict):
-    """An ``HTDemucs`` from our config's ``model_args`` (its kwargs, with ``sample_rate`` for ``samplerate``).
-
-    The instance keeps ``model_args`` so ``save_checkpoint`` can write it back.
-    """
-    from demucs.htdemucs import HTDemucs
-
-    kwargs = {k: v for k, v in model_args.items() if k != "sample_rate"}
-    model = HTDemucs(samplerate=int(model_args["sample_rate"]), **kwargs)
-    model.model_args = dict(model_args)
-    return model
 
 
 def save_demucs_file(model, folder: str | os.PathLike, *, sig: str) -> Path:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..train.recipe import recipe_parser, start
@@ -25,7 +24,7 @@ from .data import SAMPLE_RATE, SOURCES, VocalMixtures
 from ..data.mir1k import DEFAULT_ROOT as MIR1K_ROOT
 from ..data.mir1k import clips as mir1k_clips
 from .metrics import sdr, si_sdr
-from .model import build_htdemucs
+from ..nn.htdemucs import build_htdemucs
 from .remix import SongRemixes, load_extra_accompaniment, mixed_at
 
 BACH10_ROOT = MIR1K_ROOT.parent / "bach10-dev"
