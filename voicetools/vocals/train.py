@@ -80,6 +80,14 @@ def loss_fn(model, batch):
     return loss
 
 
+def _initial_weights(path: Path) -> dict:
+    if path.is_dir():  # a published checkpoint (float16 safetensors): back to float32
+        from ..checkpoints import load_model
+
+        return {k: v.float() for k, v in load_model(str(path), task="vocals").model.state_dict().items()}
+    return torch.load(path, map_location="cpu", weights_only=True)["model"]
+
+
 def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     """Write the run's best weights as a checkpoint folder (safetensors + config JSON with the HTDemucs kwargs).
 
@@ -105,7 +113,9 @@ def main(argv=None):
     ap.add_argument("--mir1k", type=Path, default=MIR1K_ROOT, help="MIR-1K folder (audio/ inside)")
     ap.add_argument("--bach10", type=Path, default=BACH10_ROOT, help="Bach10 pieces (mixes as extra accompaniment)")
     ap.add_argument("--synthetic-p", type=float, default=0.2, help="share of synthetic songs (from --data)")
-    ap.add_argument("--init", type=Path, default=None, help="start a new run from these weights (a run's best.pt)")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start a new run from these weights: a run's best.pt, or a checkpoint folder such as "
+                         "checkpoints/vocals-htdemucs-small (how training goes on in a fresh clone)")
     args = ap.parse_args(argv)
     if not start(args, export):
         return
@@ -123,7 +133,7 @@ def main(argv=None):
                                 "extra_accompaniment": len(extra), "synthetic_files": len(synth_files)})
     model = build_htdemucs(MODEL_ARGS)
     if args.init is not None and not (args.run / "last.pt").exists():
-        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["model"])
+        model.load_state_dict(_initial_weights(args.init))
     trainer = Trainer(model, loss_fn, args.run, config, validate=validate,
                       monitor="si_sdri_vocals", mode="max")
     print(trainer.fit(loader))
