@@ -7,6 +7,7 @@ import pytest
 import soundfile as sf
 
 import voicetools as vt
+from voicetools.errors import ParameterError
 from voicetools.revoice.targets import Target, default_octaves, parse_map, parse_target
 
 SR = 16000
@@ -141,3 +142,27 @@ def test_cli_too_short_or_too_coarse_input_is_one_error_line(tmp_path, cli, asse
     code, _, err = cli("revoice", path, "--separation-model", "tiny-satb", "-o", tmp_path / "x.wav")
     assert_one_error_line(code, err)
     assert message in err and not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.parametrize("text", ["", "  ", "a", "zz"])
+def test_a_missing_or_too_short_gm_program_is_an_error_not_the_piano(text):
+    from voicetools.revoice.targets import gm_program
+
+    with pytest.raises(ParameterError, match="gm:"):
+        gm_program(text)
+
+
+def test_gm_names_and_numbers_still_resolve():
+    from voicetools.revoice.targets import gm_program
+
+    assert gm_program("71") == 71 and gm_program("clarinet") == 71 and gm_program("choir_aahs") == 52
+    assert gm_program("sax") == 64  # a part of a name: its first program (soprano sax)
+
+
+@pytest.mark.parametrize("db", [1e9, -1e9, float("nan"), 30.0])
+def test_remix_gains_outside_the_sane_range_are_refused(db):
+    from voicetools.revoice.targets import check_gain_db
+
+    with pytest.raises(ParameterError, match="--gain bass=DB"):
+        check_gain_db("bass", db)
+    assert check_gain_db("bass", -6) == -6.0

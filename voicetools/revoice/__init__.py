@@ -25,7 +25,7 @@ import torch
 from ..audio.io import Audio, as_audio, save_audio
 from ..errors import AudioLoadError, ParameterError
 from .analysis import PartAnalysis, analyse
-from .targets import VOICE_TYPES, Target, default_octaves, formant_factor, parse_map, parse_target
+from .targets import VOICE_TYPES, Target, check_gain_db, default_octaves, formant_factor, parse_map, parse_target
 from .vocoder import check_transform
 
 DEFAULT_SEPARATION_MODEL = "satb-convtasnet"
@@ -162,7 +162,7 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
     for part, g in (gains_db or {}).items():
         if part not in names:
             raise ParameterError(f"unknown part {part!r} in gains; this input's parts are: {', '.join(names)}")
-        gains[part] = float(g)
+        gains[part] = check_gain_db(part, g)
     needs_notes = any(t.kind in ("gm", "singing") for t in targets.values())
     notes_model = None
     if needs_notes:

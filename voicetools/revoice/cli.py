@@ -87,7 +87,7 @@ def cmd_revoice(args) -> int:
     from ..checkpoints import resolve_model
     from ..cli import run_inputs
     from . import _timbre_target, plan
-    from .targets import VOICE_TYPES
+    from .targets import VOICE_TYPES, check_gain_db
 
     outs = _outputs(args.inputs, args.output)
     separation = None if args.voice else resolve_model(args.separation_model, "separation")
@@ -101,9 +101,10 @@ def cmd_revoice(args) -> int:
     names = [args.voice] if args.voice else list(separation.sources)
     timbre = _timbre_target(args.timbre) if args.timbre else None
     plan(names, map=args.map, timbre=timbre.name if timbre else None)
-    for part in opts["gains_db"]:
+    for part, g in opts["gains_db"].items():
         if part not in names:
             raise ParameterError(f"unknown part {part!r} in --gain; this input's parts are: {', '.join(names)}")
+        check_gain_db(part, g)
     if timbre is not None:
         from . import _load_timbre
 

@@ -61,11 +61,24 @@ def parse_shift(text: str) -> float:
         raise ParameterError(f"bad shift {text!r}: give semitones like +3, -12, +0.5 or cents like -50c") from None
 
 
+GAIN_DB_RANGE = (-60.0, 24.0)  # a remix gain beyond these is a typo (and 10**(dB/20) overflows soon after)
+
+
+def check_gain_db(part: str, value) -> float:
+    g = float(value)
+    lo, hi = GAIN_DB_RANGE
+    if not lo <= g <= hi:  # also refuses nan
+        raise ParameterError(f"gain {g:g} dB for {part} is outside {lo:g}..{hi:g} dB (--gain {part}=DB)")
+    return g
+
+
 def gm_program(text: str) -> int:
     """``"71"`` or ``"clarinet"`` / ``"Choir Aahs"`` → a 0-based General MIDI program."""
     import pretty_midi
 
     t = text.strip()
+    if not t:
+        raise ParameterError("gm: needs a program: 0-127 or a name such as gm:clarinet, gm:violin, gm:choir_aahs")
     if t.isdigit():
         p = int(t)
         if 0 <= p <= 127:
@@ -75,8 +88,9 @@ def gm_program(text: str) -> int:
     for i, n in enumerate(names):
         if n.lower() == t.lower().replace("_", " ") or n.lower().replace(" ", "") == t.lower().replace("_", ""):
             return i
-    matches = [i for i, n in enumerate(names) if t.lower() in n.lower()]
-    if len(matches) >= 1:
+    # a part of a name (gm:sax, gm:trumpet) picks its first program; one or two letters match too much
+    matches = [i for i, n in enumerate(names) if len(t) >= 3 and t.lower() in n.lower()]
+    if matches:
         return matches[0]
     raise ParameterError(f"gm:{t}: no such General MIDI program; give 0-127 or a name such as "
                          "gm:clarinet, gm:violin, gm:choir_aahs")
