@@ -127,33 +127,29 @@ def stems_per_input(args, run, *, verb: str) -> int:
 OFFICIAL_TASKS = {"demucs": "vocals", "whisper": "transcript"}
 
 
-def models_listing(task: str | None = None) -> dict:
+def models_listing() -> dict:
     """What ``voicetools models`` shows: installed models (shipped, user cache, official weights
-    present) and the official ones ``voicetools models fetch`` can get."""
-    from .checkpoints import TINY_MODELS, available_models, registry
+    present) and the official ones ``voicetools models fetch`` can get, each with its task."""
+    from .checkpoints import CONFIG, TINY_MODELS, available_models, cache_dir, registry
     from .official_weights import catalog
 
     shipped = registry()
-    installed = [{"name": n, "task": shipped[n]["task"] if n in shipped else _cached_task(n),
-                  "source": "shipped" if n in shipped else "user cache"}
-                 for n in available_models(task) if n not in TINY_MODELS]
+
+    def task_of(name: str) -> str:
+        if name in shipped:
+            return shipped[name]["task"]
+        try:  # available_models only lists cache folders whose config.json reads
+            return str(json.loads((cache_dir() / name / CONFIG).read_text()).get("task"))
+        except (OSError, ValueError):
+            return "?"
+
+    installed = [{"name": n, "task": task_of(n), "source": "shipped" if n in shipped else "user cache"}
+                 for n in available_models() if n not in TINY_MODELS]
     fetchable = []
     for name, m in catalog().items():
-        t = OFFICIAL_TASKS[m.project]
-        if task not in (None, t):
-            continue
-        row = {"name": name, "task": t, "source": f"official {m.project}"}
+        row = {"name": name, "task": OFFICIAL_TASKS[m.project], "source": f"official {m.project}"}
         (installed if m.installed() else fetchable).append(row)
     return {"installed": installed, "fetchable": fetchable}
-
-
-def _cached_task(name: str) -> str:
-    from .checkpoints import CONFIG, cache_dir
-
-    try:
-        return str(json.loads((cache_dir() / name / CONFIG).read_text()).get("task"))
-    except (OSError, ValueError):
-        return "?"
 
 
 def cmd_models(args) -> int:
@@ -166,10 +162,12 @@ def cmd_models(args) -> int:
             if not args.quiet:
                 print(path)
         return 0
-    tasks = sorted({e["task"] for e in _all_rows()})
-    if args.task is not None and args.task not in tasks:
-        raise ParameterError(f"unknown task {args.task!r}; choose one of {', '.join(tasks)}")
-    listing = models_listing(args.task)
+    listing = models_listing()
+    if args.task is not None:
+        tasks = sorted({r["task"] for rows in listing.values() for r in rows})
+        if args.task not in tasks:
+            raise ParameterError(f"unknown task {args.task!r}; choose one of {', '.join(tasks)}")
+        listing = {k: [r for r in rows if r["task"] == args.task] for k, rows in listing.items()}
     if args.json:
         print(json.dumps(listing, indent=1))
         return 0
@@ -183,11 +181,6 @@ def cmd_models(args) -> int:
         for r in listing[key]:
             print(f"  {r['name']:<{w_name}}{r['task']:<{w_task}}{r['source']}")
     return 0
-
-
-def _all_rows() -> list[dict]:
-    listing = models_listing()
-    return listing["installed"] + listing["fetchable"]
 
 
 def cmd_app(args) -> int:

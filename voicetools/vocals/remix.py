@@ -45,6 +45,7 @@ class SongRemixes(torch.utils.data.IterableDataset):
         self.clips = [load_clip(f) for f in clip_files]
         if not self.clips:
             raise FileNotFoundError("no MIR-1K clips given")
+        self.accompaniments = [a for _, a in self.clips]
         self.extra = list(extra_accompaniment)
         self.synthetic, self.synthetic_p = synthetic, synthetic_p
         self.segment, self.seed = int(segment_s * SAMPLE_RATE), seed
@@ -71,12 +72,9 @@ class SongRemixes(torch.utils.data.IterableDataset):
         pick = rng.uniform()
         if pick < 0.45:  # the clip's own accompaniment, in time with the singer
             accomp = self._crop(own_accomp, start, factor)
-        elif pick < 0.85 or not self.extra:
-            other = self.clips[rng.integers(len(self.clips))][1]
-            f = self._factor(rng)
-            accomp = self._crop(other, self._start(other, f, rng), f)
-        else:
-            other = self.extra[rng.integers(len(self.extra))]
+        else:  # another clip's, or a recorded ensemble's
+            pool = self.accompaniments if pick < 0.85 or not self.extra else self.extra
+            other = pool[rng.integers(len(pool))]
             f = self._factor(rng)
             accomp = self._crop(other, self._start(other, f, rng), f)
         if rng.uniform() < 0.5:
