@@ -42,7 +42,7 @@ from tqdm import tqdm
 import voicetools as vt
 from voicetools.checkpoints import LoadedModel, registry
 from voicetools.chunking import OverlapAdd
-from voicetools.data import chorales, render, satb, singing
+from voicetools.data import bach10, chorales, render, satb, singing
 from voicetools.data.chorales import VOICES, split_names
 from voicetools.data.render import RENDERERS
 from voicetools.data.satb import SAMPLE_RATE, test_mixtures
@@ -135,25 +135,12 @@ def test_set(renderers, limit: int | None, cache: Path | None) -> list[tuple[str
 
 # -------------------------------------------------------------------------------------- quality
 
-BACH10_PARTS = ("violin", "clarinet", "saxphone", "bassoon")  # S, A, T, B (Bach10's file names)
-BACH10_ROOT = ROOT.parent / "shared" / "data" / "bach10-dev"
-
-
-def bach10_pieces(root: Path, sample_rate: int):
-    """(piece, mixture (samples,), parts (4, samples)) at ``sample_rate``; the mixture is the parts' sum."""
-    for folder in sorted(p for p in root.glob("[0-9][0-9]-*") if p.is_dir()):
-        parts = []
-        for inst in BACH10_PARTS:
-            x, rate = sf.read(str(folder / f"{folder.name}-{inst}.flac"), dtype="float32", always_2d=True)
-            parts.append(soxr.resample(x.mean(1), rate, sample_rate))
-        n = min(len(x) for x in parts)
-        parts = np.stack([x[:n] for x in parts]).astype(np.float32)
-        yield folder.name, parts.sum(0), parts
+BACH10_ROOT = bach10.DEFAULT_ROOT
 
 
 def bach10_quality(loaded, root: Path) -> dict:
     rows = []
-    for name, mixture, parts in progress(list(bach10_pieces(root, loaded.sample_rate)), desc="bach10"):
+    for name, mixture, parts in progress(list(bach10.pieces(root, loaded.sample_rate)), desc="bach10"):
         res = vt.separate(mixture, sample_rate=loaded.sample_rate, model=loaded)
         est = torch.from_numpy(np.concatenate([res.stems[s] for s in loaded.sources]))
         ref, mix = torch.from_numpy(parts), torch.from_numpy(mixture)

@@ -26,7 +26,23 @@ def recipe_parser(description: str, *, data: str, run: str, epochs: int, steps_p
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--threads", type=int, default=threads)
     ap.add_argument("--export", type=Path, default=None, help="export the run's best model here and exit")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start a new run from these weights (a run's .pt or a published checkpoint folder)")
     return ap
+
+
+def initial_weights(model: torch.nn.Module, args, *, task: str) -> torch.nn.Module:
+    """Load ``--init`` into a new run's model; a run being resumed keeps its own weights."""
+    if args.init is None or (args.run / "last.pt").exists():
+        return model
+    if args.init.is_dir():  # a published checkpoint (float16 safetensors): back to float32
+        from ..checkpoints import load_model
+
+        state = {k: v.float() for k, v in load_model(str(args.init), task=task).model.state_dict().items()}
+    else:
+        state = torch.load(args.init, map_location="cpu", weights_only=True)["model"]
+    model.load_state_dict(state)
+    return model
 
 
 def start(args, export: Callable[[Path, Path], None]) -> bool:

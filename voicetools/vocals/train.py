@@ -18,16 +18,15 @@ from pathlib import Path
 
 import torch
 
-from ..train.recipe import recipe_parser, start
+from ..train.recipe import initial_weights, recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer
 from .data import SAMPLE_RATE, SOURCES, VocalMixtures
+from ..data import bach10
 from ..data.mir1k import DEFAULT_ROOT as MIR1K_ROOT
 from ..data.mir1k import clips as mir1k_clips
 from .metrics import sdr, si_sdr
 from ..nn.htdemucs import build_htdemucs
 from .remix import SongRemixes, load_extra_accompaniment, mixed_at
-
-BACH10_ROOT = MIR1K_ROOT.parent / "bach10-dev"
 
 # 7.2 M parameters, about a second per batch of 4 x 3 s on two threads: depth 4 with a 2048-point
 # STFT leaves a short sequence for the transformer.
@@ -80,14 +79,6 @@ def loss_fn(model, batch):
     return loss
 
 
-def _initial_weights(path: Path) -> dict:
-    if path.is_dir():  # a published checkpoint (float16 safetensors): back to float32
-        from ..checkpoints import load_model
-
-        return {k: v.float() for k, v in load_model(str(path), task="vocals").model.state_dict().items()}
-    return torch.load(path, map_location="cpu", weights_only=True)["model"]
-
-
 def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     """Write the run's best weights as a checkpoint folder (safetensors + config JSON with the HTDemucs kwargs).
 
@@ -111,11 +102,8 @@ def main(argv=None):
                        run="runs/vocals", epochs=40, steps_per_epoch=50, batch_size=4, lr=1e-3, threads=1)
     ap.add_argument("--segment-s", type=float, default=MODEL_ARGS["segment"])
     ap.add_argument("--mir1k", type=Path, default=MIR1K_ROOT, help="MIR-1K folder (audio/ inside)")
-    ap.add_argument("--bach10", type=Path, default=BACH10_ROOT, help="Bach10 pieces (mixes as extra accompaniment)")
+    ap.add_argument("--bach10", type=Path, default=bach10.DEFAULT_ROOT, help="Bach10 pieces (mixes as extra accompaniment)")
     ap.add_argument("--synthetic-p", type=float, default=0.2, help="share of synthetic songs (from --data)")
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start a new run from these weights: a run's best.pt, or a checkpoint folder such as "
-                         "checkpoints/vocals-htdemucs-small (how training goes on in a fresh clone)")
     args = ap.parse_args(argv)
     if not start(args, export):
         return
@@ -132,8 +120,7 @@ def main(argv=None):
                                 "segment_s": args.segment_s, "mir1k_clips": len(train.clips), "init": str(args.init),
                                 "extra_accompaniment": len(extra), "synthetic_files": len(synth_files)})
     model = build_htdemucs(MODEL_ARGS)
-    if args.init is not None and not (args.run / "last.pt").exists():
-        model.load_state_dict(_initial_weights(args.init))
+    initial_weights(model, args, task="vocals")
     trainer = Trainer(model, loss_fn, args.run, config, validate=validate,
                       monitor="si_sdri_vocals", mode="max")
     print(trainer.fit(loader))
