@@ -22,10 +22,28 @@ def tone():
     return make
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tiny_models(tmp_path_factory):
+    """The random-weight ``tiny-*`` models (``tiny_models.py``), written once as user-cache folders.
+
+    Until a test's own cache is set (module- and session-scoped fixtures run first), this folder is
+    ``$VOICETOOLS_CACHE``, so those fixtures find the tiny models too and never read ``~/.cache``.
+    """
+    from tiny_models import install
+
+    folder = install(tmp_path_factory.mktemp("tiny-models"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VOICETOOLS_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test sees an empty user model cache of its own, never ``~/.cache/voicetools``."""
+def isolated_cache(tmp_path_factory, monkeypatch, tiny_models):
+    """Every test sees a user model cache of its own, never ``~/.cache/voicetools``: empty but for
+    links to the tiny test models."""
     cache = tmp_path_factory.mktemp("cache")
+    for model in tiny_models.iterdir():
+        (cache / model.name).symlink_to(model, target_is_directory=True)
     monkeypatch.setenv("VOICETOOLS_CACHE", str(cache))
     return cache
 

@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from voicetools.audio.io import Audio, as_audio, load_audio, resample, save_audio, to_mono
+from voicetools.audio.io import Audio, as_audio, audio_info, load_audio, resample, save_audio, to_mono
 from voicetools.errors import AudioLoadError, ParameterError
 
 SR = 8000
@@ -64,21 +64,21 @@ def test_audio_passes_through(tone):
     assert as_audio(a) is a
 
 
-def test_time_channels_layout_is_rejected(tone):
-    x = _stereo(tone).T  # (time, 2)
-    with pytest.raises(ParameterError, match=r"\(time, channels\)"):
-        as_audio(x, SR)
-    with pytest.raises(ParameterError, match=r"\(time, channels\)"):
-        as_audio(torch.from_numpy(x), SR)
-    with pytest.raises(ParameterError):
-        as_audio({"waveform": x, "sample_rate": SR})
+def test_time_channels_layout_as_soundfile_reads_it_is_accepted(tone, write_wav):
+    x = _stereo(tone)  # (2, time)
+    data, rate = sf.read(str(write_wav("s.wav", x.T, subtype="FLOAT")))  # (time, 2)
+    for given in (data, torch.from_numpy(data), {"waveform": data, "sample_rate": rate}):
+        a = as_audio(given, rate)
+        assert tuple(a.samples.shape) == (2, SR)
+        np.testing.assert_allclose(a.samples.numpy(), x, atol=1e-7)
+    assert tuple(as_audio(x, SR).samples.shape) == (2, SR)  # (channels, time) stays as it is
 
 
 @pytest.mark.parametrize("bad, rate, match", [
-    (np.zeros((2, 3, 100), np.float32), SR, "shaped"),
-    (np.zeros(100, np.float32), None, "sample_rate is required"),
-    (np.zeros(100, np.float32), 0, "positive"),
-    (np.zeros(100, np.float32), -8000, "positive"),
+    (np.zeros((2, 3, 1000), np.float32), SR, "shaped"),
+    (np.zeros(1000, np.float32), None, "sample_rate is required"),
+    (np.zeros(1000, np.float32), 0, "positive"),
+    (np.zeros(1000, np.float32), -8000, "positive"),
     ([0.0, 0.1, 0.2], SR, "unsupported audio input"),
     (42, SR, "unsupported audio input"),
 ])
@@ -95,6 +95,72 @@ def test_nonfinite_and_empty_arrays_are_audio_errors():
         as_audio(np.zeros(0, np.float32), SR)
     with pytest.raises(AudioLoadError, match="zero length"):
         as_audio(torch.zeros(2, 0), SR)
+
+
+# --- the input policy every verb shares (README "Input audio") ---------------------------------------
+
+def _with_data_size(path, size):
+    """``path`` with its WAV data chunk's size field set to ``size`` bytes (the data itself unchanged)."""
+    import struct
+
+    b = bytearray(path.read_bytes())
+    i = b.index(b"data")
+    b[i + 4 : i + 8] = struct.pack("<I", size)
+    path.write_bytes(bytes(b))
+    return path
+
+
+@pytest.mark.parametrize("seconds, rate, message", [
+    (1 / SR, SR, "0.125 ms of audio is too short; voicetools needs at least 0.1 s"),
+    (0.01, SR, "10 ms of audio is too short"),
+    (0.099, 16000, "99 ms of audio is too short"),
+    (1.0, 1000, "the sample rate is 1000 Hz; voicetools needs at least 8000 Hz"),
+    (1.0, 4000, "the sample rate is 4000 Hz"),
+])
+def test_too_short_or_too_low_a_rate_is_refused_from_files_and_arrays(seconds, rate, message, write_wav, tone):
+    x = tone(200.0, seconds=seconds, sample_rate=rate)
+    path = write_wav("x.wav", x, sample_rate=rate)
+    for read in (load_audio, audio_info, lambda p: as_audio(x, rate)):
+        with pytest.raises(AudioLoadError, match=message):
+            read(path)
+
+
+def test_shortest_and_lowest_accepted(write_wav, tone):
+    x = tone(200.0, seconds=0.1, sample_rate=SR)
+    assert load_audio(write_wav("x.wav", x)).samples.shape[-1] == 800
+    assert as_audio(x, SR).samples.shape[-1] == 800
+    assert load_audio(write_wav("x.wav", x[:10]), min_duration_s=0).samples.shape[-1] == 10  # training clips
+
+
+def test_a_file_cut_short_is_refused_not_read_in_part(write_wav, tone):
+    path = write_wav("cut.wav", tone(seconds=2.0), subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2 + 1])  # the header still promises 2 s
+    for read in (load_audio, audio_info):
+        with pytest.raises(AudioLoadError, match=r"promises 2.00 s but the file holds 1.00 s"):
+            read(path)
+
+
+@pytest.mark.parametrize("size, refused", [(10 * 2 * SR, True), (0xFFFFFFF0, True), (0xFFFFFFFF, False),
+                                           (0x7FFFF000, False), (2 * SR + 4, False)])
+def test_a_header_promising_more_is_refused_unless_it_means_read_to_the_end(size, refused, write_wav, tone):
+    path = _with_data_size(write_wav("x.wav", tone(seconds=1.0), subtype="PCM_16"), size)
+    if refused:  # a lie, e.g. 10 s or 74 h promised for 1 s (two samples more is a sloppy writer, no loss)
+        with pytest.raises(AudioLoadError, match="promises"):
+            load_audio(path)
+    else:  # the placeholder of encoders streaming to a pipe (ffmpeg, sox): read to the end
+        assert load_audio(path).samples.shape[-1] == SR and audio_info(path).frames == SR
+
+
+def test_a_stream_unreadable_midway_is_one_audio_error(tmp_path, tone):
+    from voicetools.audio.io import read_blocks
+
+    path = tmp_path / "x.flac"
+    sf.write(str(path), tone(seconds=2.0), SR)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # FLAC's header still reads fine
+    with pytest.raises(AudioLoadError, match="unreadable after"):
+        list(read_blocks(path, SR, 0.2))
 
 
 def test_max_duration_is_checked_before_decoding(write_wav, tone):

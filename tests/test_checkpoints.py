@@ -7,9 +7,11 @@ import torch
 
 import voicetools as vt
 from voicetools import checkpoints
-from voicetools.checkpoints import TINY_MODELS, available_models, load_model, save_checkpoint, sha256_of
+from voicetools.checkpoints import available_models, load_model, save_checkpoint, sha256_of
 from voicetools.errors import ModelLoadError, ParameterError
 from voicetools.nn.convtasnet import ConvTasNet
+
+from tiny_models import TINY_MODELS
 
 SOURCES = ["soprano", "alto", "tenor", "bass"]
 
@@ -43,6 +45,14 @@ def test_save_then_load_folder_round_trips(trained, tmp_path):
     x = torch.randn(1, 3000, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         assert torch.equal(loaded.model(x), trained(x))
+
+
+def test_tiny_test_models_are_not_installed(monkeypatch, tmp_path):
+    monkeypatch.setenv("VOICETOOLS_CACHE", str(tmp_path / "empty"))
+    assert not [n for n in available_models() if n.startswith("tiny-")]
+    assert not [n for n in checkpoints.registry() if n.startswith("tiny-")]
+    with pytest.raises(ParameterError, match="unknown model 'tiny-satb'"):
+        load_model("tiny-satb")
 
 
 def test_tiny_model_is_deterministic():
@@ -155,7 +165,7 @@ def test_unknown_name_lists_choices(trained, isolated_cache, tmp_path, monkeypat
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("VOICETOOLS_CACHE", str(tmp_path / "elsewhere"))
     assert checkpoints.cache_dir() == tmp_path / "elsewhere"
-    # a missing cache folder is simply empty: only shipped and tiny models remain
-    assert available_models() == sorted([*TINY_MODELS, *checkpoints.registry()])
+    # a missing cache folder is simply empty: only shipped models remain
+    assert available_models() == sorted(checkpoints.registry())
     monkeypatch.delenv("VOICETOOLS_CACHE")
     assert checkpoints.cache_dir().parts[-2:] == (".cache", "voicetools")

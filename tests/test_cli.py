@@ -122,15 +122,17 @@ def test_bad_checkpoint_path_is_one_error_line(song, tmp_path, cli, assert_one_e
     assert not (tmp_path / "out").exists()
 
 
-def test_models_command(cli, assert_one_error_line):
+def test_models_command(cli, assert_one_error_line, monkeypatch, tmp_path):
+    monkeypatch.setenv("VOICETOOLS_CACHE", str(tmp_path / "empty"))  # a user's install: no test models
     code, stdout, err = cli("models", "--json")
     assert code == 0
     listing = json.loads(stdout)
     installed = [r["name"] for r in listing["installed"]]
-    assert installed == [n for n in vt.available_models() if not n.startswith("tiny-")]
+    assert installed == vt.available_models() and not [n for n in installed if n.startswith("tiny-")]
     assert "satb-convtasnet" in installed and "htdemucs" in [r["name"] for r in listing["fetchable"]]
     code, stdout, err = cli("models", "--task", "separation")
     assert code == 0 and "satb-convtasnet" in stdout.split() and "tiny-satb" not in stdout
+    assert "tiny-satb" not in cli("separate", "--help")[1]
     assert_one_error_line(*cli("models", "--task", "bogus")[::2])
 
 
@@ -177,3 +179,22 @@ def test_two_inputs_with_the_same_name_do_not_share_an_output_folder(tmp_path, t
     # the first file was still separated; the second was refused before writing anything
     soprano, sr = sf.read(out / "take" / "soprano.wav")
     assert sr == 8000 and len(soprano) == 8000
+
+
+def test_every_option_of_every_command_has_help_text():
+    import argparse
+
+    from voicetools.cli import build_parser
+
+    missing = []
+
+    def walk(parser, path):
+        for a in parser._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for name, sub in a.choices.items():
+                    walk(sub, [*path, name])
+            elif not isinstance(a, (argparse._HelpAction, argparse._VersionAction)) and not a.help:
+                missing.append(" ".join([*path, *(a.option_strings[-1:] or [a.dest])]))
+
+    walk(build_parser(), ["voicetools"])
+    assert not missing, f"options without help text: {missing}"

@@ -9,9 +9,10 @@ import soundfile as sf
 import torch
 
 import voicetools as vt
-from voicetools.checkpoints import TINY_MODELS
 from voicetools.errors import ModelLoadError
 from voicetools.nn.convtasnet import ConvTasNet
+
+from tiny_models import TINY_MODELS
 
 TINY_ARGS = TINY_MODELS["tiny-satb"]["model_args"]
 

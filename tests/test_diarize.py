@@ -124,7 +124,7 @@ def test_rttm_round_trip(tmp_path):
 
 
 def test_bad_counts_are_refused():
-    with pytest.raises(ParameterError, match="speakers must be at least 1"):
+    with pytest.raises(ParameterError, match=r"--speakers \(speakers in Python\) must be at least 1"):
         vt.diarize(np.zeros(SR, np.float32), sample_rate=SR, speakers=0)
     with pytest.raises(ParameterError, match="min_speakers"):
         vt.diarize(np.zeros(SR, np.float32), sample_rate=SR, min_speakers=3, max_speakers=2)

@@ -381,6 +381,13 @@ def test_cli_writes_no_cursor_codes_when_stderr_is_not_a_terminal(song, tmp_path
     (["separate", "--model", "tiny-satb", "--shifts", "0"], "--shifts (shifts in Python) must be at least 1"),
     (["transcribe", "--model", "tiny-voice2midi", "--tempo", "5"], "--tempo (tempo_bpm in Python) must be between"),
     (["transcribe", "--model", "tiny-voice2midi", "--onset-threshold", "2"], "--onset-threshold (onset_threshold"),
+    (["transcribe", "--model", "tiny-voice2midi", "--quantize", "x"], "--quantize (quantize in Python) must look"),
+    (["vocals", "--model", "tiny-vocals", "--overlap", "1.5"], "--overlap (overlap in Python) must be >= 0"),
+    (["vocals", "--model", "tiny-vocals", "--jobs", "0"], "--jobs (jobs in Python) must be at least 1"),
+    (["revoice", "--voice", "alto", "--formant", "5"], "--formant (formant in Python) must be between"),
+    (["revoice", "--voice", "alto", "--breathiness", "2"], "--breathiness (breathiness in Python) must be"),
+    (["diarize", "--speakers", "0"], "--speakers (speakers in Python) must be at least 1"),
+    (["diarize", "--min-speakers", "3", "--max-speakers", "2"], "--min-speakers (3) is more than --max-speakers (2)"),
 ])
 def test_messages_name_cli_options(argv, message, song, tmp_path, cli, assert_one_error_line):
     code, _, err = cli(argv[0], song, *argv[1:], "-o", tmp_path / "out", "-q")

@@ -6,7 +6,6 @@ Where a name is looked up, in order:
    ``config.json`` and ``model.safetensors`` (for weights a user trained or copied there).
 An explicit path works too: such a folder, or an asteroid checkpoint (``.pth``/``.pt`` with
 ``model_name``, ``model_args``, ``state_dict``), read with ``weights_only=True``.
-Names starting with ``tiny-`` build small random-weight models for tests and demos.
 Nothing is ever downloaded.
 """
 
@@ -44,36 +43,6 @@ def _architectures():
             "ToneNet": ToneNet.from_model_args}
 
 
-# Random-weight models for tests: same code paths as the real ones, seconds to run.
-TINY_MODELS = {
-    "tiny-satb": {
-        "task": "separation", "model_name": "ConvTasNet", "sources": ["soprano", "alto", "tenor", "bass"],
-        "model_args": dict(n_src=4, n_filters=32, kernel_size=32, stride=16, bn_chan=16, hid_chan=32,
-                           skip_chan=16, n_blocks=3, n_repeats=1, sample_rate=8000),
-    },
-    "tiny-emotion": {
-        "task": "emotion", "model_name": "AudioClassifier",
-        "labels": ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"],
-        "model_args": dict(backbone="cnn", n_classes=8, n_mels=32, pooling="avg", sample_rate=8000, n_fft=256,
-                           hop_length=128, clip_s=1.0, backbone_args={}),
-    },
-    "tiny-vocals": {
-        "task": "vocals", "model_name": "HTDemucs", "sources": ["vocals", "accompaniment"], "segment_s": 1.0,
-        "model_args": dict(sources=["vocals", "accompaniment"], audio_channels=1, sample_rate=8000, segment=1.0,
-                           channels=8, depth=2, nfft=512, t_layers=1, t_heads=2, dconv_comp=4),
-    },
-    "tiny-timbre": {
-        "task": "timbre", "model_name": "DDSPDecoder",
-        "model_args": dict(sample_rate=16000, hop_length=128, n_harmonics=8, n_noise_bands=9, hidden=16),
-    },
-    "tiny-voice2midi": {
-        "task": "transcription", "model_name": "Voice2Midi",
-        "model_args": dict(sample_rate=8000, n_fft=256, hop_length=128, n_mels=32, f_min=40.0, f_max=4000.0,
-                           min_pitch=36, max_pitch=84, channels=[4, 4, 4], hidden=16, rnn_hidden=8, dropout=0.0),
-    },
-}
-
-
 @dataclass
 class LoadedModel:
     """A model ready for inference, with what the task needs to know about it."""
@@ -102,7 +71,7 @@ def registry() -> dict:
 
 
 def available_models(task: str | None = None) -> list[str]:
-    """Names a user can pass as ``model=``: shipped, in the user cache, and the tiny test models."""
+    """Names a user can pass as ``model=``: shipped and in the user cache."""
     names = {n for n, e in registry().items() if task in (None, e.get("task"))}
     if cache_dir().is_dir():
         for d in cache_dir().iterdir():
@@ -115,7 +84,6 @@ def available_models(task: str | None = None) -> list[str]:
                 continue
             if isinstance(entry, dict) and task in (None, entry.get("task")):
                 names.add(d.name)
-    names |= {n for n, e in TINY_MODELS.items() if task in (None, e["task"])}
     return sorted(names)
 
 
@@ -172,16 +140,12 @@ def _load_asteroid(path: Path) -> LoadedModel:
 
 
 def load_model(name_or_path: str | os.PathLike, *, task: str | None = None) -> LoadedModel:
-    """Load a model by registry name, user-cache name, tiny test name, or path (never downloads).
+    """Load a model by registry name, user-cache name, or path (never downloads).
 
     A path is a checkpoint folder, a `voicetools train` run folder (its ``best/``), or an asteroid
     ``.pth`` file.
     """
     key = str(name_or_path)
-    if key in TINY_MODELS:
-        spec = TINY_MODELS[key]
-        torch.manual_seed(0)
-        return LoadedModel(key, _build(spec, None, key), dict(spec))
     entries = registry()
     if key in entries:
         entry = entries[key]

@@ -130,7 +130,7 @@ OFFICIAL_TASKS = {"demucs": "vocals", "whisper": "transcript"}
 def models_listing() -> dict:
     """What ``voicetools models`` shows: installed models (shipped, user cache, official weights
     present) and the official ones ``voicetools models fetch`` can get, each with its task."""
-    from .checkpoints import CONFIG, TINY_MODELS, available_models, cache_dir, registry
+    from .checkpoints import CONFIG, available_models, cache_dir, registry
     from .official_weights import catalog
 
     shipped = registry()
@@ -144,7 +144,7 @@ def models_listing() -> dict:
             return "?"
 
     installed = [{"name": n, "task": task_of(n), "source": "shipped" if n in shipped else "user cache"}
-                 for n in available_models() if n not in TINY_MODELS]
+                 for n in available_models()]
     fetchable = []
     for name, m in catalog().items():
         row = {"name": name, "task": OFFICIAL_TASKS[m.project], "source": f"official {m.project}"}
@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", default="separated", help="output folder (default: separated)")
     s.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"model name or checkpoint path; installed: {', '.join(available_models('separation'))}")
-    s.add_argument("--format", choices=sorted(FORMATS), default="wav")
+    s.add_argument("--format", choices=sorted(FORMATS), default="wav", help="stem file format (default: wav)")
     s.add_argument("--segment-s", type=float, default=SEGMENT_S, help="chunk length in seconds")
     s.add_argument("--overlap-s", type=float, default=OVERLAP_S, help="cross-fade between chunks in seconds")
     s.add_argument("--shifts", type=int, default=None,

@@ -64,7 +64,7 @@ class ClassificationResult:
 
 
 def resolve_model(model, *, task: str | None = None) -> LoadedModel:
-    """A ``LoadedModel`` from a loaded model, a registry/cache/tiny name, a model folder, or a
+    """A ``LoadedModel`` from a loaded model, a registry/cache name, a model folder, or a
     ``voicetools train`` run folder (its ``best/`` model)."""
     if isinstance(model, LoadedModel):
         loaded = model
@@ -92,7 +92,7 @@ def classify(audio, *, sample_rate: int | None = None, model=None, task: str | N
 
     Parameters
     ----------
-    audio : path, numpy array / torch tensor shaped (time,) or (channels, time), or
+    audio : path, numpy array / torch tensor shaped (time,), (channels, time) or (time, channels), or
         ``{"waveform", "sample_rate"}``; any rate and channel count (channels are averaged).
     sample_rate : int, required for arrays and tensors.
     model : registry name (``voicetools.available_models("emotion")``), a model folder, a
@@ -109,7 +109,7 @@ def classify(audio, *, sample_rate: int | None = None, model=None, task: str | N
     Examples
     --------
     >>> import numpy as np, voicetools as vt
-    >>> res = vt.classify(np.zeros(8000, np.float32) + 0.01, sample_rate=8000, model="tiny-emotion")
+    >>> res = vt.classify(np.zeros(8000, np.float32) + 0.01, sample_rate=8000)
     >>> res.label in res.scores and len(res.top_k) == 3
     True
     """

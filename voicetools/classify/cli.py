@@ -166,30 +166,35 @@ def add_parsers(sub) -> None:
     t.add_argument("--layout", default="auto", choices=["auto", *READERS], help="dataset layout (default: detect)")
     t.add_argument("--folds-csv", default=None, help="folder/GTZAN layouts: CSV with path + fold/group/artist")
     t.add_argument("--model", default="cnn", help=f"architecture: {', '.join(BACKBONES)} (default cnn)")
-    t.add_argument("--pooling", default="avg", choices=POOLINGS)
+    t.add_argument("--pooling", default="avg", choices=POOLINGS, help="how frames become one clip vector (default avg)")
     t.add_argument("--cv", action="store_true", help="cross-validate over all folds")
     t.add_argument("--folds", type=int, default=None, help="folds for speaker/stratified splits")
-    t.add_argument("--epochs", type=int, default=d.epochs)
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
-    t.add_argument("--lr", type=float, default=d.lr)
+    t.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs per model (default {d.epochs})")
+    t.add_argument("--batch-size", type=int, default=d.batch_size, help=f"clips per step (default {d.batch_size})")
+    t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr:g})")
     t.add_argument("--patience", type=int, default=d.patience, help="early stopping (0 = off)")
-    t.add_argument("--scheduler", default=d.scheduler, choices=["cosine", "plateau"])
-    t.add_argument("--seed", type=int, default=d.seed)
-    t.add_argument("--time-shift-s", type=float, default=d.time_shift_s)
-    t.add_argument("--noise-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None)
+    t.add_argument("--scheduler", default=d.scheduler, choices=["cosine", "plateau"],
+                   help=f"learning-rate schedule: cosine decay, or cut when validation stalls (default {d.scheduler})")
+    t.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+    t.add_argument("--time-shift-s", type=float, default=d.time_shift_s,
+                   help=f"augmentation: shift training clips by up to this many seconds (default {d.time_shift_s:g})")
+    t.add_argument("--noise-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
+                   help="augmentation: add noise at a random SNR in this range (default: none)")
     t.add_argument("--noise-dir", default=None, help="background noise clips for --noise-snr-db (default white)")
-    t.add_argument("--pitch-semitones", type=float, default=0.0)
-    t.add_argument("--no-specaugment", action="store_true")
-    t.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA")
+    t.add_argument("--pitch-semitones", type=float, default=0.0,
+                   help="augmentation: random pitch shift within ± this many semitones (default 0: off)")
+    t.add_argument("--no-specaugment", action="store_true", help="no time/frequency masking of training log-mels")
+    t.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                   help="mixup of training clips with this Beta(ALPHA, ALPHA) (default 0: off)")
     t.add_argument("--clip-s", type=float, default=None, help="window length in seconds (task default)")
-    t.add_argument("--n-mels", type=int, default=None)
+    t.add_argument("--n-mels", type=int, default=None, help="mel bands of the log-mel input (task default)")
     t.add_argument("--run", "--run-dir", dest="run", default=None,
                    help="run folder (default runs/<task>-<model>); spell it --run-dir under torchrun")
     t.add_argument("--cache", default=None, help="feature cache folder (default $VOICETOOLS_CACHE/features)")
-    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
     t.add_argument("--no-final", action="store_true", help="with --cv: skip the final all-data model")
     t.add_argument("--overwrite", action="store_true", help="replace a finished run folder")
-    t.add_argument("--json", action="store_true")
+    t.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     t.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch")
     from ..revoice.cli import add_train_arguments
@@ -199,20 +204,20 @@ def add_parsers(sub) -> None:
 
     c = sub.add_parser("classify", help="label audio files (sound event, emotion, genre)",
                        description="Top-k labels per file; --segments adds one label per window.")
-    c.add_argument("inputs", nargs="+", metavar="AUDIO")
+    c.add_argument("inputs", nargs="+", metavar="AUDIO", help="audio files (WAV, FLAC, OGG, MP3, ...)")
     from ..checkpoints import available_models
 
     installed = sorted({m for t in TASKS for m in available_models(t)})
     c.add_argument("--model", default=None,
                    help=f"model name, model folder or train run folder; installed: {', '.join(installed)}")
     c.add_argument("--task", default=None, choices=TASKS, help="checks the model; picks the shipped default")
-    c.add_argument("--top-k", type=int, default=3)
+    c.add_argument("--top-k", type=int, default=3, help="labels listed per file (default 3)")
     c.add_argument("--segments", action="store_true", help="one label per window of a long file")
     c.add_argument("--hop-s", type=float, default=None, help="window hop (default half a window)")
     from ..cli import device_arg
 
     c.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     c.set_defaults(func=cmd_classify)
 
     e = sub.add_parser("evaluate", help="per-fold table and confusion matrix of a training run; "
@@ -226,11 +231,12 @@ def add_parsers(sub) -> None:
                    help="what to evaluate (default: classify)")
     e.add_argument("--speakers", choices=["auto", "oracle"], default="auto",
                    help="diarization: estimate the speaker count, or give it the reference's (default: auto)")
-    e.add_argument("--run", default=None)
-    e.add_argument("--model", default=None)
-    e.add_argument("--data", default=None)
-    e.add_argument("--layout", default="auto", choices=["auto", *READERS])
-    e.add_argument("--folds-csv", default=None)
-    e.add_argument("--cache", default=None)
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--run", default=None, help="a `voicetools train` run folder")
+    e.add_argument("--model", default=None, help="with --data: a model name or folder to score instead of RUN's")
+    e.add_argument("--data", default=None,
+                   help="a dataset folder to score on (classify), or audio + same-named .rttm files (diarization)")
+    e.add_argument("--layout", default="auto", choices=["auto", *READERS], help="dataset layout (default: detect)")
+    e.add_argument("--folds-csv", default=None, help="folder/GTZAN layouts: CSV with path + fold/group/artist")
+    e.add_argument("--cache", default=None, help="feature cache folder (default $VOICETOOLS_CACHE/features)")
+    e.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     e.set_defaults(func=cmd_evaluate)

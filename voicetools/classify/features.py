@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..audio.frontend import log_mel_spectrogram
-from ..audio.io import Audio, as_audio, resample, to_mono
+from ..audio.io import Audio, load_audio, resample, to_mono
 from ..errors import AudioLoadError
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,8 @@ def prepare(audio: Audio, sample_rate: int) -> np.ndarray:
 
 
 def load_clip(path, cfg: FeatureConfig) -> np.ndarray:
-    return fix_length(prepare(as_audio(path), cfg.sample_rate), cfg.n_samples)
+    # no minimum length: datasets hold slices of a few ms (UrbanSound8K), zero-padded like any short clip
+    return fix_length(prepare(load_audio(path, min_duration_s=0), cfg.sample_rate), cfg.n_samples)
 
 
 def logmel(waves: torch.Tensor | np.ndarray, cfg: FeatureConfig) -> torch.Tensor:

@@ -96,9 +96,10 @@ def check_recipe(r: Recipe) -> None:
         raise ParameterError(f"unknown pooling {r.pooling!r}; choose one of {list(POOLINGS)}")
     for name in ("epochs", "batch_size"):
         if getattr(r, name) < 1:
-            raise ParameterError(f"{name} must be at least 1, got {getattr(r, name)}")
+            raise ParameterError(f"--{name.replace('_', '-')} ({name} in Python) must be at least 1, "
+                                 f"got {getattr(r, name)}")
     if r.lr <= 0:
-        raise ParameterError(f"lr must be positive, got {r.lr}")
+        raise ParameterError(f"--lr (lr in Python) must be positive, got {r.lr}")
     if r.scheduler not in ("cosine", "plateau"):
         raise ParameterError(f"unknown scheduler {r.scheduler!r}; choose cosine or plateau")
 

@@ -123,7 +123,8 @@ def diarize(audio, *, sample_rate: int | None = None, speakers: int | None = Non
 
     Parameters
     ----------
-    audio : path, array/tensor (time,) or (channels, time) with ``sample_rate``; any rate, channels averaged.
+    audio : path, array/tensor (time,), (channels, time) or (time, channels) with ``sample_rate``; any
+        rate, channels averaged.
     speakers : the exact number of speakers, if known; else it is estimated (``min_speakers`` to
         ``max_speakers``).
     vad : "silero" (default), "energy", or a callable ``audio_16k -> [(start_s, end_s)]``.

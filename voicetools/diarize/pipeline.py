@@ -289,6 +289,7 @@ def runs(labels: np.ndarray) -> list[tuple[float, float, int]]:
 def check_counts(num_speakers, min_speakers, max_speakers):
     for name, v in (("speakers", num_speakers), ("min_speakers", min_speakers), ("max_speakers", max_speakers)):
         if v is not None and int(v) < 1:
-            raise ParameterError(f"{name} must be at least 1, got {v}")
+            raise ParameterError(f"--{name.replace('_', '-')} ({name} in Python) must be at least 1, got {v}")
     if min_speakers and max_speakers and min_speakers > max_speakers:
-        raise ParameterError(f"min_speakers ({min_speakers}) is more than max_speakers ({max_speakers})")
+        raise ParameterError(f"--min-speakers ({min_speakers}) is more than --max-speakers ({max_speakers}) "
+                             "(min_speakers and max_speakers in Python)")

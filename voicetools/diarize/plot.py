@@ -31,7 +31,10 @@ def plot_timeline(result, path, *, title: str | None = None) -> Path:
     ax.grid(axis="x", alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
+    from ..audio.plot import missing_glyphs_quiet
+
+    with missing_glyphs_quiet():
+        fig.tight_layout()
+        fig.savefig(path, format="png")
     plt.close(fig)
     return Path(path)

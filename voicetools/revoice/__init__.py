@@ -23,14 +23,12 @@ import numpy as np
 import torch
 
 from ..audio.io import Audio, as_audio, save_audio
-from ..errors import AudioLoadError, ParameterError
+from ..errors import ParameterError
 from .analysis import PartAnalysis, analyse
 from .targets import VOICE_TYPES, Target, check_gain_db, default_octaves, formant_factor, parse_map, parse_target
 from .vocoder import check_transform
 
 DEFAULT_SEPARATION_MODEL = "satb-convtasnet"
-MIN_S = 0.1  # seconds of input: the spectral analysis frames are 64 ms
-MIN_RATE = 8000  # Hz: the separation model's own rate
 DEFAULT_TRANSCRIPTION_MODEL = "voice2midi"
 Callback = Callable[[str, int, int], None]
 
@@ -111,7 +109,7 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
 
     Parameters
     ----------
-    audio : path, numpy array / torch tensor shaped (time,) or (channels, time), or
+    audio : path, numpy array / torch tensor shaped (time,), (channels, time) or (time, channels), or
         ``{"waveform", "sample_rate"}``. Channels are averaged.
     sample_rate : int, required for arrays and tensors.
     map : ``{"soprano": "tenor:+0", "bass": "synth-choir"}`` or a list of ``"part=target[:shift]"``
@@ -181,10 +179,6 @@ def revoice(audio, *, sample_rate: int | None = None, map=None, voice: str | Non
     if a.channels > 1:
         notes.append(f"{a.channels} channels were downmixed to mono")
     mono = a.samples.mean(0).numpy().astype(np.float32)
-    if sr < MIN_RATE:  # Praat's pitch search needs the voices' range under Nyquist (it hangs on 1 kHz audio)
-        raise AudioLoadError(f"the input's sample rate is {sr} Hz; re-voicing needs at least {MIN_RATE} Hz")
-    if len(mono) < MIN_S * sr:  # shorter than the analysis window: no pitch or envelope to keep
-        raise AudioLoadError(f"the input is {len(mono) / sr:.3f} s long; re-voicing needs at least {MIN_S:g} s")
     if not np.any(mono):
         notes.append("the input is silent, so the output is silent")
     if voice:

@@ -148,13 +148,14 @@ def add_parser(sub) -> None:
     r.add_argument("--timbre-minutes", type=float, default=3.0, help="training time for a --timbre recording")
     r.add_argument("--gain", action="append", default=[], metavar="PART=DB", help="remix gain per part (repeatable)")
     r.add_argument("--stems", action="store_true", help="also write each re-voiced part into OUTPUT's stem folder")
-    r.add_argument("--separation-model", default=DEFAULT_SEPARATION_MODEL)
+    r.add_argument("--separation-model", default=DEFAULT_SEPARATION_MODEL,
+                   help=f"separation model name or checkpoint folder (default: {DEFAULT_SEPARATION_MODEL})")
     r.add_argument("--transcription-model", default=DEFAULT_TRANSCRIPTION_MODEL, help="for gm: and singing targets")
     r.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
     r.add_argument("--overwrite", action="store_true",
                    help="replace an existing output (and the part files an earlier --stems run left beside it)")
     r.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
-    r.add_argument("-q", "--quiet", action="store_true")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
     r.set_defaults(func=cmd_revoice)
 
 

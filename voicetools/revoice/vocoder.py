@@ -40,11 +40,12 @@ def _sound(x: np.ndarray, sample_rate: int):
 
 def check_transform(semitones: float, formant: float, breathiness: float) -> None:
     if not -36.0 <= float(semitones) <= 36.0:
-        raise ParameterError(f"pitch shift must be within ±36 semitones, got {semitones:g}")
+        raise ParameterError(f"the pitch shift (--pitch plus a --map SHIFT; pitch in Python) must be within "
+                             f"±36 semitones, got {semitones:g}")
     if not 0.5 <= float(formant) <= 2.0:
-        raise ParameterError(f"formant factor must be between 0.5 and 2.0, got {formant:g}")
+        raise ParameterError(f"--formant (formant in Python) must be between 0.5 and 2.0, got {formant:g}")
     if not 0.0 <= float(breathiness) <= 1.0:
-        raise ParameterError(f"breathiness must be between 0 and 1, got {breathiness:g}")
+        raise ParameterError(f"--breathiness (breathiness in Python) must be between 0 and 1, got {breathiness:g}")
 
 
 def transform(x: np.ndarray, sample_rate: int, *, semitones: float = 0.0, formant: float = 1.0,

@@ -258,7 +258,7 @@ def separate(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, segm
 
     Parameters
     ----------
-    audio : path, numpy array / torch tensor shaped (time,) or (channels, time), or
+    audio : path, numpy array / torch tensor shaped (time,), (channels, time) or (time, channels), or
         ``{"waveform", "sample_rate"}``. Any rate and channel count; channels are averaged.
     sample_rate : int, required for arrays and tensors.
     model : registry name (``voicetools.available_models("separation")``), checkpoint path, or a
@@ -277,7 +277,7 @@ def separate(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, segm
     --------
     >>> import numpy as np, voicetools as vt
     >>> t = np.arange(8000) / 8000
-    >>> res = vt.separate(np.sin(2 * np.pi * 440 * t), sample_rate=8000, model="tiny-satb")
+    >>> res = vt.separate(np.sin(2 * np.pi * 440 * t), sample_rate=8000)
     >>> sorted(res.stems), res.stems["soprano"].shape
     (['alto', 'bass', 'soprano', 'tenor'], (1, 8000))
     """

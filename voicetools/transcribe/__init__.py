@@ -142,7 +142,7 @@ def transcribe(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, pa
 
     Parameters
     ----------
-    audio : path, numpy array / torch tensor shaped (time,) or (channels, time), or
+    audio : path, numpy array / torch tensor shaped (time,), (channels, time) or (time, channels), or
         ``{"waveform", "sample_rate"}``. Any rate; channels are averaged (with a warning).
     sample_rate : int, required for arrays and tensors.
     model : registry name (``voicetools.available_models("transcription")``), checkpoint folder, or a
@@ -165,7 +165,7 @@ def transcribe(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, pa
     --------
     >>> import numpy as np, voicetools as vt
     >>> t = np.arange(8000) / 8000
-    >>> res = vt.transcribe(np.sin(2 * np.pi * 440 * t), sample_rate=8000, model="tiny-voice2midi")
+    >>> res = vt.transcribe(np.sin(2 * np.pi * 440 * t), sample_rate=8000)
     >>> list(res.tracks), type(res.midi).__name__
     (['melody'], 'PrettyMIDI')
     """

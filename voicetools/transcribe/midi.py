@@ -20,9 +20,9 @@ def parse_grid(quantize: str) -> Fraction:
     try:
         grid = Fraction(quantize)
     except (ValueError, ZeroDivisionError):
-        raise ParameterError(f"quantize must look like 1/8 or 1/16, got {quantize!r}") from None
+        raise ParameterError(f"--quantize (quantize in Python) must look like 1/8 or 1/16, got {quantize!r}") from None
     if grid.numerator != 1 or not 1 <= grid.denominator <= 64:
-        raise ParameterError(f"quantize must be 1/1 … 1/64 (e.g. 1/16), got {quantize!r}")
+        raise ParameterError(f"--quantize (quantize in Python) must be 1/1 … 1/64 (e.g. 1/16), got {quantize!r}")
     return grid
 
 

@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
                    help="official Demucs weights (.th) or bag of models (.yaml); overrides --model")
     v.add_argument("--stems", choices=STEMS, default="vocals",
                    help="vocals: vocals + accompaniment (default); all: every source of the model")
-    v.add_argument("--format", choices=sorted(FORMATS), default="wav")
+    v.add_argument("--format", choices=sorted(FORMATS), default="wav", help="stem file format (default: wav)")
     v.add_argument("--overlap", type=float, default=OVERLAP, help="share of a segment cross-faded (default 0.25)")
     v.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
     v.add_argument("-j", "--jobs", type=int, default=None, help="CPU threads for inference (default: torch's)")

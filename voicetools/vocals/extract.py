@@ -38,15 +38,17 @@ def _check_args(stems: str, overlap: float, jobs: int | None) -> None:
     if stems not in STEMS:
         raise ParameterError(f"unknown stems {stems!r}; choose one of {list(STEMS)}")
     if not 0 <= overlap < 1:
-        raise ParameterError(f"overlap must be >= 0 and < 1 (a share of the segment), got {overlap}")
+        raise ParameterError(f"--overlap (overlap in Python) must be >= 0 and < 1 (a share of the segment), "
+                             f"got {overlap}")
     if jobs is not None and jobs < 1:
-        raise ParameterError(f"jobs must be at least 1, got {jobs}")
+        raise ParameterError(f"--jobs (jobs in Python) must be at least 1, got {jobs}")
 
 
 def _plan(loaded: LoadedModel, in_channels: int, stems: str) -> tuple[int, list[str]]:
     """(channels processed and written, names of the stems written)."""
     if stems == "vocals" and "vocals" not in loaded.sources:
-        raise ParameterError(f"model {loaded.name!r} has no vocals source (it has {loaded.sources}); use stems='all'")
+        raise ParameterError(f"model {loaded.name!r} has no vocals source (it has {loaded.sources}); use --stems all "
+                             "(stems='all' in Python)")
     model_channels = int(loaded.config["model_args"].get("audio_channels", 1))
     k = in_channels if model_channels == 1 else (2 if in_channels == 2 else 1)
     return k, (["vocals", "accompaniment"] if stems == "vocals" else list(loaded.sources))
@@ -148,7 +150,7 @@ def extract_vocals(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL
 
     Parameters
     ----------
-    audio : path, numpy array / torch tensor shaped (time,) or (channels, time), or
+    audio : path, numpy array / torch tensor shaped (time,), (channels, time) or (time, channels), or
         ``{"waveform", "sample_rate"}``; any rate and channel count.
     sample_rate : int, required for arrays and tensors.
     model : voicetools name (``voicetools.available_models("vocals")``), checkpoint folder, official
@@ -167,7 +169,7 @@ def extract_vocals(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL
     --------
     >>> import numpy as np, voicetools as vt
     >>> t = np.arange(8000) / 8000
-    >>> res = vt.extract_vocals(np.sin(2 * np.pi * 440 * t), sample_rate=8000, model="tiny-vocals")
+    >>> res = vt.extract_vocals(np.sin(2 * np.pi * 440 * t), sample_rate=8000)
     >>> sorted(res.stems), res.stems["vocals"].shape
     (['accompaniment', 'vocals'], (1, 8000))
     """
