@@ -106,3 +106,12 @@ def test_a_training_run_folder_is_accepted(tmp_path):
         assert demo.voicetools.model("classify").config["labels"] == tiny.config["labels"]
     finally:
         demo.voicetools.store.close()
+
+
+def test_the_result_links_its_json_and_the_timeline_has_a_time_ruler(app, upload_dir):
+    path = upload_dir / "long.wav"
+    sf.write(path, vowel(8.0, 180), SR)
+    page, json_path, _ = run_classification(app.voicetools, str(path))
+    assert re.search(r'download="long-emotion.json">Download all probabilities \(JSON, \d+ KB\)</a>', page)
+    ruler = re.search(r'<div class="vt-ruler"[^>]*>(.*?)</div>', page).group(1)
+    assert re.findall(r">([\d.]+ s)<", ruler) == [f"{t} s" for t in range(9)]  # time in s under the windows

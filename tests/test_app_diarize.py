@@ -43,3 +43,16 @@ def test_a_given_count_and_a_bad_upload(app, tmp_path):
     assert len(set(re.findall(r'class="vt-speaker-row" data-speaker="([^"]+)"', page))) == 2
     with pytest.raises(VoicetoolsError, match="did not come through the upload box"):
         run_diarization(app.voicetools, str(tmp_path / "elsewhere.wav"))
+
+
+def test_the_downloads_are_the_turns_not_the_input(app):
+    page, _, _ = run_diarization(app.voicetools, str(MEETING))
+    links = re.findall(r'<a class="vt-download" href="([^"]+)" download="([^"]+)">([^<]+)</a>', page)
+    assert [name for _, name, _ in links] == ["meeting.rttm", "meeting-turns.csv"]
+    assert links[0][2].startswith("Download who spoke when (RTTM, ") and links[1][2].startswith("Download turns (CSV, ")
+    store = app.voicetools.store
+    csv = (store.root / links[1][0].split(str(store.root))[1].lstrip("/")).read_text().splitlines()
+    expected = vt.diarize(MEETING)
+    assert csv[0] == "speaker,start_s,end_s,duration_s" and len(csv) == 1 + len(expected.turns)
+    # the speaker rows share the spectrogram's time axis, named on the left, with their own playhead
+    assert page.count('class="vt-playhead"') == 2 and 'class="vt-speaker-name">SPEAKER_00<' in page

@@ -77,3 +77,36 @@ def test_a_real_native_reading_in_the_app(app, upload_dir):
     with pytest.raises(VoicetoolsError, match="does not sound like a reading of “引来网友点赞”") as info:
         run_pronounce(app.voicetools, "引来网友点赞", str(path))
     assert not re.search(r"\d\.\d", str(info.value))
+
+
+def test_the_bundled_example_shows_one_wrong_tone():
+    """examples/reading.wav reads its sentence (reading.txt) with 兴 in tone 1: one red syllable."""
+    from pathlib import Path
+
+    from voicetools.app import AppContext, AppSettings
+    from voicetools.app.tabs.pronounce import examples_of
+
+    reading = Path(__file__).resolve().parents[1] / "examples" / "reading.wav"
+    ctx = AppContext(AppSettings(examples=[reading]))
+    try:
+        ((text, path),) = examples_of(ctx)
+        assert text == "我今天很高兴。" and path == reading
+        wav, pinyin, page, png, files, notes = run_pronounce(ctx, text, str(path))
+    finally:
+        ctx.store.close()
+    rows = re.findall(r'class="vt-syllable" data-index="(\d)" data-expected="(\d)" data-heard="(\d)" data-ok="(\d)"',
+                      page)
+    assert [r[3] for r in rows] == ["1"] * 5 + ["0"]
+    # the contour figure is in the result, described for screen readers, with the downloads under it
+    alt = re.search(r'<div id="vt-pronounce-plot"[^>]*><img src="gradio_api/file=[^"]+" alt="([^"]+)"', page).group(1)
+    assert alt.endswith("1 of 6 wrong: 兴 (xìng).")
+    assert re.findall(r'download="[^"]+">Download (the result \(JSON|the syllable timings \(TextGrid)', page) == [
+        "the result (JSON", "the syllable timings (TextGrid"]
+
+
+def test_a_silent_reading_is_refused_in_plain_words(app, upload_dir):
+    silent = upload_dir / "quiet.wav"
+    sf.write(silent, np.zeros(16000, np.float32), 16000)
+    with pytest.raises(VoicetoolsError) as info:
+        run_pronounce(app.voicetools, TEXT, str(silent))
+    assert str(info.value) == "quiet.wav is silent, or nearly; record again closer to the microphone"

@@ -72,8 +72,10 @@ def serve(**build_kwargs):
 
 @pytest.fixture(scope="session")
 def server(files):
-    example = REPO / "examples" / "choir.wav"
-    demo = serve(examples=[example if example.exists() else files["choir"]])
+    from voicetools.app.context import default_examples
+
+    # the repository's examples (each tab shows the one that fits it), or a stand-in choir
+    demo = serve(examples=default_examples() or [files["choir"]])
     yield demo.local_url
     demo.close()
     demo.voicetools.store.close()
@@ -134,3 +136,11 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+@pytest.fixture
+def other_page(browser, server):
+    """A second visitor on the same server (its own browser context, so its own session)."""
+    pg = open_page(browser, server)
+    yield pg
+    pg.context.close()

@@ -10,10 +10,12 @@ UNREADABLE = "“broken.wav” could not be read as audio. Upload a WAV, FLAC, O
 class Tab:
     NAME: str | None = None  # the tab's label; None: the first tab, open on load
     KEY = ""
+    RESULT = ""  # where the result (and its download links) appears; default #vt-<key>-players
 
     def __init__(self, page):
         self.page = page
         self.PLAYER = f"#vt-{self.KEY}-players .vt-player"
+        self.RESULT = self.RESULT or f"#vt-{self.KEY}-players"
         if self.NAME:
             page.get_by_role("tab", name=self.NAME).click()
             page.wait_for_selector(f"#vt-{self.KEY}-run")
@@ -24,9 +26,65 @@ class Tab:
     def run(self):
         self.page.click(f"#vt-{self.KEY}-run")
 
-    def link(self, box: str, name: str):
-        """The download link ``name`` in the tab's ``#vt-<key>-<box>`` file box."""
-        return self.page.locator(f'#vt-{self.KEY}-{box} a[download="{name}"]')
+    def run_button(self):
+        return self.page.locator(f"#vt-{self.KEY}-run")
+
+    def link(self, name: str):
+        """The download link for the file ``name`` in the tab's result."""
+        return self.page.locator(f'{self.RESULT} a[download="{name}"]')
+
+    def fetch(self, link):
+        """Download what a link points to (its href is relative to the page), as the browser would."""
+        from urllib.parse import urljoin
+
+        return self.page.request.get(urljoin(self.page.url, link.get_attribute("href")))
+
+    def examples(self) -> str:
+        """The text of the tab's examples box (its example labels)."""
+        return self.page.inner_text(f"#vt-{self.KEY}-examples")
+
+    def click_example(self, text: str):
+        self.page.locator(f"#vt-{self.KEY}-examples").get_by_text(text).first.click()
+
+    def watch_run_button(self):
+        """From now on, remember whether the Run button was ever disabled (a job may be over quickly)."""
+        self.page.evaluate("""(sel) => {
+            window.vtRunWasDisabled = false;
+            const look = () => {
+                const b = document.querySelector(sel);
+                if (b && b.disabled) window.vtRunWasDisabled = true;
+            };
+            new MutationObserver(look).observe(document.body, {attributes: true, subtree: true, childList: true});
+        }""", f"#vt-{self.KEY}-run")
+
+    def run_was_disabled(self) -> bool:
+        return self.page.evaluate("() => window.vtRunWasDisabled")
+
+    def toasts(self) -> list[dict]:
+        """Every toast: its heading, and the text of each message in it."""
+        return self.page.eval_on_selector_all(
+            "[data-testid=toast-body]",
+            "els => els.map(e => ({heading: e.querySelector('.toast-title').innerText.trim(),"
+            " messages: [...e.querySelectorAll('[data-testid=toast-text]')].map(m => m.innerText.trim())}))")
+
+    def wait_for_error(self, title: str, timeout_ms: int = 30_000):
+        self.page.locator("[data-testid=toast-text] .vt-error-title", has_text=title).first.wait_for(timeout=timeout_ms)
+
+    def wait_for_only_error(self, title: str, timeout_ms: int = 30_000) -> str:
+        """Wait until the page shows exactly one message, an error titled ``title``; returns its text."""
+        self.page.wait_for_function(
+            """(title) => { const m = document.querySelectorAll('[data-testid=toast-text]');
+                           return m.length === 1 && m[0].querySelector('.vt-error-title')?.innerText === title; }""",
+            arg=title, timeout=timeout_ms)
+        return self.page.inner_text("[data-testid=toast-text]").strip()
+
+    def error_pills(self) -> int:
+        """Red "Error" badges drawn over output components."""
+        return self.page.locator("[data-testid=status-tracker] .error:visible").count()
+
+    def input_has_audio(self) -> bool:
+        box = f"#vt-{self.KEY}-input"
+        return self.page.locator(f"{box} audio, {box} [data-testid=waveform-x]").count() > 0
 
     def wait_for_ready_players(self, n: int, timeout_ms: int = 90_000):
         """``n`` players whose audio has loaded its metadata."""
@@ -40,11 +98,21 @@ class Tab:
     def durations(self) -> list[float]:
         return self.page.eval_on_selector_all(f"{self.PLAYER} audio", "els => els.map(a => a.duration)")
 
+    def audio_labels(self) -> list[str]:
+        return self.page.eval_on_selector_all(f"{self.PLAYER} audio",
+                                              "els => els.map(a => a.getAttribute('aria-label'))")
+
+    def plots(self) -> list[dict]:
+        """Each player's plot as the browser drew it: alt text and the image's own size."""
+        return self.page.eval_on_selector_all(
+            f"{self.PLAYER} img.vt-spec",
+            "els => els.map(i => ({alt: i.alt, width: i.naturalWidth, height: i.naturalHeight, shown: i.height}))")
+
     def play(self, i: int = 0):
         self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].play()")
 
     def playhead(self, i: int = 0) -> float:
-        """Where the playhead line is drawn, as a fraction of the spectrogram's width."""
+        """Where the playhead line is drawn, as a fraction of the plot's time axis."""
         return float(self.page.locator(f"{self.PLAYER} .vt-playhead").nth(i).get_attribute("data-fraction") or 0)
 
     def wait_for_message(self, text: str, timeout_ms: int = 30_000):
@@ -64,9 +132,6 @@ class SeparateTab(Tab):
         time.sleep(seconds)
         box.locator("button:visible", has_text="Stop").first.click()
         box.locator("audio[src^='blob:']").first.wait_for(state="attached")
-
-    def click_example(self, name: str):
-        self.page.locator("#vt-separate-examples").get_by_text(name).first.click()
 
     def wait_for_players(self, n: int = 4, timeout_ms: int = 90_000):
         self.page.wait_for_function(f"() => document.querySelectorAll('{self.PLAYER} audio').length === {n}",
@@ -90,7 +155,7 @@ class SeparateTab(Tab):
         return self.page.locator(f"{self.PLAYER} a.vt-download").nth(i).get_attribute("href")
 
     def zip_link(self, name: str):
-        return self.link("zip", name)
+        return self.link(name)
 
     def play(self, i: int = 0):
         self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].play()")
@@ -106,7 +171,10 @@ class SeparateTab(Tab):
         return self.page.locator(f"{self.PLAYER} .vt-playhead").nth(i).evaluate("e => parseFloat(e.style.left)")
 
     def click_spectrogram(self, i: int, fraction: float):
-        box = self.page.locator(f"{self.PLAYER} .vt-spec-wrap").nth(i).bounding_box()
+        """Click ``fraction`` of the way along the time axis of player ``i``'s spectrogram."""
+        plot = self.page.locator(f"{self.PLAYER}").nth(i).locator(".vt-plot")
+        plot.scroll_into_view_if_needed()
+        box = plot.locator(".vt-track").bounding_box()
         self.page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
 
 
@@ -134,13 +202,13 @@ class TranscribeTab(Tab):
         return self.page.locator(f"{self.PLAYER} img.vt-spec")
 
     def midi_link(self, name: str):
-        return self.link("midi", name)
+        return self.link(name)
 
 
 class ClassifyTab(Tab):
     """The Classify tab: top-k bars and, for long clips, a timeline of the label per window."""
 
-    NAME, KEY = "Classify", "classify"
+    NAME, KEY, RESULT = "Classify", "classify", "#vt-classify-result"
 
     def wait_for_bars(self, timeout_ms: int = 60_000):
         self.page.wait_for_selector("#vt-classify-bars .vt-bar", timeout=timeout_ms)
@@ -159,7 +227,7 @@ class ClassifyTab(Tab):
             "els => els.map(e => [e.dataset.label, parseFloat(e.dataset.start), e.getBoundingClientRect().left])")
 
     def json_link(self, name: str):
-        return self.link("json", name)
+        return self.link(name)
 
 
 class VocalsTab(Tab):
@@ -171,7 +239,7 @@ class VocalsTab(Tab):
         self.wait_for_ready_players(2, timeout_ms)
 
     def zip_link(self, name: str):
-        return self.link("zip", name)
+        return self.link(name)
 
 
 class DiarizeTab(Tab):
@@ -195,16 +263,20 @@ class DiarizeTab(Tab):
         return self.page.locator("#vt-diarize-timeline .vt-turn").nth(i).bounding_box()
 
     def spectrogram_box(self):
-        return self.page.locator(f"{self.PLAYER} .vt-spec-wrap").bounding_box()
+        """The spectrogram's time axis (the plot area inside the image)."""
+        return self.page.locator(f"{self.PLAYER} .vt-plot .vt-track").bounding_box()
+
+    def rows_box(self):
+        return self.page.locator(f"{self.PLAYER} .vt-rows").bounding_box()
 
     def rttm_link(self, name: str):
-        return self.link("rttm", name)
+        return self.link(name)
 
 
 class PronounceTab(Tab):
     """The Pronounce tab: a sentence, its reference, the learner's upload, the per-syllable table."""
 
-    NAME, KEY = "Pronounce", "pronounce"
+    NAME, KEY, RESULT = "Pronounce", "pronounce", "#vt-pronounce-result"
 
     def type_text(self, text: str):
         box = self.page.locator("#vt-pronounce-text textarea")
@@ -239,7 +311,7 @@ class PronounceTab(Tab):
         return self.page.locator("#vt-pronounce-plot img")
 
     def file_link(self, name: str):
-        return self.link("files", name)
+        return self.link(name)
 
 
 class RevoiceTab(Tab):
@@ -259,5 +331,8 @@ class RevoiceTab(Tab):
     def titles(self) -> list[str]:
         return self.page.eval_on_selector_all(f"{self.PLAYER} .vt-name", "els => els.map(e => e.textContent)")
 
+    def captions(self) -> list[str]:
+        return self.page.eval_on_selector_all(f"{self.PLAYER} .vt-caption", "els => els.map(e => e.textContent)")
+
     def file_link(self, name: str):
-        return self.link("file", name)
+        return self.link(name)

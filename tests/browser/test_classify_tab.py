@@ -36,6 +36,6 @@ def test_upload_classify_bars_and_timeline(page, tmp_path, screenshot):
 
     link = tab.json_link("clip-emotion.json")
     link.wait_for()
-    saved = json.loads(page.request.get(link.get_attribute("href")).body())
+    saved = json.loads(tab.fetch(link).body())
     assert saved["label"] == expected.label
     screenshot("classified")

@@ -31,13 +31,21 @@ def test_upload_diarize_timeline_plays(page, tmp_path, screenshot):
         box = tab.bar_box(i)
         assert abs((box["x"] - spec["x"]) / spec["width"] - turns[i][1] / expected.duration_s) < 0.01
 
+    rows = tab.rows_box()
+    assert abs(rows["x"] - spec["x"]) < 1 and abs(rows["width"] - spec["width"]) < 1  # one time axis
+
+    # the downloads are the result (RTTM and CSV), not the input
     link = tab.rttm_link("meeting.rttm")
     link.wait_for()
+    assert link.inner_text().startswith("Download who spoke when (RTTM, ")
     rttm = tmp_path / "got.rttm"
-    rttm.write_bytes(page.request.get(link.get_attribute("href")).body())
+    rttm.write_bytes(tab.fetch(link).body())
     assert len({t.speaker for t in read_rttm(rttm)["meeting"]}) == len(expected.speakers)
+    csv = tab.fetch(tab.rttm_link("meeting-turns.csv")).text()
+    assert csv.splitlines()[0] == "speaker,start_s,end_s,duration_s"
+    assert page.locator(f"{tab.PLAYER} a.vt-download[download$='.wav']").count() == 0
 
     tab.play()
     time.sleep(1.0)
-    assert tab.playhead() > 0.0
+    assert tab.playhead(0) > 0.0 and abs(tab.playhead(1) - tab.playhead(0)) < 0.05  # over the rows too
     screenshot("diarized")

@@ -39,6 +39,6 @@ def test_type_reference_upload_and_see_the_wrong_tone(page, tmp_path, screenshot
     assert tab.plot().evaluate("img => img.naturalWidth") > 300
     link = tab.file_link("reading-pronunciation.json")
     link.wait_for()
-    saved = json.loads(page.request.get(link.get_attribute("href")).body())
+    saved = json.loads(tab.fetch(link).body())
     assert [s["heard_tone"] for s in saved["syllables"]][5] == 1
     screenshot("pronounced")

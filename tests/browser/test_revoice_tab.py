@@ -18,12 +18,16 @@ def test_upload_pick_targets_revoice_play(tab, page, files, screenshot):
     tab.run()
     tab.wait_for_players()
     assert tab.stems() == ["before", "after"]
-    assert "soprano → tenor:" in tab.titles()[1]
+    assert tab.titles() == ["Before", "After"]  # short headings; the targets are a one-line caption
+    assert tab.captions()[1].startswith("soprano → tenor:")
+    heads = tab.page.eval_on_selector_all(f"{tab.PLAYER} .vt-spec",
+                                          "els => els.map(e => e.getBoundingClientRect().top)")
+    assert abs(heads[0] - heads[1]) < 2  # Before and After side by side, spectrograms level
     d = tab.durations()
     assert abs(d[0] - d[1]) < 0.05
     link = tab.file_link("choir-revoiced.wav")
     link.wait_for()
-    r = page.request.get(link.get_attribute("href"))
+    r = tab.fetch(link)
     assert r.ok and r.body()[:4] == b"RIFF"
     tab.play(1)
     time.sleep(0.8)

@@ -35,7 +35,7 @@ def test_upload_separate_play(tab, page, files, screenshot):
     assert r.ok and r.body()[:4] == b"RIFF"
     link = tab.zip_link("choir-stems.zip")
     link.wait_for()
-    r = page.request.get(link.get_attribute("href"))
+    r = tab.fetch(link)
     assert r.ok and r.body()[:2] == b"PK"
 
     # the playhead follows the audio while it plays
@@ -73,13 +73,17 @@ def test_record_from_microphone_then_separate(tab, page):
     assert "audio.wav" in page.inner_text("#vt-separate-players")
 
 
-def test_unreadable_upload_shows_the_message(tab, files, screenshot):
+def test_unreadable_upload_gives_one_titled_error_and_is_cleared(tab, files, screenshot):
     tab.upload(files["broken"])
-    tab.wait_for_message(UNREADABLE)  # at once, on upload
+    assert tab.wait_for_only_error("Cannot use this audio") == "Cannot use this audio\n" + UNREADABLE  # at once
+    tab.page.wait_for_function("() => !document.querySelector('#vt-separate-input audio')")  # no dead 0:00 player
+    assert not tab.input_has_audio()
     screenshot("error")
-    tab.run()  # pressing Separate anyway: the same message again, and no players
-    tab.page.wait_for_function(f"() => document.body.innerText.split({UNREADABLE!r}).length - 1 >= 2")
-    assert tab.player_count() == 0
+    tab.run()  # pressing Separate anyway: the earlier toast closes, one new message says what to do
+    text = tab.wait_for_only_error("Cannot separate this audio")
+    assert text.startswith("Cannot separate this audio\nNo audio yet: upload a file or record")
+    assert [t["heading"] for t in tab.toasts()] == ["Error"]  # one toast, not "Error (2)"
+    assert tab.error_pills() == 0 and tab.player_count() == 0  # no red badges over the outputs
 
 
 def test_non_audio_file_is_refused(tab, files):

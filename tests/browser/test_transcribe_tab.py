@@ -40,7 +40,7 @@ def test_transcribe_shows_roll_plays_midi_and_downloads_it(tab, page, melody, sc
 
     link = tab.midi_link("melody.mid")
     link.wait_for()
-    r = page.request.get(link.get_attribute("href"))
+    r = tab.fetch(link)
     assert r.ok and r.body()[:4] == b"MThd"
 
     tab.play()  # the MIDI played back, with the playhead moving over the piano roll

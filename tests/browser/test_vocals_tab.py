@@ -24,7 +24,7 @@ def test_upload_extract_play(tab, page, tmp_path, screenshot):
     assert all(abs(d - 2.5) < 0.05 for d in tab.durations())
     link = tab.zip_link("song-vocals.zip")
     link.wait_for()
-    r = page.request.get(link.get_attribute("href"))
+    r = tab.fetch(link)
     assert r.ok and r.body()[:2] == b"PK"
     tab.play(0)
     time.sleep(0.8)

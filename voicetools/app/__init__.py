@@ -10,10 +10,11 @@ from ``voicetools.app.registry``. Gradio is an optional extra: ``pip install 'vo
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from ..errors import MissingDependencyError
-from .context import AppContext, AppSettings, default_examples
+from .context import AppContext, AppSettings, default_examples, file_url
 from .registry import TAB_MODULES, TabSpec, load_tabs
 
 __all__ = ["build_app", "launch_app", "require_gradio", "AppSettings", "AppContext", "TabSpec", "TAB_MODULES"]
@@ -77,12 +78,14 @@ def build_app(*, model: str | None = None, models: dict | None = None, tabs: lis
     gr.set_static_paths([ctx.store.root, *example_files])
     ttl = int(max(60, result_ttl_s))
     with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(max(60, ttl // 4), ttl)) as demo:
-        gr.Markdown("## voicetools\nOffline music and voice tools. Everything runs on this server; "
-                    "nothing is sent anywhere else.", elem_id="vt-header")
+        gr.HTML(header_html(title, [s.title for s in specs]), elem_id="vt-header")
         with gr.Tabs():
             for spec in specs:
                 with gr.Tab(spec.title, id=spec.key, elem_id=f"vt-tab-{spec.key}"):
                     spec.build(ctx)
+        cards = model_cards(ctx, specs)  # after the tabs: they fill in the models they use
+        gr.set_static_paths([card for _, _, card in cards if card is not None])  # the cards are served too
+        gr.HTML(footer_html(ctx, cards), elem_id="vt-footer")
 
         def release(request):
             ctx.store.release(getattr(request, "session_hash", None))
@@ -95,11 +98,109 @@ def build_app(*, model: str | None = None, models: dict | None = None, tabs: lis
     return demo
 
 
+# Which models each tab uses (AppSettings.models keys, or fixed names), for the links to their cards.
+TAB_MODELS = {"separate": ("separation",), "transcribe": ("transcription",), "vocals": ("vocals",),
+              "revoice": ("separation", "timbre-synth-choir", "timbre-clarinet"), "classify": ("classify",),
+              "diarize": ("diarization",), "pronounce": ("tone", "mandarin-aligner")}
+# The known limits of each shipped model, in a visitor's words (each card has the details and numbers).
+LIMITS = {
+    "satb-convtasnet": "learned from synthesized choirs only, so real choirs separate less cleanly; the voices "
+                       "carry nothing above 4 kHz (it works at 8 kHz)",
+    "voice2midi": "learned from synthesized singing; one voice at a time (tick Choir for S, A, T, B); notes from "
+                  "C2 to C6",
+    "vocals-htdemucs-small": "a small model that learned from amateur Mandarin pop: other styles and studio mixes "
+                             "come out less clean",
+    "emotion-ravdess-cnn": "heard acted North-American English sentences only: other speech, languages and noisy "
+                           "rooms get guesses",
+    "speaker-resemblyzer": "emotion and speaking style move a voice print, so strongly acted speech can count one "
+                           "person twice",
+    "tone-net": "learned from one native speaker and synthetic voices: treat a single wrong tone as a hint to "
+                "listen again",
+}
+
+
+def model_cards(ctx, specs) -> list[tuple[str, list[str], Path | None]]:
+    """(model name, the titles of the shown tabs that use it, its card or None), in page order."""
+    from ..checkpoints import CHECKPOINT_DIR, registry
+    from ..pronounce import DEFAULT_MODEL as TONE_MODEL
+
+    entries, used = registry(), {}
+    for spec in specs:
+        for want in TAB_MODELS.get(spec.key, ()):
+            name = str(ctx.settings.models.get(want, TONE_MODEL if want == "tone" else want))
+            if not name.startswith("tiny-"):
+                used.setdefault(name, []).append(spec.title)
+    cards = []
+    for name, tabs in used.items():
+        card = CHECKPOINT_DIR / entries[name]["card"] if name in entries else Path(name) / "MODEL_CARD.md"
+        cards.append((name, tabs, card.resolve() if card.is_file() else None))
+    return cards
+
+
+def header_html(title: str, tabs: list[str]) -> str:
+    e = html.escape
+    return (f'<h1 style="margin:0 0 .25rem;font-size:1.9rem">{e(title)}</h1>'
+            f'<p style="margin:0">Offline music and voice tools: {e(", ".join(tabs))}. Pick a tab, upload or record '
+            'audio (or click its example) and press its button. Everything runs on this server: nothing you upload '
+            'is sent anywhere else, and results are deleted an hour after they are made or when you close the page.'
+            '</p>')
+
+
+def footer_html(ctx, cards) -> str:
+    """One line per model: its card (served by the app, opens as text), the tabs using it, its known limits."""
+    e = html.escape
+    rows = []
+    for name, tabs, card in cards:
+        link = f'<a href="{e(file_url(card))}" target="_blank" rel="noopener">{e(name)}</a>' if card else e(name)
+        rows.append(f"<li>{link} ({e(', '.join(tabs))}){': ' + e(LIMITS[name]) if name in LIMITS else ''}</li>")
+    if not rows:
+        return ""
+    return ("<p><b>The models</b>: each card says what the model learned from, how well it does and where it fails; "
+            f"their known limits in short:</p><ul>{''.join(rows)}</ul>")
+
+
+# Page-wide CSS (launch(css=...)).
+APP_CSS = """
+footer { display: none !important; }  /* gradio's "Use via API · Built with Gradio" */
+/* an error is told once, in its toast: no red "Error" pill over every output as well */
+[data-testid="status-tracker"]:has(> .error) { display: none !important; }
+.toast-message-text .vt-error-title { font-size: 1.05em; }
+.vt-placeholder { min-height: 5rem; }
+#vt-footer { margin-top: 1.5rem; padding-top: .75rem; border-top: 1px solid var(--border-color-primary);
+             font-size: .9em; opacity: .9; }
+#vt-footer ul { margin: .25rem 0 0 1.2rem; }
+.progress-text, .meta-text, .progress-level-inner { font-size: .95rem !important; }
+"""
+
+# Page-wide script (launch(head=...)): gradio writes a waiting job's place as "queue: 3/3"; say it in words.
+QUEUE_WORDS_JS = r"""<script>
+(() => {
+  const words = (node) => {
+    const m = /^\s*queue:\s*(\d+)\/(\d+)\s*\|?\s*$/.exec(node.nodeValue || '');
+    if (!m) return;
+    const ahead = parseInt(m[1], 10) - 1;
+    node.nodeValue = ahead > 0
+      ? `Waiting in line: ${ahead} job${ahead > 1 ? 's' : ''} ahead of yours (place ${m[1]} of ${m[2]}) | `
+      : 'Next in line | ';
+  };
+  const scan = (root) => {
+    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) words(n);
+  };
+  new MutationObserver((records) => records.forEach((r) => {
+    if (r.type === 'characterData') words(r.target);
+    else r.addedNodes.forEach((n) => (n.nodeType === 3 ? words(n) : n.nodeType === 1 && scan(n)));
+  })).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+})();
+</script>"""
+
+
 def _theme(gr):
-    # system fonts: the default theme would fetch web fonts from the internet
+    # calm blue-grey instead of the default orange; system fonts: the default theme would fetch web
+    # fonts from the internet
     sans = ["ui-sans-serif", "system-ui", "sans-serif"]
     mono = ["ui-monospace", "monospace"]
-    return gr.themes.Default(font=sans, font_mono=mono)
+    return gr.themes.Soft(primary_hue="blue", secondary_hue="slate", neutral_hue="slate", font=sans, font_mono=mono)
 
 
 def launch_app(demo=None, *, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, share: bool = False,
@@ -117,5 +218,6 @@ def launch_app(demo=None, *, host: str = DEFAULT_HOST, port: int | None = DEFAUL
     s = demo.voicetools.settings
     demo.launch(server_name=host, server_port=port, share=share, quiet=quiet, prevent_thread_lock=not block,
                 max_file_size=int(s.max_upload_mb * 2**20), ssr_mode=False, pwa=False, mcp_server=False,
-                inbrowser=False, show_error=False, theme=_theme(gr))
+                inbrowser=False, show_error=False, theme=_theme(gr), css=APP_CSS, head=QUEUE_WORDS_JS,
+                footer_links=[])
     return demo

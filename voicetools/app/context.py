@@ -6,6 +6,7 @@ the tabs turn those into ``gr.Error`` messages.
 
 from __future__ import annotations
 
+import filecmp
 import re
 import shutil
 import tempfile
@@ -22,6 +23,11 @@ from ..errors import AudioLoadError, ParameterError, VoicetoolsError
 AUDIO_FORMATS = "WAV, FLAC, OGG, MP3 or AIFF"
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 EXAMPLE_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+# the tabs each bundled example fits, by file name; an example file of another name is offered on every tab
+EXAMPLE_TABS = {"choir.wav": ("separate", "transcribe", "revoice"), "song.wav": ("vocals",),
+                "meeting.wav": ("diarize", "classify"), "reading.wav": ("pronounce",)}
+# the session of cached example results: not a string, so no browser's session hash can release them
+EXAMPLES_SESSION = object()
 
 
 @dataclass
@@ -69,6 +75,11 @@ def safe_stem(name: str) -> str:
     return stem[:60] or "audio"
 
 
+def file_url(path) -> str:
+    """The URL (relative to the page) of a file the Gradio server serves (a static path)."""
+    return "gradio_api/file=" + quote(str(Path(path).resolve()), safe="/")
+
+
 def format_duration(seconds: float) -> str:
     """``42 s``, ``2:05 min``: how limits and lengths are shown to users."""
     seconds = round(seconds)
@@ -102,10 +113,10 @@ class ResultStore:
             shutil.rmtree(d, ignore_errors=True)
 
     def sweep(self) -> None:
-        """Delete results older than ``ttl_s``."""
+        """Delete results older than ``ttl_s`` (cached example results stay while the app runs)."""
         now = time.monotonic()
         with self._lock:
-            old = [d for d, (t, _) in self._dirs.items() if now - t > self.ttl_s]
+            old = [d for d, (t, s) in self._dirs.items() if now - t > self.ttl_s and s is not EXAMPLES_SESSION]
         self._remove(old)
 
     def release(self, session: str | None) -> None:
@@ -124,7 +135,7 @@ class ResultStore:
         p = Path(path).resolve()
         if not p.is_relative_to(self.root):
             raise ValueError(f"{p} is not a result file")
-        return "gradio_api/file=" + quote(str(p), safe="/")
+        return file_url(p)
 
 
 class AppContext:
@@ -140,6 +151,8 @@ class AppContext:
         self.handlers: dict = {}
         self._models: dict = {}
         self._model_lock = threading.Lock()
+        self._cache: dict = {}
+        self._cache_lock = threading.Lock()
 
     # ---- models ---------------------------------------------------------------------------
     def model(self, task: str):
@@ -153,6 +166,34 @@ class AppContext:
             if task not in self._models:
                 self._models[task] = load_model(name, task=task)
             return self._models[task]
+
+    # ---- examples --------------------------------------------------------------------------
+    def examples_for(self, tab: str) -> list[Path]:
+        """The example files that fit ``tab`` (``EXAMPLE_TABS``; files of other names fit every tab)."""
+        return [p for p in self.settings.examples if tab in EXAMPLE_TABS.get(Path(p).name, (tab,))]
+
+    def example_of(self, path) -> Path | None:
+        """The example file ``path`` is (gradio may hand over a copy of it), or None for an upload."""
+        if not path:
+            return None
+        p = Path(path)
+        for ex in map(Path, self.settings.examples):
+            try:
+                if ex.name == p.name and (p.resolve() == ex.resolve() or filecmp.cmp(p, ex, shallow=False)):
+                    return ex
+            except OSError:
+                continue
+        return None
+
+    def cached(self, key, compute):
+        """``compute()``, once per ``key`` while the app runs: an example's result is shown at once
+        to everyone after the first visitor ran it. Errors are not cached."""
+        with self._cache_lock:
+            if key in self._cache:
+                return self._cache[key]
+        value = compute()
+        with self._cache_lock:
+            return self._cache.setdefault(key, value)
 
     # ---- uploads ---------------------------------------------------------------------------
     def input_roots(self) -> list[Path]:

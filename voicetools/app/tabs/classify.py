@@ -10,14 +10,15 @@ import json
 import warnings
 
 from ...errors import VoicetoolsError
+from ..player import Download, format_size, placeholder_html, ruler_html
 from ..registry import TabSpec
+from . import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
 
 # one colour per class index (Tableau 10), so a label keeps its colour in the bars and the timeline
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac")
-PLACEHOLDER = ('<p class="vt-note">The most likely labels appear here as bars, and for clips longer than '
-               'the model\'s window a timeline of the label of each window: upload or record, then press '
-               'Classify.</p>')
+PLACEHOLDER = ("The most likely labels appear here as bars, and for clips longer than the model's window a "
+               "timeline of the label of each window: upload or record, or pick the example, then press Classify.")
 DEFAULT_TOP_K = 3
 
 
@@ -61,12 +62,13 @@ def timeline_html(segments, labels: list[str], duration_s: float) -> str:
     legend = " ".join(f'<span style="display:inline-block;width:0.8em;height:0.8em;background:'
                       f'{label_colour(labels, lab)}"></span> {html.escape(lab)}' for lab in used)
     return ('<div id="vt-classify-timeline" style="margin-top:12px"><div style="font-weight:600">'
-            f'Label per window (0 – {duration_s:.1f} s)</div>'
+            'Label per window</div>'
             '<div class="vt-timeline" style="position:relative;height:1.6em;background:#e5e7eb;'
-            f'border-radius:3px;margin:4px 0">{"".join(cells)}</div><div>{legend}</div></div>')
+            f'border-radius:3px;margin:4px 0 0">{"".join(cells)}</div>{ruler_html(duration_s)}'
+            f'<div>{legend}</div></div>')
 
 
-def run_classification(ctx, audio_path, *, top_k: int = DEFAULT_TOP_K, session=None):
+def run_classification(ctx, audio_path, *, top_k: int = DEFAULT_TOP_K, session=None, progress=None):
     """Classify one upload; returns ``(html, json_path, notes)``.
 
     Raises ``VoicetoolsError`` (with the user's file name, never a server path) for bad input.
@@ -74,8 +76,10 @@ def run_classification(ctx, audio_path, *, top_k: int = DEFAULT_TOP_K, session=N
     from ...classify import classify, resolve_model
     from ..context import safe_stem
 
+    report = reporter(progress)
     upload = ctx.check_upload(audio_path)
     model = resolve_model(ctx.model("classify"))
+    report(0.1, desc="Listening to the clip, one window at a time")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # soft problems come back in result.warnings
@@ -92,7 +96,10 @@ def run_classification(ctx, audio_path, *, top_k: int = DEFAULT_TOP_K, session=N
     summary = (f'<p class="vt-note">{html.escape(upload.name)}: {result.duration_s:.1f} s, '
                f"{result.task} model {html.escape(result.model)}; most likely "
                f"<b>{html.escape(result.label)}</b> ({100 * result.score:.0f} %).</p>")
-    page = summary + bars_html(result.top_k, labels) + timeline_html(result.segments, labels, result.duration_s)
+    link = Download(f"Download all probabilities (JSON, {format_size(json_path.stat().st_size)})",
+                    ctx.store.url(json_path), json_path.name).html()
+    page = (summary + bars_html(result.top_k, labels) + timeline_html(result.segments, labels, result.duration_s)
+            + f'<p style="margin-top:10px">{link}</p>')
     return page, str(json_path), notes
 
 
@@ -100,23 +107,17 @@ def build(ctx):
     import gradio as gr
 
     from ...classify import resolve_model
-    from ..context import format_duration
 
     s = ctx.settings
     model = resolve_model(ctx.model("classify"))  # a separation model here fails before the server starts
     n_labels = len(model.config["labels"])
     clip_s = model.config["model_args"].get("clip_s")
 
-    def classify_handler(audio_path, top_k, request: gr.Request = None):
-        try:
-            page, json_path, notes = run_classification(ctx, audio_path, top_k=top_k,
-                                                        session=getattr(request, "session_hash", None))
-        except VoicetoolsError as exc:
-            raise gr.Error(str(exc), title="Cannot classify this audio", duration=None,
-                           print_exception=False) from None
-        for note in notes:
-            gr.Warning(note[0].upper() + note[1:] + ".")
-        return page, json_path
+    def classify_handler(audio_path, top_k, request: gr.Request = None, progress=gr.Progress()):
+        return run_job(ctx, key="classify", title="Cannot classify this audio", audio_path=audio_path,
+                       params=(int(top_k),), request=request,
+                       compute=lambda session: run_classification(ctx, audio_path, top_k=top_k, session=session,
+                                                                  progress=progress))
 
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
@@ -125,16 +126,19 @@ def build(ctx):
             top_k = gr.Slider(1, n_labels, value=min(DEFAULT_TOP_K, n_labels), step=1, label="Labels shown",
                               elem_id="vt-classify-topk")
             run = gr.Button("Classify", variant="primary", elem_id="vt-classify-run")
+            examples = examples_box("classify", [audio_in], [[str(p)] for p in ctx.examples_for("classify")])
         with gr.Column(scale=1, min_width=320):
             gr.Markdown(f"Model: `{s.models.get('classify')}` ({model.config.get('task')}: "
                         f"{', '.join(model.config['labels'])}). It hears {clip_s:g} s at a time; longer clips "
-                        f"get one label per window (half-overlapping) and the average overall. Up to "
-                        f"{s.max_upload_mb:g} MB and {format_duration(s.max_duration_s)} per file.",
+                        f"get one label per window (half-overlapping) and the average overall. {limits_text(ctx)}",
                         elem_id="vt-classify-help")
-            result = gr.HTML(PLACEHOLDER, elem_id="vt-classify-result")
-            json_out = gr.File(label="Result (JSON)", elem_id="vt-classify-json", interactive=False)
-    run.click(classify_handler, inputs=[audio_in, top_k], outputs=[result, json_out], api_name="classify",
-              concurrency_id="classify", concurrency_limit=s.concurrency)
+            result = gr.HTML(placeholder_html(PLACEHOLDER), elem_id="vt-classify-result")
+    # the JSON is linked from the result; this hidden box only hands it to API clients
+    json_out = gr.File(visible=False, elem_id="vt-classify-json", interactive=False)
+
+    check_uploads(ctx, audio_in)
+    wire_job(ctx, key="classify", fn=classify_handler, inputs=[audio_in, top_k], outputs=[result, json_out], run=run,
+             examples=examples, progress_on=[result])
     ctx.handlers["classify"] = classify_handler
 
 

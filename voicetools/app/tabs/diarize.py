@@ -1,6 +1,6 @@
 """The Diarize tab: a recording in; who spoke when as coloured speaker rows under its playing
 spectrogram (one colour per speaker, the playhead runs over both), speaking time per speaker, and
-the RTTM file to download.
+the turns to download (RTTM and CSV).
 
 ``run_diarization`` is the gradio-free core (tests call it directly); ``build`` lays out the tab.
 (No ``from __future__ import annotations`` here: gradio reads the handler's ``gr.Request`` hint.)
@@ -10,18 +10,26 @@ import html
 import warnings
 
 from ...errors import VoicetoolsError
-from ..player import PLAYER_CSS, PLAYER_JS, player_html, players_html
+from ..player import (PLAYER_CSS, PLAYER_JS, Download, format_size, placeholder_html, player_html, players_html,
+                      track_html)
 from ..registry import TabSpec
-from . import show_warnings, upload_checker, user_error
+from . import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
 
-PLACEHOLDER = ('<p class="vt-note">Who spoke when appears here, one coloured row per speaker under the '
-               'spectrogram: upload or record a conversation, then press Diarize.</p>')
+PLACEHOLDER = ("Who spoke when appears here, one coloured row per speaker under the spectrogram: upload or record "
+               "a conversation, or pick the example, then press Diarize.")
 SPEAKER_CHOICES = ["auto", "1", "2", "3", "4", "5", "6", "7", "8"]
+TIMELINE_CSS = """
+.vt-speaker-row { position: relative; height: 16px; margin: 3px 0; background: #e2e8f0; border-radius: 2px; }
+.vt-speaker-name { position: absolute; right: 100%; top: 0; padding-right: 8px; font-size: 12px; line-height: 16px;
+                   white-space: nowrap; }
+.vt-speaker-legend { margin-right: 1em; font-size: 12px; white-space: nowrap; }
+"""
 
 
-def timeline_html(result) -> str:
-    """One row per speaker; each turn a bar placed in percent of the clip, so it lines up with the
-    spectrogram above it at any width."""
+def timeline_html(result, plot) -> str:
+    """One row per speaker, named on the left; each turn a bar placed in percent of the clip, on the
+    spectrogram's time axis (``plot.box``), so it lines up with the spectrogram at any width and the
+    playhead runs over the rows too."""
     from ...diarize.plot import speaker_colour
 
     speakers, dur = result.speakers, max(result.duration_s, 1e-9)
@@ -29,31 +37,40 @@ def timeline_html(result) -> str:
     rows = []
     for spk in speakers:
         colour = speaker_colour(speakers, spk)
+        name = html.escape(spk)
         bars = "".join(
-            f'<div class="vt-turn" data-speaker="{html.escape(spk)}" data-start="{t.start_s:.3f}" '
-            f'data-end="{t.end_s:.3f}" title="{html.escape(spk)} {t.start_s:.1f}–{t.end_s:.1f} s" '
+            f'<div class="vt-turn" data-speaker="{name}" data-start="{t.start_s:.3f}" '
+            f'data-end="{t.end_s:.3f}" title="{name} {t.start_s:.1f}–{t.end_s:.1f} s" '
             f'style="position:absolute;top:1px;bottom:1px;left:{100 * t.start_s / dur:.3f}%;'
             f'width:{100 * t.duration_s / dur:.3f}%;background:{colour};border-radius:2px"></div>'
             for t in result.turns if t.speaker == spk)
-        rows.append(f'<div class="vt-speaker-row" data-speaker="{html.escape(spk)}" title="{html.escape(spk)}" '
-                    f'style="position:relative;height:14px;margin:2px 0;background:#f3f4f6">{bars}</div>')
-    legend = " ".join(f'<span class="vt-speaker-legend" style="margin-right:1em;font-size:12px">'
-                      f'<span style="display:inline-block;width:0.8em;height:0.8em;background:'
-                      f'{speaker_colour(speakers, spk)}"></span> {html.escape(spk)} {talk[spk]:.1f} s</span>'
+        rows.append(f'<div class="vt-speaker-row" data-speaker="{name}" title="{name}">'
+                    f'<span class="vt-speaker-name">{name}</span>{bars}</div>')
+    legend = " ".join(f'<span class="vt-speaker-legend"><span style="display:inline-block;width:0.8em;height:0.8em;'
+                      f'background:{speaker_colour(speakers, spk)}"></span> {html.escape(spk)} {talk[spk]:.1f} s</span>'
                       for spk in speakers)
-    return f'<div id="vt-diarize-timeline" style="margin:4px 0">{"".join(rows)}<div>{legend}</div></div>'
+    return (f'<div id="vt-diarize-timeline">{track_html(plot, "".join(rows))}'
+            f'<div style="margin:4px 0 0 {plot.left_pct:.3f}%">{legend}</div></div>')
+
+
+def turns_csv(result) -> str:
+    lines = ["speaker,start_s,end_s,duration_s"]
+    lines += [f"{t.speaker},{t.start_s:.3f},{t.end_s:.3f},{t.duration_s:.3f}" for t in result.turns]
+    return "\n".join(lines) + "\n"
 
 
 def run_diarization(ctx, audio_path, *, speakers="auto", session=None, progress=None):
-    """Diarize one upload; returns ``(player_html, rttm_path, notes)``.
+    """Diarize one upload; returns ``(player_html, rttm_path, notes)``; the player links the RTTM and
+    a CSV of the turns.
 
     Raises ``VoicetoolsError`` (with the user's file name, never a server path) for bad input.
     """
+    from ...audio.io import load_audio, save_audio, to_mono
     from ...diarize import diarize
     from ..context import safe_stem
-    from ..player import png_data_uri, spectrogram_db, spectrogram_rgb
+    from ..player import WIDE_PX, spectrogram_db, spectrogram_plot
 
-    report = progress or (lambda *args, **kwargs: None)
+    report = reporter(progress)
     upload = ctx.check_upload(audio_path)
     encoder = ctx.model("diarization")
     report(0.0, desc="Finding speech")
@@ -63,8 +80,6 @@ def run_diarization(ctx, audio_path, *, speakers="auto", session=None, progress=
 
     count = None if speakers in (None, "", "auto") else int(speakers)
     try:
-        from ...audio.io import load_audio, to_mono
-
         audio = load_audio(upload.path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # soft problems come back in result.warnings
@@ -75,13 +90,21 @@ def run_diarization(ctx, audio_path, *, speakers="auto", session=None, progress=
     out = ctx.store.new_dir(session)
     base = safe_stem(upload.name)
     rttm = result.save_rttm(out / f"{base}.rttm", uri=base)
+    csv = out / f"{base}-turns.csv"
+    csv.write_text(turns_csv(result))
     mono = to_mono(audio.samples)
-    image = png_data_uri(spectrogram_rgb(spectrogram_db(mono[0], audio.sample_rate, f_max_hz=8000.0)))
-    from ...audio.io import save_audio
-
+    f_max = min(8000.0, audio.sample_rate / 2)
+    # time labels on top: the speaker rows sit right under the spectrogram, on its time axis
+    plot = spectrogram_plot(spectrogram_db(mono[0], audio.sample_rate, f_max_hz=f_max), duration_s=upload.duration_s,
+                            f_max_hz=f_max, what="the conversation", width_px=WIDE_PX, height_px=200, left_px=110,
+                            time_on_top=True)
     wav = save_audio(out / f"{base}.wav", mono, audio.sample_rate)
-    player = player_html(name="conversation", title="Conversation", audio_url=ctx.store.url(wav), image_uri=image,
-                         duration_s=upload.duration_s, download_name=wav.name, below_image=timeline_html(result))
+    downloads = [Download(f"Download who spoke when (RTTM, {format_size(rttm.stat().st_size)})",
+                          ctx.store.url(rttm), rttm.name),
+                 Download(f"Download turns (CSV, {format_size(csv.stat().st_size)})", ctx.store.url(csv), csv.name)]
+    player = player_html(name="conversation", title="Conversation", audio_url=ctx.store.url(wav), plot=plot,
+                         duration_s=upload.duration_s, audio_label="The conversation", downloads=downloads,
+                         below_plot=timeline_html(result, plot))
     notes = list(result.warnings)
     summary = (f"{upload.name}: {upload.duration_s:.1f} s, {len(result.speakers)} speaker"
                f"{'' if len(result.speakers) == 1 else 's'}, {len(result.turns)} turns.")
@@ -92,21 +115,11 @@ def run_diarization(ctx, audio_path, *, speakers="auto", session=None, progress=
 def build(ctx):
     import gradio as gr
 
-    from ..context import format_duration
-
-    s = ctx.settings
-    players = gr.HTML(PLACEHOLDER, js_on_load=PLAYER_JS, css_template=PLAYER_CSS, apply_default_css=False,
-                      elem_id="vt-diarize-players", render=False)
-    rttm_out = gr.File(label="Who spoke when (RTTM)", elem_id="vt-diarize-rttm", interactive=False, render=False)
-
     def diarize_handler(audio_path, speakers, request: gr.Request = None, progress=gr.Progress()):
-        try:
-            page, rttm, notes = run_diarization(ctx, audio_path, speakers=speakers,
-                                                session=getattr(request, "session_hash", None), progress=progress)
-        except VoicetoolsError as exc:
-            raise user_error(exc, "Cannot diarize this audio") from None
-        show_warnings(notes)
-        return page, rttm
+        return run_job(ctx, key="diarize", title="Cannot diarize this audio", audio_path=audio_path,
+                       params=(speakers,), request=request,
+                       compute=lambda session: run_diarization(ctx, audio_path, speakers=speakers, session=session,
+                                                               progress=progress))
 
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
@@ -115,17 +128,20 @@ def build(ctx):
             speakers = gr.Dropdown(SPEAKER_CHOICES, value="auto", label="Speakers (auto: estimated)",
                                    elem_id="vt-diarize-speakers")
             run = gr.Button("Diarize", variant="primary", elem_id="vt-diarize-run")
+            examples = examples_box("diarize", [audio_in], [[str(p)] for p in ctx.examples_for("diarize")])
         with gr.Column(scale=1, min_width=320):
-            gr.Markdown(f"Upload or record a conversation and press **Diarize**: one row per speaker under the "
-                        f"spectrogram, in that speaker's colour. Up to {s.max_upload_mb:g} MB and "
-                        f"{format_duration(s.max_duration_s)} per file. Click the spectrogram to jump there.",
+            gr.Markdown("Upload or record a conversation and press **Diarize**, or click the example: one row per "
+                        f"speaker under the spectrogram, in that speaker's colour. {limits_text(ctx)} Click the "
+                        "spectrogram or a row, or focus it and use the arrow keys, to jump there.",
                         elem_id="vt-diarize-help")
-            rttm_out.render()
-    players.render()
-    audio_in.upload(upload_checker(ctx), inputs=[audio_in], outputs=None, api_visibility="private",
-                    show_progress="hidden", concurrency_limit=None)
-    run.click(diarize_handler, inputs=[audio_in, speakers], outputs=[players, rttm_out], api_name="diarize",
-              concurrency_id="diarize", concurrency_limit=s.concurrency)
+    players = gr.HTML(placeholder_html(PLACEHOLDER), js_on_load=PLAYER_JS, css_template=PLAYER_CSS + TIMELINE_CSS,
+                      apply_default_css=False, elem_id="vt-diarize-players")
+    # the RTTM is linked from the result; this hidden box only hands it to API clients
+    rttm_out = gr.File(visible=False, elem_id="vt-diarize-rttm", interactive=False)
+
+    check_uploads(ctx, audio_in)
+    wire_job(ctx, key="diarize", fn=diarize_handler, inputs=[audio_in, speakers], outputs=[players, rttm_out],
+             run=run, examples=examples, progress_on=[players])
     ctx.handlers["diarize"] = diarize_handler
 
 

@@ -14,12 +14,12 @@ def _separate(path, *, model, callback):
 SEPARATE = StemsTab(
     key="separate", task="separation", run=_separate,
     titles={"soprano": "Soprano", "alto": "Alto", "tenor": "Tenor", "bass": "Bass"},
-    input_label="Choir recording", button="Separate", examples_label="Examples: one click separates them",
-    help="Upload or record a choir (soprano, alto, tenor, bass) and press **Separate**. {limits} "
-         "Model: `{model}`. Click a spectrogram to jump there.",
-    zip_label="All four stems (zip)", zip_suffix="stems",
-    placeholder=('<p class="vt-note">The four voices appear here, each with its spectrogram and a player: '
-                 'upload or record a choir, or pick an example, then press Separate.</p>'),
+    input_label="Choir recording", button="Separate",
+    help="Upload or record a choir (soprano, alto, tenor, bass) and press **Separate**, or click the example. "
+         "{limits} Model: `{model}`. Click a spectrogram, or focus it and use the arrow keys, to jump there.",
+    zip_text="Download all stems", zip_suffix="stems",
+    placeholder=("The four voices appear here, each with its spectrogram and a player: upload or record a choir, "
+                 "or pick the example, then press Separate."),
     progress="Separating voices: chunk {done} of {total}", done="separated",
     error_title="Cannot separate this audio", fake_stems="stems are not real voices")
 

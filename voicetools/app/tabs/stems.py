@@ -1,6 +1,6 @@
 """What the tabs that turn one recording into stems share (Separate: S/A/T/B; Vocals: vocals and
 accompaniment): the result page — a spectrogram player and a download per stem, and a zip of all —
-and the layout — input, button, examples, help text, zip, players.
+and the layout — input, button, examples, help text, players.
 
 (No ``from __future__ import annotations`` here: gradio reads the handler's ``gr.Request`` hint.)
 """
@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ...errors import VoicetoolsError
-from ..player import PLAYER_CSS, PLAYER_JS, player_html, players_html, png_data_uri, spectrogram_db, spectrogram_rgb
-from . import show_warnings, upload_checker, user_error
+from ..player import (PLAYER_CSS, PLAYER_JS, Download, format_size, placeholder_html, player_html, players_html,
+                      spectrogram_db, spectrogram_plot)
+from . import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
 
 # spectrograms show up to this frequency (or the model's band, if narrower): voices and harmonics
 SPECTROGRAM_F_MAX_HZ = 8000.0
@@ -29,9 +30,8 @@ class StemsTab:
     titles: dict
     input_label: str
     button: str
-    examples_label: str
     help: str  # Markdown; {model}, {limits} are filled in
-    zip_label: str
+    zip_text: str  # "Download all stems": the zip link, before "(zip, 2.9 MB)"
     zip_suffix: str
     placeholder: str
     progress: str  # "Separating voices: chunk {done} of {total}"
@@ -50,7 +50,7 @@ def run_stems(ctx, tab: StemsTab, audio_path, *, session=None, progress=None):
     from ...audio.io import save_audio
     from ..context import safe_stem
 
-    report = progress or (lambda *args, **kwargs: None)
+    report = reporter(progress)
     upload = ctx.check_upload(audio_path)
     model = ctx.model(tab.task)
     report(0.0, desc="Reading audio")
@@ -74,41 +74,38 @@ def run_stems(ctx, tab: StemsTab, audio_path, *, session=None, progress=None):
         paths[name] = save_audio(out / f"{base}-{name}.wav", x, sr)
         dbs[name] = spectrogram_db(x.reshape(-1, x.shape[-1]).mean(0), sr, f_max_hz=f_max)
     loudest = max(float(d.max()) for d in dbs.values())  # one colour scale: quiet stems look quiet
-    players = [player_html(name=name, title=tab.titles.get(name), audio_url=ctx.store.url(paths[name]),
-                           image_uri=png_data_uri(spectrogram_rgb(dbs[name], ref_db=loudest)),
-                           duration_s=upload.duration_s, download_name=paths[name].name)
-               for name in result.stems]
+    players = []
+    for name in result.stems:
+        title = tab.titles.get(name, name.capitalize())
+        size = format_size(paths[name].stat().st_size)
+        plot = spectrogram_plot(dbs[name], duration_s=upload.duration_s, f_max_hz=f_max, ref_db=loudest,
+                                what=f"the {title.lower()} stem")
+        url = ctx.store.url(paths[name])
+        players.append(player_html(
+            name=name, title=title, audio_url=url, plot=plot, duration_s=upload.duration_s,
+            audio_label=f"{title} stem", downloads=[Download(f"Download {title.lower()} (WAV, {size})", url,
+                                                             paths[name].name)]))
     zip_path = out / f"{base}-{tab.zip_suffix}.zip"
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for p in paths.values():
             z.write(p, arcname=p.name)
+    zip_link = Download(f"{tab.zip_text} (zip, {format_size(zip_path.stat().st_size)})", ctx.store.url(zip_path),
+                        zip_path.name)
     notes = list(result.warnings)
     if result.model.startswith("tiny-"):
         notes.append(f"{result.model} is a random-weight test model: its {tab.fake_stems}")
     summary = f"{upload.name}: {upload.duration_s:.1f} s at {sr} Hz, {tab.done} with {result.model}."
     note = " ".join([summary] + [n[0].upper() + n[1:] + "." for n in notes])
-    return players_html(players, note=note), str(zip_path), notes
+    return players_html(players, note=note, links=[zip_link]), str(zip_path), notes
 
 
 def build_stems_tab(ctx, tab: StemsTab) -> None:
     """Lay out ``tab`` inside the current ``gr.Tab`` and wire its events."""
     import gradio as gr
 
-    from ..context import format_duration
-
-    s = ctx.settings
-    players = gr.HTML(tab.placeholder, js_on_load=PLAYER_JS, css_template=PLAYER_CSS, apply_default_css=False,
-                      elem_id=f"vt-{tab.key}-players", render=False)
-    zip_out = gr.File(label=tab.zip_label, elem_id=f"vt-{tab.key}-zip", interactive=False, render=False)
-
     def stems_handler(audio_path, request: gr.Request = None, progress=gr.Progress()):
-        try:
-            html, zip_path, notes = run_stems(ctx, tab, audio_path, session=getattr(request, "session_hash", None),
-                                              progress=progress)
-        except VoicetoolsError as exc:
-            raise user_error(exc, tab.error_title) from None
-        show_warnings(notes)
-        return html, zip_path
+        return run_job(ctx, key=tab.key, title=tab.error_title, audio_path=audio_path, params=(), request=request,
+                       compute=lambda session: run_stems(ctx, tab, audio_path, session=session, progress=progress))
 
     stems_handler.__name__ = f"{tab.key}_handler"  # gradio names the event after it
 
@@ -117,26 +114,16 @@ def build_stems_tab(ctx, tab: StemsTab) -> None:
             audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label=tab.input_label,
                                 elem_id=f"vt-{tab.key}-input")
             run = gr.Button(tab.button, variant="primary", elem_id=f"vt-{tab.key}-run")
-            examples = None
-            if s.examples:
-                examples = gr.Examples(examples=[[str(p)] for p in s.examples], inputs=[audio_in],
-                                       cache_examples=False, label=tab.examples_label,
-                                       elem_id=f"vt-{tab.key}-examples")
+            examples = examples_box(tab.key, [audio_in], [[str(p)] for p in ctx.examples_for(tab.key)])
         with gr.Column(scale=1, min_width=320):
-            limits = (f"Up to {s.max_upload_mb:g} MB and {format_duration(s.max_duration_s)} per file "
-                      "(WAV, FLAC, OGG, MP3, AIFF).")
-            gr.Markdown(tab.help.format(model=s.models.get(tab.task), limits=limits), elem_id=f"vt-{tab.key}-help")
-            zip_out.render()
-    players.render()
+            gr.Markdown(tab.help.format(model=ctx.settings.models.get(tab.task), limits=limits_text(ctx)),
+                        elem_id=f"vt-{tab.key}-help")
+    players = gr.HTML(placeholder_html(tab.placeholder), js_on_load=PLAYER_JS, css_template=PLAYER_CSS,
+                      apply_default_css=False, elem_id=f"vt-{tab.key}-players")
+    # the zip is linked from the result; this hidden box only hands it to API clients
+    zip_out = gr.File(visible=False, elem_id=f"vt-{tab.key}-zip", interactive=False)
 
-    # the quick header check is not queued behind running jobs
-    audio_in.upload(upload_checker(ctx), inputs=[audio_in], outputs=None, api_visibility="private",
-                    show_progress="hidden", concurrency_limit=None)
-    # the button and an example click share one concurrency limit (the app's --concurrency)
-    run.click(stems_handler, inputs=[audio_in], outputs=[players, zip_out], api_name=tab.key,
-              concurrency_id=tab.key, concurrency_limit=s.concurrency)
-    if examples is not None:
-        examples.load_input_event.then(stems_handler, inputs=[audio_in], outputs=[players, zip_out],
-                                       api_visibility="private", concurrency_id=tab.key,
-                                       concurrency_limit=s.concurrency)
+    check_uploads(ctx, audio_in)
+    wire_job(ctx, key=tab.key, fn=stems_handler, inputs=[audio_in], outputs=[players, zip_out], run=run,
+             examples=examples, progress_on=[players])
     ctx.handlers[tab.key] = stems_handler

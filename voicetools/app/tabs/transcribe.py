@@ -5,16 +5,15 @@ with a playhead over the roll, and the MIDI file to download. "Choir" splits SAT
 (No ``from __future__ import annotations`` here: gradio reads the handler's ``gr.Request`` hint.)
 """
 
-import base64
 import warnings
 
 from ...errors import VoicetoolsError
-from ..player import PLAYER_CSS, PLAYER_JS, player_html, players_html
+from ..player import PLAYER_CSS, PLAYER_JS, Download, format_size, placeholder_html, player_html, players_html
 from ..registry import TabSpec
-from . import show_warnings, upload_checker, user_error
+from . import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
 
-PLACEHOLDER = ('<p class="vt-note">The piano roll appears here over the spectrogram, with the MIDI played '
-               'back: upload or record singing, then press Transcribe.</p>')
+PLACEHOLDER = ("The piano roll appears here over the spectrogram, with the MIDI played back: upload or record "
+               "singing, or pick the example, then press Transcribe.")
 QUANTIZE_CHOICES = ["off", "1/4", "1/8", "1/16"]
 PLAYBACK_RATE = 16000
 
@@ -29,11 +28,12 @@ def run_transcription(ctx, audio_path, *, parts=False, quantize="off", pitch_ben
     import torch
 
     from ...audio.io import load_audio, save_audio, to_mono
-    from ...audio.plot import piano_roll
+    from ...audio.plot import TRACK_COLOURS
     from ...transcribe import transcribe
     from ..context import safe_stem
+    from ..player import piano_roll_plot
 
-    report = progress or (lambda *args, **kwargs: None)
+    report = reporter(progress)
     upload = ctx.check_upload(audio_path)
     model = ctx.model("transcription")
     report(0.0, desc="Reading audio")
@@ -58,19 +58,20 @@ def run_transcription(ctx, audio_path, *, parts=False, quantize="off", pitch_ben
     out = ctx.store.new_dir(session)
     base = safe_stem(upload.name)
     midi_path = result.save(out / f"{base}.mid", overwrite=True)
-    fig = piano_roll(result.tracks, audio=to_mono(audio.samples)[0], sample_rate=audio.sample_rate,
-                     duration_s=upload.duration_s, path=out / f"{base}-roll.png", bare=True)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    image_uri = "data:image/png;base64," + base64.b64encode((out / f"{base}-roll.png").read_bytes()).decode("ascii")
+    plot = piano_roll_plot(result.tracks, audio=to_mono(audio.samples)[0], sample_rate=audio.sample_rate,
+                           duration_s=upload.duration_s, colours=TRACK_COLOURS)
     playback = result.midi.synthesize(fs=PLAYBACK_RATE) if result.notes else np.zeros(1, np.float32)
     n = int(round(upload.duration_s * PLAYBACK_RATE))
     playback = np.pad(playback[:n], (0, max(0, n - len(playback))))
     playback = 0.5 * playback / (np.abs(playback).max() + 1e-9)
     wav = save_audio(out / f"{base}-midi.wav", torch.from_numpy(playback.astype(np.float32))[None], PLAYBACK_RATE)
-    player = player_html(name="midi", title="MIDI playback", audio_url=ctx.store.url(wav), image_uri=image_uri,
-                         duration_s=upload.duration_s, download_name=wav.name)
+    url = ctx.store.url(wav)
+    downloads = [Download(f"Download MIDI ({format_size(midi_path.stat().st_size)})", ctx.store.url(midi_path),
+                          midi_path.name),
+                 Download(f"Download playback (WAV, {format_size(wav.stat().st_size)})", url, wav.name)]
+    player = player_html(name="midi", title="Transcribed notes", audio_url=url, plot=plot,
+                         duration_s=upload.duration_s, audio_label="The transcribed MIDI, played back",
+                         downloads=downloads)
     counts = ", ".join(f"{len(v)} {k} notes" for k, v in result.tracks.items())
     notes = list(result.warnings)
     if result.model.startswith("tiny-"):
@@ -83,24 +84,15 @@ def run_transcription(ctx, audio_path, *, parts=False, quantize="off", pitch_ben
 def build(ctx):
     import gradio as gr
 
-    from ..context import format_duration
-
     s = ctx.settings
-    players = gr.HTML(PLACEHOLDER, js_on_load=PLAYER_JS, css_template=PLAYER_CSS, apply_default_css=False,
-                      elem_id="vt-transcribe-players", render=False)
-    midi_out = gr.File(label="MIDI file", elem_id="vt-transcribe-midi", interactive=False, render=False)
 
     def transcribe_handler(audio_path, parts, quantize, pitch_bend, request: gr.Request = None,
                            progress=gr.Progress()):
-        try:
-            html, midi_path, notes = run_transcription(ctx, audio_path, parts=parts, quantize=quantize,
-                                                       pitch_bend=pitch_bend,
-                                                       session=getattr(request, "session_hash", None),
-                                                       progress=progress)
-        except VoicetoolsError as exc:
-            raise user_error(exc, "Cannot transcribe this audio") from None
-        show_warnings(notes)
-        return html, midi_path
+        return run_job(ctx, key="transcribe", title="Cannot transcribe this audio", audio_path=audio_path,
+                       params=(bool(parts), quantize, bool(pitch_bend)), request=request,
+                       compute=lambda session: run_transcription(ctx, audio_path, parts=parts, quantize=quantize,
+                                                                 pitch_bend=pitch_bend, session=session,
+                                                                 progress=progress))
 
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
@@ -113,18 +105,25 @@ def build(ctx):
             quantize = gr.Dropdown(QUANTIZE_CHOICES, value="off", label="Quantize to a grid",
                                    elem_id="vt-transcribe-quantize")
             run = gr.Button("Transcribe", variant="primary", elem_id="vt-transcribe-run")
+            # a choir is polyphonic: its example transcribes each voice on its own track
+            rows, labels = [], []
+            for p in ctx.examples_for("transcribe"):
+                choir = p.name == "choir.wav"
+                rows.append([str(p), choir])
+                labels.append(p.name + (" (one track per voice)" if choir else ""))
+            examples = examples_box("transcribe", [audio_in, parts], rows, labels)
         with gr.Column(scale=1, min_width=320):
-            gr.Markdown(f"Upload or record singing and press **Transcribe**. Up to {s.max_upload_mb:g} MB and "
-                        f"{format_duration(s.max_duration_s)} per file. Model: `{s.models.get('transcription')}`. "
-                        "The player plays the MIDI; click the piano roll to jump there.",
-                        elem_id="vt-transcribe-help")
-            midi_out.render()
-    players.render()
+            gr.Markdown(f"Upload or record singing and press **Transcribe**, or click the example. {limits_text(ctx)} "
+                        f"Model: `{s.models.get('transcription')}`. The player plays the MIDI; click the piano roll, "
+                        "or focus it and use the arrow keys, to jump there.", elem_id="vt-transcribe-help")
+    players = gr.HTML(placeholder_html(PLACEHOLDER), js_on_load=PLAYER_JS, css_template=PLAYER_CSS,
+                      apply_default_css=False, elem_id="vt-transcribe-players")
+    # the MIDI file is linked from the result; this hidden box only hands it to API clients
+    midi_out = gr.File(visible=False, elem_id="vt-transcribe-midi", interactive=False)
 
-    audio_in.upload(upload_checker(ctx), inputs=[audio_in], outputs=None, api_visibility="private",
-                    show_progress="hidden", concurrency_limit=None)
-    run.click(transcribe_handler, inputs=[audio_in, parts, quantize, pitch_bend], outputs=[players, midi_out],
-              api_name="transcribe", concurrency_id="transcribe", concurrency_limit=s.concurrency)
+    check_uploads(ctx, audio_in)
+    wire_job(ctx, key="transcribe", fn=transcribe_handler, inputs=[audio_in, parts, quantize, pitch_bend],
+             outputs=[players, midi_out], run=run, examples=examples, progress_on=[players])
     ctx.handlers["transcribe"] = transcribe_handler
 
 

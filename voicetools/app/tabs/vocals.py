@@ -16,13 +16,13 @@ def _extract(path, *, model, callback):
 
 VOCALS = StemsTab(
     key="vocals", task=TASK, run=_extract, titles={"vocals": "Vocals", "accompaniment": "Accompaniment"},
-    input_label="Song", button="Extract vocals", examples_label="Examples: one click extracts the vocals",
-    help="Upload or record a song and press **Extract vocals**: you get the vocals and the accompaniment "
-         "(the song minus the vocals), in the song's sample rate and channels. {limits} "
-         "Model: `{model}` (Demucs). Click a spectrogram to jump there.",
-    zip_label="Vocals and accompaniment (zip)", zip_suffix="vocals",
-    placeholder=('<p class="vt-note">Vocals and accompaniment appear here, each with its spectrogram and a '
-                 'player: upload or record a song, or pick an example, then press Extract vocals.</p>'),
+    input_label="Song", button="Extract vocals",
+    help="Upload or record a song and press **Extract vocals**, or click the example: you get the vocals and the "
+         "accompaniment (the song minus the vocals), in the song's sample rate and channels. {limits} "
+         "Model: `{model}` (Demucs). Click a spectrogram, or focus it and use the arrow keys, to jump there.",
+    zip_text="Download both stems", zip_suffix="vocals",
+    placeholder=("Vocals and accompaniment appear here, each with its spectrogram and a player: upload or record "
+                 "a song, or pick the example, then press Extract vocals."),
     progress="Extracting vocals: segment {done} of {total}", done="vocals extracted",
     error_title="Cannot extract vocals from this audio", fake_stems="vocals are not real vocals")
 
