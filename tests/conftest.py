@@ -185,3 +185,17 @@ def choir_example():
     spec.loader.exec_module(module)
     _, mixture, stems = module.example_stems()
     return module.SAMPLE_RATE, mixture, stems
+
+
+# Shipped-weight quality checks and whole-pipeline runs take minutes; the browser tests need chromium.
+# Both run by default (CI runs everything); `pytest -m "not slow and not browser"` is the quick loop.
+SLOW_MODULES = {"test_separation_quality", "test_vocals_quality", "test_pronounce_real", "test_readme_blocks",
+                "test_transcription_benchmark", "test_classify_ddp"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
