@@ -256,8 +256,9 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
     Parameters
     ----------
     text : the sentence in Chinese characters (punctuation marks phrases); tone sandhi is applied.
-    audio : the learner's recording — path, array / tensor shaped (time,) or (channels, time) with
-        ``sample_rate``, or ``{"waveform", "sample_rate"}``; None gives only the reference and pinyin.
+    audio : the learner's recording — path, array / tensor shaped (time,), (channels, time) or
+        (time, channels) with ``sample_rate``, or ``{"waveform", "sample_rate"}``; None gives only the
+        reference and pinyin.
     model : tone model (registry name, checkpoint folder or ``LoadedModel``); default ``tone-net``.
     aligner : acoustic model for syllable boundaries and the "is this the sentence?" check;
         default ``mandarin-aligner``.
@@ -297,8 +298,7 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
         loaded = _load_model(model, "tone")
         acoustic = _load_model(aligner, "mandarin-aligner")
         if _speech_dbfs(learner) < SILENCE_DBFS:
-            raise AudioLoadError(f"{name} is silent (quieter than {SILENCE_DBFS:.0f} dBFS); record again closer "
-                                 "to the microphone")
+            raise AudioLoadError(f"{name} is silent, or nearly; record again closer to the microphone")
         st_l, energy, median_hz = utterance_tracks(learner, SAMPLE_RATE)
         voiced_s = float(np.isfinite(st_l).sum()) * 0.01
         if voiced_s < 0.05 * len(syllables):
@@ -323,7 +323,7 @@ def pronounce(text: str, audio=None, *, sample_rate: int | None = None, model=DE
     if not is_reading(al):
         raise NotThisSentenceError(f"{name} does not sound like a reading of “{text}”; read exactly this sentence, "
                                    "one syllable per character, and record again")
-    probs = predict(loaded.model, st_l, energy, al.spans_s)
+    probs = predict(loaded.model, st_l, energy, al.spans_s, learner, SAMPLE_RATE)
     labels = [int(k) for k in loaded.config.get("labels", LABELS)]
     ref_spoken = ref.spans_s[-1][1] - ref.spans_s[0][0]
     tempo = spoken / ref_spoken

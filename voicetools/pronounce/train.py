@@ -20,6 +20,7 @@ up to 20 ms (alignment is never exact).
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import torch
 from ..train.recipe import recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer, read_log
 from .data import TRAIN_SPEAKER, VALID_SPEAKER
-from .tones import LABELS, N_FEATURES, frame_features, frame_spans, utterance_tracks
+from .tones import LABELS, N_FEATURES, N_SPECTRAL, frame_features, frame_spans, spectral_track, utterance_tracks
 from .tts import SAMPLE_RATE
 
 COPIES = 3
@@ -42,6 +43,7 @@ def utterance_item(x: np.ndarray, spans_s, syllables, source: str) -> dict:
     """Pitch and energy tracks, syllable spans and surface-tone labels of one recording."""
     st, energy, _ = utterance_tracks(x, SAMPLE_RATE)
     return {"st": st.astype(np.float32), "energy": energy.astype(np.float32),
+            "spectrum": spectral_track(x, SAMPLE_RATE, len(st)).astype(np.float16),
             "spans": frame_spans(spans_s, len(st)), "y": np.array([s.tone - 1 for s in syllables]), "source": source}
 
 
@@ -89,12 +91,13 @@ def prepare(corpus: Path, aligner_name: str, out: Path, *, seed: int = 0) -> Non
         torch.save(items, out / f"{name}.pt")
 
 
-def pad(items: list[dict], rng: np.random.Generator | None = None):
-    """A batch: (features (B, N_FEATURES, T), spans (B, S, 2), labels (B, S) with -100 padding).
-    With ``rng``, the augmentation of the module docstring and span edges moved by up to 20 ms."""
+def pad(items: list[dict], rng: np.random.Generator | None = None, *, spectral: bool = False):
+    """A batch: (features (B, N_FEATURES [+ N_SPECTRAL], T), spans (B, S, 2), labels (B, S) with -100
+    padding). With ``rng``, the augmentation of the module docstring, span edges moved by up to 20 ms
+    and, for the spectrum, a random tilt and one masked band range (another microphone, another voice)."""
     T = max(len(it["st"]) for it in items)
     S = max(len(it["y"]) for it in items)
-    x = torch.zeros(len(items), N_FEATURES, T)
+    x = torch.zeros(len(items), N_FEATURES + (N_SPECTRAL if spectral else 0), T)
     spans = torch.zeros(len(items), S, 2, dtype=torch.long)
     y = torch.full((len(items), S), -100, dtype=torch.long)
     for i, it in enumerate(items):
@@ -107,7 +110,14 @@ def pad(items: list[dict], rng: np.random.Generator | None = None):
             sp = sp + rng.integers(-2, 3, sp.shape)
             sp[:, 0] = sp[:, 0].clip(0, len(st) - 1)
             sp[:, 1] = np.maximum(sp[:, 1].clip(0, len(st)), sp[:, 0] + 1)
-        x[i, :, : len(st)] = torch.from_numpy(frame_features(st, it["energy"]))
+        spectrum = None
+        if spectral:
+            spectrum = it["spectrum"].astype(np.float32)
+            if rng is not None:
+                spectrum = spectrum + rng.uniform(-0.3, 0.3) * np.linspace(-1, 1, N_SPECTRAL)[:, None]
+                lo = rng.integers(N_SPECTRAL)
+                spectrum[lo : lo + rng.integers(0, 5)] = 0.0
+        x[i, :, : len(st)] = torch.from_numpy(frame_features(st, it["energy"], spectrum))
         spans[i, : len(sp)] = torch.from_numpy(sp)
         y[i, : len(it["y"])] = torch.from_numpy(it["y"])
     return x, spans, y
@@ -116,14 +126,14 @@ def pad(items: list[dict], rng: np.random.Generator | None = None):
 class Batches:
     """Endless batches of whole utterances, augmented (``pad`` with a generator)."""
 
-    def __init__(self, items: list[dict], batch_size: int, seed: int):
-        self.items, self.batch_size = items, batch_size
+    def __init__(self, items: list[dict], batch_size: int, seed: int, *, spectral: bool = False):
+        self.items, self.batch_size, self.spectral = items, batch_size, spectral
         self.rng = np.random.default_rng(seed)
 
     def __iter__(self):
         while True:
             idx = self.rng.integers(len(self.items), size=self.batch_size)
-            yield pad([self.items[i] for i in idx], self.rng)
+            yield pad([self.items[i] for i in idx], self.rng, spectral=self.spectral)
 
 
 def loss_fn(model, batch):
@@ -133,8 +143,8 @@ def loss_fn(model, batch):
                                              label_smoothing=0.05)
 
 
-def make_validate(items: list[dict]):
-    x, spans, y = pad(items)
+def make_validate(items: list[dict], *, spectral: bool = False):
+    x, spans, y = pad(items, spectral=spectral)
 
     def validate(model):
         logits = model(x, spans)
@@ -150,7 +160,8 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     from ..nn.tones import ToneNet
 
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
-    model = ToneNet.from_model_args(MODEL_ARGS)
+    model_args = json.loads((Path(run_dir) / "config.json").read_text())["extra"]["model_args"]
+    model = ToneNet.from_model_args(model_args)
     model.load_state_dict(state["model"])
     training = {"epochs": state["epoch"], "steps_run": read_log(run_dir)[-1]["step"],
                 "valid_accuracy": state["score"],
@@ -167,6 +178,7 @@ def main(argv=None):
     ap.add_argument("--corpus", type=Path, default=Path("../shared/data/mandarin-aishell-sample"))
     ap.add_argument("--aligner", default="mandarin-aligner")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--spectral", action="store_true", help="also read the coarse log-mel spectrum (tones.N_SPECTRAL)")
     args = ap.parse_args(argv)
     if not start(args, export):
         return
@@ -175,13 +187,14 @@ def main(argv=None):
     train = torch.load(args.data / "train.pt", weights_only=False)
     valid = torch.load(args.data / "valid.pt", weights_only=False)
     logging.info("%d training utterances, %d validation", len(train), len(valid))
+    model_args = {**MODEL_ARGS, "n_features": N_FEATURES + (N_SPECTRAL if args.spectral else 0)}
     config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, warmup_steps=100,
                          max_minutes=args.max_minutes, seed=args.seed,
-                         extra={"model_args": MODEL_ARGS, "batch_size": args.batch_size})
+                         extra={"model_args": model_args, "batch_size": args.batch_size})
     torch.manual_seed(args.seed)
-    trainer = Trainer(ToneNet.from_model_args(MODEL_ARGS), loss_fn, args.run, config,
-                      validate=make_validate(valid), monitor="accuracy", mode="max")
-    print(trainer.fit(Batches(train, args.batch_size, args.seed)))
+    trainer = Trainer(ToneNet.from_model_args(model_args), loss_fn, args.run, config,
+                      validate=make_validate(valid, spectral=args.spectral), monitor="accuracy", mode="max")
+    print(trainer.fit(Batches(train, args.batch_size, args.seed, spectral=args.spectral)))
 
 
 if __name__ == "__main__":
