@@ -10,6 +10,7 @@ only), then runs two scenarios with ``--clients`` concurrent clients:
 Bounded in count (``--requests`` ≤ 200) and time (``--timeout-s``; unfinished requests count as
 failed). Prints a Markdown table and writes ``benchmarks/results/app_load.json``.
 
+    python tests/tiny_models.py                                    # once: installs tiny-satb into your cache
     python benchmarks/app_load.py                                  # tiny-satb: server-side overhead
     python benchmarks/app_load.py --model satb-convtasnet --requests 8 --clients 4
     python benchmarks/app_load.py --url http://127.0.0.1:7860/     # a running `voicetools app`
@@ -33,6 +34,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import provenance  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "app_load.json"
 MAX_REQUESTS, MAX_CLIENTS, MAX_TIMEOUT_S = 200, 32, 1800
@@ -132,6 +136,7 @@ def main(argv=None) -> int:
         if args.url:
             url = loopback_only(args.url)
             model = "(the running server's)"
+            used = []  # a running server's models are its own business: not known here
         else:
             from voicetools.app import build_app, launch_app
 
@@ -143,6 +148,7 @@ def main(argv=None) -> int:
             launch_app(demo, host="127.0.0.1", port=port, block=False, quiet=True)
             url = loopback_only(demo.local_url)
             model = args.model
+            used = list(demo.voicetools.settings.models.values())  # every model the app loaded at start
         audio = write_choir(tmp / "choir.wav", args.audio_s)
         print(f"app at {url}; model {model}; {n} separate jobs and {n_page} page loads, {clients} clients",
               file=sys.stderr)
@@ -183,7 +189,8 @@ def main(argv=None) -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "gradio": gradio.__version__,
                     "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                     "loadavg_1m_at_end": os.getloadavg()[0]},
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "scenarios": results,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "provenance": provenance(used), "scenarios": results,
     }
     print("| scenario | requests | clients | ok | failed | p50 s | p90 s | p99 s | max s | req/s |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +35,9 @@ from voicetools.classify.train import Recipe, format_table, loss_fn, run
 from voicetools.data.labelled import read_dataset
 from voicetools.data.toy import make_toy_dataset
 from voicetools.nn.classifiers import BACKBONES, AudioClassifier, n_parameters
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import provenance  # noqa: E402
 
 
 def speed(backbone: str, *, clips: int, batch: int = 32) -> dict:
@@ -114,6 +118,7 @@ def main(argv=None):
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__, "quick": a.quick,
                                  "load_average_1min_before": load_before, "cpu_count": os.cpu_count(),
+                                 "provenance": provenance(),  # every model here is trained from scratch
                                  "speed": rows, "cv": cv}, indent=1) + "\n")
     print(f"\n{a.out}")
 

@@ -33,7 +33,7 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from separation import MEASURE, machine_info, md_table  # noqa: E402
+from common import MEASURE, machine_info, md_table, package_file, provenance  # noqa: E402
 
 from voicetools.data.conversations import SAMPLE_RATE, build, espeak_pools, folder_pools  # noqa: E402
 from voicetools.diarize import read_rttm  # noqa: E402
@@ -117,7 +117,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     started = time.time()
     results = {"benchmark": "diarization", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": sys.argv,
-               "machine": machine_info(args.threads), "sets": {}}
+               "machine": machine_info(args.threads),
+               "provenance": provenance(["speaker-resemblyzer"], dict([package_file("silero_vad", "data/silero_vad.jit")])),
+               "sets": {}}
     print("# Diarization benchmark: Silero VAD + speaker-resemblyzer + spectral clustering\n")
     rows = []
     with tempfile.TemporaryDirectory(prefix="vt-diar-") as tmp:

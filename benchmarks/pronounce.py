@@ -37,10 +37,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from separation import machine_info, md_table  # noqa: E402
+from common import machine_info, md_table, provenance  # noqa: E402
 
 import voicetools as vt  # noqa: E402
-pr = importlib.import_module("voicetools.pronounce")  # the package (vt.pronounce is the verb)
+pr = importlib.import_module("voicetools.pronounce.pronounce")  # the module (vt.pronounce is the verb)
 from voicetools.audio.io import load_mono  # noqa: E402
 from voicetools.pronounce import text_to_syllables  # noqa: E402
 from voicetools.pronounce.data import VALID_SPEAKER as HELD_OUT  # noqa: E402
@@ -75,7 +75,7 @@ def scores(text, x) -> dict:
     from voicetools.pronounce.acoustic import align_text
 
     syl = text_to_syllables(text)
-    al = align_text(pr._load_model(pr.DEFAULT_ALIGNER, "mandarin-aligner"), x, SAMPLE_RATE, [s.pinyin for s in syl])
+    al = align_text(pr.cached_model(pr.DEFAULT_ALIGNER, "mandarin-aligner"), x, SAMPLE_RATE, [s.pinyin for s in syl])
     return {"mismatch": al.mismatch, "unexplained_s": al.unexplained_s, "longest_syllable_s": al.longest_syllable_s,
             "median_syllable_s": al.median_syllable_s}
 
@@ -285,7 +285,7 @@ def synthesized(quick: bool) -> dict:
     from voicetools.pronounce.pinyin import Syllable
 
     rng = np.random.default_rng(300)
-    aligner = pr._load_model(pr.DEFAULT_ALIGNER, "mandarin-aligner")
+    aligner = pr.cached_model(pr.DEFAULT_ALIGNER, "mandarin-aligner")
     err_new, err_dtw = [], []
     n = accepted = agree = n_syl = flagged = caught = 0
     for text in SENTENCES[: 4 if quick else None]:
@@ -340,7 +340,7 @@ def main(argv=None):
         print(md_table(["WRONG_BELOW", "right syllables flagged", "swapped syllables flagged"],
                        [[t, v["right_flagged"], v["swaps_flagged"]] for t, v in c["wrong_below"].items()]))
         return
-    results = {"machine": machine_info(1), "command": "python benchmarks/pronounce.py" + (" --quick" * args.quick),
+    results = {"machine": machine_info(1), "provenance": provenance(["mandarin-aligner", "tone-net"]), "command": "python benchmarks/pronounce.py" + (" --quick" * args.quick),
                "thresholds": {k: getattr(pr, k) for k in ("MISMATCH_MAX", "UNEXPLAINED_MAX_S", "LONGEST_SYLLABLE_S",
                                                           "SHORTEST_MEDIAN_SYLLABLE_S", "WRONG_BELOW")}}
     if args.corpus.exists():

@@ -63,7 +63,7 @@ from voicetools.revoice.analysis import cents_error, f0_track, loudness_db
 from voicetools.revoice.vocoder import pitch_range
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from separation import machine_info  # noqa: E402  (the sibling benchmark's helper)
+from common import machine_info, provenance  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 16000
@@ -81,6 +81,15 @@ CONFIGS = {
     "gm:choir_aahs": ({p: "gm:choir_aahs" for p in PARTS}, {p: {"choir-aahs"} for p in PARTS}),
     "singing": ({p: "singing" for p in PARTS}, {p: {p} for p in PARTS}),
 }
+
+
+def models_used(configs, judge: str) -> list[str]:
+    """The models the chosen configurations load: separation, the judge, timbres, transcription."""
+    used = ["satb-convtasnet", judge]
+    used += [c for c in configs if c.startswith("timbre-")]  # the shipped timbre models are named so
+    if any(c.startswith("gm:") or c == "singing" for c in configs):
+        used.append("voice2midi")  # the MIDI routes transcribe the part first
+    return used
 
 
 def test_inputs(n: int, cache: Path):
@@ -235,7 +244,7 @@ def main(argv=None):
     judge_card = judge.config.get("training", {})
     out = {"inputs": [n for n, _, _ in inputs], "seconds": SECONDS, "sample_rate": SR, "judge": args.judge,
            "judge_valid_accuracy": judge_card.get("valid_accuracy"), "tables": rows, "parts": per_part,
-           "machine": machine_info(args.threads)}
+           "machine": machine_info(args.threads), "provenance": provenance(models_used(args.configs, args.judge))}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     print(f"\nresults: {args.out}")

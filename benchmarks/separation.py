@@ -3,6 +3,7 @@
 
     python benchmarks/separation.py                                   # full run, satb-convtasnet
     python benchmarks/separation.py --model tiny-satb --limit 1 --quick --memory-minutes 1   # smoke test
+    (the tiny-* models are not installed with voicetools: run ``python tests/tiny_models.py`` once first)
 
 0. Real recordings (the headline): Bach10's pieces in ``--bach10`` (default ``../shared/data/bach10-dev``):
    violin, clarinet, saxophone and bassoon playing S, A, T, B, each recorded on its own; the
@@ -25,7 +26,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,10 +37,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 import torch
-from tqdm import tqdm
 
 import voicetools as vt
-from voicetools.checkpoints import LoadedModel, registry
 from voicetools.chunking import OverlapAdd
 from voicetools.data import bach10, chorales, render, satb, singing
 from voicetools.data.chorales import VOICES, split_names
@@ -48,6 +46,9 @@ from voicetools.data.render import RENDERERS
 from voicetools.data.satb import SAMPLE_RATE, test_mixtures
 from voicetools.separation import DEFAULT_MODEL, OVERLAP_S, SEGMENT_S
 from voicetools.separation.metrics import ideal_ratio_mask, si_sdr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import MEASURE, machine_info, md_table, model_info, progress, provenance  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEED_S = 60.0
@@ -60,47 +61,7 @@ METRICS = {"si_sdr": "SI-SDR estimate", "si_sdr_mixture": "SI-SDR mixture", "si_
            "irm_si_sdr": "SI-SDR IRM ceiling", "irm_si_sdri": "SI-SDRi IRM ceiling"}
 
 
-def progress(iterable=None, **kw):
-    return tqdm(iterable, file=sys.stderr, leave=False, **kw)
-
-
-def md_table(header: list[str], rows: list[list]) -> str:
-    cell = lambda v: f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = [header, ["---"] * len(header), *[[cell(v) for v in r] for r in rows]]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-
-
 # ---------------------------------------------------------------------------------------- setup
-
-def machine_info(threads: int) -> dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": threads, "torch": torch.__version__,
-            "python": platform.python_version(), "platform": platform.platform(), "voicetools": vt.__version__,
-            "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-            "git_commit": git_commit()}
-
-
-def git_commit() -> str | None:
-    """The commit the benchmark ran on (with ``+dirty`` when the tree has uncommitted changes)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head.stdout.strip() + ("+dirty" if dirty else "")
-
-
-def model_info(loaded: LoadedModel) -> dict:
-    entry = registry().get(loaded.name, {})
-    return {"name": loaded.name, "sha256": entry.get("sha256"), "sources": loaded.sources,
-            "sample_rate": loaded.sample_rate, "parameters": sum(p.numel() for p in loaded.model.parameters()),
-            "model_args": loaded.config.get("model_args"), "training": loaded.config.get("training")}
-
 
 def cache_folder(base: Path) -> Path:
     """One folder per version of the rendering code, so a changed renderer never reads stale audio."""
@@ -252,19 +213,6 @@ def write_long_wav(path: Path, minutes: float, source: np.ndarray, block_s: floa
     return n / FILE_RATE
 
 
-# Runs the CLI and prints its wall time and rusage as JSON. A middleman is needed: a child's peak RSS
-# counts the memory of the process it was forked from, and this one holds torch and the test audio.
-MEASURE = """
-import json, resource, subprocess, sys, time
-t0 = time.perf_counter()
-code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
-wall = time.perf_counter() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-kb = 1024 if sys.platform == "darwin" else 1
-print(json.dumps({"exit_code": code, "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss_mb": ru.ru_maxrss / kb / 1024}))
-"""
-
-
 def memory(model: str, minutes_list, source: np.ndarray, threads: int, tmp_root: str | None) -> list[dict]:
     """Run ``voicetools separate`` on each length in its own process and record its peak RSS and time."""
     out = []
@@ -351,7 +299,7 @@ def main(argv=None) -> int:
     names = list(dict.fromkeys(n for n, *_ in items))
     results = {
         "benchmark": "separation", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": sys.argv,
-        "machine": machine_info(args.threads), "model": model_info(loaded),
+        "machine": machine_info(args.threads), "model": model_info(loaded), "provenance": provenance([args.model]),
         "data": {"split": "test", "chorales": names, "renderers": args.renderers,
                  "description": "test_mixtures: each chorale (version 0) rendered by one renderer, seeded "
                                 "per-part gains, room on about half, full length, 8 kHz mono",

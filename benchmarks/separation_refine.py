@@ -28,6 +28,9 @@ from voicetools.checkpoints import load_model
 from voicetools.data.satb import SAMPLE_RATE, test_mixtures
 from voicetools.separation.metrics import si_sdr
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine_info, provenance  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 GRID = [(1, None), (4, None), (1, 2.0), (4, 1.0), (4, 1.5), (4, 2.0), (8, 1.5)]
 
@@ -73,7 +76,9 @@ def main(argv=None) -> int:
     print(f"\nbest: shifts {best['shifts']}, Wiener power {best['wiener_power']} "
           f"({best['mean_si_sdri']:.2f} dB; bare network {results[0]['mean_si_sdri']:.2f} dB)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"model": args.model, "grid": results, "best": best}, indent=1) + "\n")
+    report = {"model": args.model, "grid": results, "best": best, "machine": machine_info(1),
+              "provenance": provenance([args.model])}
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
     return 0
 
 

@@ -46,14 +46,13 @@ import soundfile as sf
 import torch
 
 import voicetools as vt
-from voicetools.checkpoints import registry
 from voicetools.data import chorales, render, singing
 from voicetools.data.chorales import VOICES, load_chorale, split_names
 from voicetools.data.render import version_of
 from voicetools.transcribe.data import augment, part_notes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from separation import machine_info, progress  # noqa: E402  (the sibling benchmark's helpers)
+from common import machine_info, model_sha256, package_file, progress, provenance  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_RATE = 16000
@@ -160,9 +159,9 @@ def folder_items(folder: Path) -> list[dict]:
 # ---------------------------------------------------------------------------------------- systems
 
 def system_voicetools(model: str):
-    from voicetools.transcribe import _resolve_model
+    from voicetools.checkpoints import resolve_model
 
-    loaded = _resolve_model(model)
+    loaded = resolve_model(model, "transcription")
 
     def run(path: str, *, parts: bool = False):
         with warnings.catch_warnings():
@@ -329,7 +328,12 @@ def main(argv=None) -> int:
         items += choir_items(args.limit, cache_folder(args.cache))
     for folder in args.data:
         items += folder_items(folder)
-    results = {"machine": machine_info(1), "model": {"name": args.model, "sha256": registry().get(args.model, {}).get("sha256")},
+    used = [args.model] if "voicetools" in systems else []
+    if any("parts" in item for item in items) and "voicetools" in systems:
+        used.append("satb-convtasnet")  # --parts separates the choir first
+    peers = dict([package_file("basic_pitch", "saved_models/icassp_2022/nmp.onnx")]) if "basic-pitch" in systems else {}
+    results = {"machine": machine_info(1), "provenance": provenance(used, peers),
+               "model": {"name": args.model, "sha256": model_sha256(args.model)["sha256"]},
                "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
                             if k not in ("data", "cache", "out")} | {"data": [str(d) for d in args.data]}}
     m = results["machine"]

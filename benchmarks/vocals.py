@@ -3,6 +3,7 @@
 
     python benchmarks/vocals.py                                       # full run, vocals-htdemucs-small
     python benchmarks/vocals.py --model tiny-vocals --limit 1 --real-limit 3 --minutes 0.2 --demucs-minutes 0.2
+    (a smoke test; the tiny-* models are not installed with voicetools: ``python tests/tiny_models.py`` first)
 
 1. Real songs (the headline): every clip of the three held-out MIR-1K singers
    (``voicetools.data.mir1k.VALID_SINGERS``, never trained on), their real vocals over their real
@@ -47,7 +48,7 @@ from voicetools.vocals.model import load_vocal_model, save_demucs_file
 from voicetools.vocals.remix import mixed_at
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from separation import MEASURE, machine_info, md_table, model_info, progress  # noqa: E402  (sibling's helpers)
+from common import MEASURE, machine_info, md_table, model_info, progress, provenance  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FILE_RATE = 44100
@@ -219,7 +220,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     loaded = load_vocal_model(args.model)
-    results = {"machine": machine_info(args.threads), "model": model_info(loaded)}
+    results = {"machine": machine_info(args.threads), "model": model_info(loaded), "provenance": provenance([args.model])}
     if not args.skip_quality:
         real = mir1k.clips(args.mir1k, split="valid") if (args.mir1k / "audio").is_dir() else []
         if args.real_limit and real:

@@ -31,18 +31,12 @@ SKIP = {
     "pip install": "installs packages from the network",
     "sudo apt-get": "installs system packages",
     "python -m pytest": "the test suite itself",
-    "python -m voicetools.data.satb": "renders the training chorales (~10 min)",
-    "python -m voicetools.separation.train": "trains the separation model (an hour and more)",
-    "python -m voicetools.transcribe.": "renders training data and trains the transcription model",
-    "python benchmarks/": "benchmarks take minutes to hours and need their datasets",
     "voicetools models fetch": "downloads official weights from the network",
     "--model htdemucs": "needs the official Demucs weights (voicetools models fetch htdemucs)",
-    "--weights /path/to/": "a placeholder for official weights a user has",
     "--transcribe": "needs Whisper weights (voicetools models fetch whisper-small)",
     "--data /path/VoxConverse": "needs the VoxConverse dataset",
     "voicetools train timbre": "trains a timbre model for minutes",
     "--timbre my-singer": "needs the model the skipped `voicetools train timbre` makes",
-    "--timbre target_singer.wav": "trains a timbre model for minutes first",
 }
 # what the README says these need, skipped without it as the other tests are: text -> program
 NEEDS = {"gm:": "fluidsynth", "pronounce": "espeak-ng"}
