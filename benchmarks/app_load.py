@@ -49,8 +49,10 @@ def loopback_only(url: str) -> str:
         raise SystemExit(f"--url must be http(s)://host:port/, got {url!r}")
     addrs = {a[4][0] for a in socket.getaddrinfo(u.hostname, u.port or 80)}
     if not addrs or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs):
-        raise SystemExit(f"refusing {url}: the load check only targets loopback (127.0.0.0/8, ::1), "
-                         f"{u.hostname} resolves to {sorted(addrs)}")
+        raise SystemExit(
+            f"refusing {url}: the load check only targets loopback (127.0.0.0/8, ::1), "
+            f"{u.hostname} resolves to {sorted(addrs)}"
+        )
     return url if url.endswith("/") else url + "/"
 
 
@@ -67,9 +69,15 @@ def percentiles(latencies: list[float]) -> dict:
     if not latencies:
         return {}
     a = np.asarray(latencies)
-    return {"mean": float(a.mean()), "p50": float(np.percentile(a, 50)), "p90": float(np.percentile(a, 90)),
-            "p95": float(np.percentile(a, 95)), "p99": float(np.percentile(a, 99)), "max": float(a.max()),
-            "min": float(a.min())}
+    return {
+        "mean": float(a.mean()),
+        "p50": float(np.percentile(a, 50)),
+        "p90": float(np.percentile(a, 90)),
+        "p95": float(np.percentile(a, 95)),
+        "p99": float(np.percentile(a, 99)),
+        "max": float(a.max()),
+        "min": float(a.min()),
+    }
 
 
 def run_scenario(name: str, one_request, n: int, clients: int, deadline: float) -> dict:
@@ -87,8 +95,12 @@ def run_scenario(name: str, one_request, n: int, clients: int, deadline: float) 
             one_request(i)
             rec = {"i": i, "ok": True, "latency_s": time.perf_counter() - t0}
         except Exception as exc:  # noqa: BLE001 -- every failure is a data point
-            rec = {"i": i, "ok": False, "latency_s": time.perf_counter() - t0,
-                   "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+            rec = {
+                "i": i,
+                "ok": False,
+                "latency_s": time.perf_counter() - t0,
+                "error": f"{type(exc).__name__}: {str(exc)[:200]}",
+            }
         with lock:
             records.append(rec)
 
@@ -103,9 +115,17 @@ def run_scenario(name: str, one_request, n: int, clients: int, deadline: float) 
     records += [{"i": i, "ok": False, "error": "unfinished at the time limit"} for i in range(n) if i not in finished]
     ok = [r["latency_s"] for r in records if r["ok"]]
     errors = sorted({r["error"] for r in records if not r["ok"]})
-    return {"scenario": name, "requests": n, "clients": clients, "ok": len(ok), "failed": n - len(ok),
-            "wall_s": wall, "throughput_rps": len(ok) / wall if wall else 0.0, "latency_s": percentiles(ok),
-            "errors": errors[:5]}
+    return {
+        "scenario": name,
+        "requests": n,
+        "clients": clients,
+        "ok": len(ok),
+        "failed": n - len(ok),
+        "wall_s": wall,
+        "throughput_rps": len(ok) / wall if wall else 0.0,
+        "latency_s": percentiles(ok),
+        "errors": errors[:5],
+    }
 
 
 def main(argv=None) -> int:
@@ -140,8 +160,9 @@ def main(argv=None) -> int:
         else:
             from voicetools.app import build_app, launch_app
 
-            demo = build_app(model=args.model, concurrency=args.server_concurrency, max_queue=args.max_queue,
-                             examples=[])
+            demo = build_app(
+                model=args.model, concurrency=args.server_concurrency, max_queue=args.max_queue, examples=[]
+            )
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
@@ -150,8 +171,10 @@ def main(argv=None) -> int:
             model = args.model
             used = list(demo.voicetools.settings.models.values())  # every model the app loaded at start
         audio = write_choir(tmp / "choir.wav", args.audio_s)
-        print(f"app at {url}; model {model}; {n} separate jobs and {n_page} page loads, {clients} clients",
-              file=sys.stderr)
+        print(
+            f"app at {url}; model {model}; {n} separate jobs and {n_page} page loads, {clients} clients",
+            file=sys.stderr,
+        )
 
         def get_page(i):
             with urllib.request.urlopen(url, timeout=timeout_s) as r:
@@ -170,8 +193,10 @@ def main(argv=None) -> int:
         # warm up once (first request pays for lazy imports), not counted
         get_page(-1)
         separate(-1)
-        results = [run_scenario("page", get_page, n_page, clients, time.monotonic() + timeout_s),
-                   run_scenario("separate", separate, n, clients, time.monotonic() + timeout_s)]
+        results = [
+            run_scenario("page", get_page, n_page, clients, time.monotonic() + timeout_s),
+            run_scenario("separate", separate, n, clients, time.monotonic() + timeout_s),
+        ]
     finally:
         if demo is not None:
             demo.close()
@@ -183,22 +208,33 @@ def main(argv=None) -> int:
     import torch
 
     report = {
-        "benchmark": "app_load", "url_kind": "external loopback" if args.url else "in-process",
-        "model": model, "server_concurrency": None if args.url else args.server_concurrency,
-        "audio_s": args.audio_s, "timeout_s": timeout_s,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "gradio": gradio.__version__,
-                    "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-                    "loadavg_1m_at_end": os.getloadavg()[0]},
+        "benchmark": "app_load",
+        "url_kind": "external loopback" if args.url else "in-process",
+        "model": model,
+        "server_concurrency": None if args.url else args.server_concurrency,
+        "audio_s": args.audio_s,
+        "timeout_s": timeout_s,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "gradio": gradio.__version__,
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "loadavg_1m_at_end": os.getloadavg()[0],
+        },
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "provenance": provenance(used), "scenarios": results,
+        "provenance": provenance(used),
+        "scenarios": results,
     }
     print("| scenario | requests | clients | ok | failed | p50 s | p90 s | p99 s | max s | req/s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         lat = r["latency_s"]
         cells = [f"{lat[k]:.3f}" if lat else "-" for k in ("p50", "p90", "p99", "max")]
-        print(f"| {r['scenario']} | {r['requests']} | {r['clients']} | {r['ok']} | {r['failed']} | "
-              f"{' | '.join(cells)} | {r['throughput_rps']:.2f} |")
+        print(
+            f"| {r['scenario']} | {r['requests']} | {r['clients']} | {r['ok']} | {r['failed']} | "
+            f"{' | '.join(cells)} | {r['throughput_rps']:.2f} |"
+        )
         for e in r["errors"]:
             print(f"  {r['scenario']} error: {e}", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)

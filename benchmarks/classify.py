@@ -71,24 +71,47 @@ def speed(backbone: str, *, clips: int, batch: int = 32) -> dict:
         for _ in range(reps):
             model(logmel(waves, fc))
         infer_fe = 64 * reps / (time.perf_counter() - t0)
-    return {"model": backbone, "parameters": n_parameters(model), "size_mb": n_parameters(model) * 4 / 1e6,
-            "train_epoch_s": epoch_s, "train_clips": clips, "train_clips_per_s": clips / epoch_s,
-            "infer_clips_per_s": infer, "infer_with_frontend_clips_per_s": infer_fe}
+    return {
+        "model": backbone,
+        "parameters": n_parameters(model),
+        "size_mb": n_parameters(model) * 4 / 1e6,
+        "train_epoch_s": epoch_s,
+        "train_clips": clips,
+        "train_clips_per_s": clips / epoch_s,
+        "infer_clips_per_s": infer,
+        "infer_with_frontend_clips_per_s": infer_fe,
+    }
 
 
 def cv_end_to_end(tmp: Path, *, quick: bool) -> dict:
-    root = make_toy_dataset(tmp / "us8k", "urbansound8k", n_classes=4, n_groups=4,
-                            clips_per_group=2 if quick else 6, seconds=1.0, sample_rate=16000)
+    root = make_toy_dataset(
+        tmp / "us8k",
+        "urbansound8k",
+        n_classes=4,
+        n_groups=4,
+        clips_per_group=2 if quick else 6,
+        seconds=1.0,
+        sample_rate=16000,
+    )
     ds = read_dataset(root)
-    recipe = Recipe(task="events", model="cnn", epochs=3 if quick else 10, batch_size=16, lr=3e-3,
-                    features=dict(clip_s=1.0))
+    recipe = Recipe(
+        task="events", model="cnn", epochs=3 if quick else 10, batch_size=16, lr=3e-3, features=dict(clip_s=1.0)
+    )
     t0 = time.perf_counter()
     summary = run(ds, recipe, tmp / "run", cv=True, cache_dir=tmp / "cache")
     wall = time.perf_counter() - t0
-    return {"dataset": "toy UrbanSound8K layout (voicetools.data.toy)", "clips": len(ds), "classes": len(ds.labels),
-            "folds": summary["accuracy"]["n"], "epochs": recipe.epochs, "wall_s": wall,
-            "accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"], "per_fold": summary["folds"],
-            "table": format_table(summary)}
+    return {
+        "dataset": "toy UrbanSound8K layout (voicetools.data.toy)",
+        "clips": len(ds),
+        "classes": len(ds.labels),
+        "folds": summary["accuracy"]["n"],
+        "epochs": recipe.epochs,
+        "wall_s": wall,
+        "accuracy": summary["accuracy"],
+        "macro_f1": summary["macro_f1"],
+        "per_fold": summary["folds"],
+        "table": format_table(summary),
+    }
 
 
 def main(argv=None):
@@ -102,24 +125,44 @@ def main(argv=None):
     load_before = os.getloadavg()[0]  # other jobs on the machine slow every number below
     clips = 96 if a.quick else 480
     rows = [speed(m, clips=clips) for m in a.models]
-    print(f"## Classifier speed ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{a.threads} threads, torch {torch.__version__}, load average {load_before:.1f} before the run)\n")
-    print("| model | params | train s/epoch (480 clips) | train clips/s | infer clips/s | infer clips/s incl. log-mel |")
+    print(
+        f"## Classifier speed ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{a.threads} threads, torch {torch.__version__}, load average {load_before:.1f} before the run)\n"
+    )
+    print(
+        "| model | params | train s/epoch (480 clips) | train clips/s | infer clips/s | infer clips/s incl. log-mel |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         per480 = r["train_epoch_s"] * 480 / r["train_clips"]
-        print(f"| {r['model']} | {r['parameters'] / 1e3:.0f} k | {per480:.1f} | {r['train_clips_per_s']:.0f} | "
-              f"{r['infer_clips_per_s']:.0f} | {r['infer_with_frontend_clips_per_s']:.0f} |")
+        print(
+            f"| {r['model']} | {r['parameters'] / 1e3:.0f} k | {per480:.1f} | {r['train_clips_per_s']:.0f} | "
+            f"{r['infer_clips_per_s']:.0f} | {r['infer_with_frontend_clips_per_s']:.0f} |"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         cv = cv_end_to_end(Path(tmp), quick=a.quick)
-    print(f"\n## Cross-validation end to end: {cv['dataset']}, {cv['clips']} clips, {cv['folds']} folds, "
-          f"{cv['epochs']} epochs, wall {cv['wall_s']:.1f} s\n")
+    print(
+        f"\n## Cross-validation end to end: {cv['dataset']}, {cv['clips']} clips, {cv['folds']} folds, "
+        f"{cv['epochs']} epochs, wall {cv['wall_s']:.1f} s\n"
+    )
     print(cv["table"])
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__, "quick": a.quick,
-                                 "load_average_1min_before": load_before, "cpu_count": os.cpu_count(),
-                                 "provenance": provenance(),  # every model here is trained from scratch
-                                 "speed": rows, "cv": cv}, indent=1) + "\n")
+    a.out.write_text(
+        json.dumps(
+            {
+                "threads": a.threads,
+                "torch": torch.__version__,
+                "quick": a.quick,
+                "load_average_1min_before": load_before,
+                "cpu_count": os.cpu_count(),
+                "provenance": provenance(),  # every model here is trained from scratch
+                "speed": rows,
+                "cv": cv,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"\n{a.out}")
 
 

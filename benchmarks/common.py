@@ -41,18 +41,25 @@ code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
 wall = time.perf_counter() - t0
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 kb = 1024 if sys.platform == "darwin" else 1
-print(json.dumps({"exit_code": code, "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss_mb": ru.ru_maxrss / kb / 1024}))
+cpu = ru.ru_utime + ru.ru_stime
+print(json.dumps({"exit_code": code, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": ru.ru_maxrss / kb / 1024}))
 """
 
 
 # ---------------------------------------------------------------------------------------- provenance
 
+
 def git_state() -> dict:
     """``{"commit": HEAD, "dirty": tracked files differ from it}``; both None outside a git checkout."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                                capture_output=True, text=True, check=True)
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
@@ -128,6 +135,7 @@ def provenance(models=(), extra: dict | None = None) -> dict:
 
 # ---------------------------------------------------------------------------------------- machine, output
 
+
 def machine_info(threads: int) -> dict:
     """CPU, cores, library versions and the load average at the start (other jobs slow every number)."""
     import torch
@@ -139,16 +147,29 @@ def machine_info(threads: int) -> dict:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": threads, "torch": torch.__version__,
-            "python": platform.python_version(), "platform": platform.platform(), "voicetools": vt.__version__,
-            "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": threads,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "voicetools": vt.__version__,
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
 
 
 def model_info(loaded) -> dict:
     """A loaded model's name, sha256, sources, rate, size, architecture arguments and training summary."""
-    return {"name": loaded.name, "sha256": model_sha256(loaded.name)["sha256"], "sources": loaded.sources,
-            "sample_rate": loaded.sample_rate, "parameters": sum(p.numel() for p in loaded.model.parameters()),
-            "model_args": loaded.config.get("model_args"), "training": loaded.config.get("training")}
+    return {
+        "name": loaded.name,
+        "sha256": model_sha256(loaded.name)["sha256"],
+        "sources": loaded.sources,
+        "sample_rate": loaded.sample_rate,
+        "parameters": sum(p.numel() for p in loaded.model.parameters()),
+        "model_args": loaded.config.get("model_args"),
+        "training": loaded.config.get("training"),
+    }
 
 
 def md_table(header: list[str], rows: list[list]) -> str:

@@ -96,9 +96,19 @@ def summary_rows(name: str, reports: dict) -> list[list]:
     rows = []
     for mode, rep in reports.items():
         o = rep["overall"]
-        rows.append([name, mode, o["files"], f"{o['der_collar_0']:.3f}", f"{o['der_collar_0.25']:.3f}",
-                     f"{o['jer']:.3f}", f"{o['speaker_count_exact']}/{o['files']}",
-                     f"{o['speaker_count_abs_error']:.2f}", f"{o['rtf']:.4f}"])
+        rows.append(
+            [
+                name,
+                mode,
+                o["files"],
+                f"{o['der_collar_0']:.3f}",
+                f"{o['der_collar_0.25']:.3f}",
+                f"{o['jer']:.3f}",
+                f"{o['speaker_count_exact']}/{o['files']}",
+                f"{o['speaker_count_abs_error']:.2f}",
+                f"{o['rtf']:.4f}",
+            ]
+        )
     return rows
 
 
@@ -116,10 +126,14 @@ def main(argv=None) -> int:
         args.conversations, args.long_minutes = 2, [2.0, 5.0]
     torch.set_num_threads(args.threads)
     started = time.time()
-    results = {"benchmark": "diarization", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": sys.argv,
-               "machine": machine_info(args.threads),
-               "provenance": provenance(["speaker-resemblyzer"], dict([package_file("silero_vad", "data/silero_vad.jit")])),
-               "sets": {}}
+    results = {
+        "benchmark": "diarization",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": sys.argv,
+        "machine": machine_info(args.threads),
+        "provenance": provenance(["speaker-resemblyzer"], dict([package_file("silero_vad", "data/silero_vad.jit")])),
+        "sets": {},
+    }
     print("# Diarization benchmark: Silero VAD + speaker-resemblyzer + spectral clustering\n")
     rows = []
     with tempfile.TemporaryDirectory(prefix="vt-diar-") as tmp:
@@ -140,23 +154,59 @@ def main(argv=None) -> int:
             print(f"## {name}: per file, speaker count estimated\n\n{format_report(reports['auto'])}\n")
         results["long"] = long_runs(args.long_minutes, tmp, args.threads)
     print("## Summary (DER and JER pooled over the files of a set; RTF = compute s / audio s)\n")
-    print(md_table(["set", "speakers", "files", "DER", "DER 0.25 s collar", "JER", "count exact",
-                    "count abs. error", "RTF"], rows) + "\n")
+    print(
+        md_table(
+            ["set", "speakers", "files", "DER", "DER 0.25 s collar", "JER", "count exact", "count abs. error", "RTF"],
+            rows,
+        )
+        + "\n"
+    )
     print(f"## Long files (`voicetools diarize`, own process, {args.threads} threads)\n")
-    print(md_table(["input (16 kHz mono WAV)", "wall s", "RTF", "peak RSS MB", "speakers ref/found", "DER",
-                    "DER 0.25 s collar"],
-                   [[f"{r['minutes']:g} min", f"{r['wall_s']:.1f}", f"{r['rtf']:.4f}", f"{r['peak_rss_mb']:.0f}",
-                     f"{r.get('speakers_ref')}/{r.get('speakers_hyp')}", f"{r.get('der_collar_0', float('nan')):.3f}",
-                     f"{r.get('der_collar_0.25', float('nan')):.3f}"] for r in results["long"]]) + "\n")
+    print(
+        md_table(
+            [
+                "input (16 kHz mono WAV)",
+                "wall s",
+                "RTF",
+                "peak RSS MB",
+                "speakers ref/found",
+                "DER",
+                "DER 0.25 s collar",
+            ],
+            [
+                [
+                    f"{r['minutes']:g} min",
+                    f"{r['wall_s']:.1f}",
+                    f"{r['rtf']:.4f}",
+                    f"{r['peak_rss_mb']:.0f}",
+                    f"{r.get('speakers_ref')}/{r.get('speakers_hyp')}",
+                    f"{r.get('der_collar_0', float('nan')):.3f}",
+                    f"{r.get('der_collar_0.25', float('nan')):.3f}",
+                ]
+                for r in results["long"]
+            ],
+        )
+        + "\n"
+    )
     longest = max(results["long"], key=lambda r: r["minutes"])
-    results["targets"] = [{"target": f"RTF <= {TARGET_RTF:g} ({longest['minutes']:g} min file)",
-                           "value": f"{longest['rtf']:.4f}", "result": "PASS" if longest["rtf"] <= TARGET_RTF else "FAIL"}]
+    results["targets"] = [
+        {
+            "target": f"RTF <= {TARGET_RTF:g} ({longest['minutes']:g} min file)",
+            "value": f"{longest['rtf']:.4f}",
+            "result": "PASS" if longest["rtf"] <= TARGET_RTF else "FAIL",
+        }
+    ]
     shortest = min(results["long"], key=lambda r: r["minutes"])
     if longest is not shortest:
         growth = longest["peak_rss_mb"] - shortest["peak_rss_mb"]
-        results["targets"].append({
-            "target": f"memory flat: peak RSS {longest['minutes']:g} min - {shortest['minutes']:g} min <= {FLAT_MB:g} MB",
-            "value": f"{growth:+.0f} MB", "result": "PASS" if growth <= FLAT_MB else "FAIL"})
+        results["targets"].append(
+            {
+                "target": f"memory flat: peak RSS {longest['minutes']:g} min - {shortest['minutes']:g} min "
+                f"<= {FLAT_MB:g} MB",
+                "value": f"{growth:+.0f} MB",
+                "result": "PASS" if growth <= FLAT_MB else "FAIL",
+            }
+        )
     print(md_table(["target", "value", "result"], [list(t.values()) for t in results["targets"]]) + "\n")
     results["elapsed_s"] = time.time() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)

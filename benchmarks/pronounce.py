@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, md_table, provenance  # noqa: E402
 
 import voicetools as vt  # noqa: E402
+
 pr = importlib.import_module("voicetools.pronounce.pronounce")  # the module (vt.pronounce is the verb)
 from voicetools.audio.io import load_mono  # noqa: E402
 from voicetools.pronounce import text_to_syllables  # noqa: E402
@@ -48,18 +49,38 @@ from voicetools.pronounce.tts import SAMPLE_RATE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
-SENTENCES = ["你好，我叫小明。", "我今天很高兴见到你。", "请问去火车站怎么走？", "他们明天要去北京旅游。",
-             "这个菜太辣了，我不能吃。", "我们一起去看电影吧。", "你会说中文吗？", "昨天晚上下了一场大雨。",
-             "妈妈在厨房做饭。", "学习汉语很有意思。", "他每天早上六点起床。", "请给我一杯热茶。"]
+SENTENCES = [
+    "你好，我叫小明。",
+    "我今天很高兴见到你。",
+    "请问去火车站怎么走？",
+    "他们明天要去北京旅游。",
+    "这个菜太辣了，我不能吃。",
+    "我们一起去看电影吧。",
+    "你会说中文吗？",
+    "昨天晚上下了一场大雨。",
+    "妈妈在厨房做饭。",
+    "学习汉语很有意思。",
+    "他每天早上六点起床。",
+    "请给我一杯热茶。",
+]
 # a tone's shape in semitones re. the speaker's median, over the syllable (t from 0 to 1)
-SHAPES = {1: lambda t: 3.0 + 0 * t, 2: lambda t: -1.5 + 5.0 * t**1.5, 3: lambda t: -3.0 - 4.0 * np.sin(np.pi * t * 0.8),
-          4: lambda t: 5.0 - 9.0 * t}
+SHAPES = {
+    1: lambda t: 3.0 + 0 * t,
+    2: lambda t: -1.5 + 5.0 * t**1.5,
+    3: lambda t: -3.0 - 4.0 * np.sin(np.pi * t * 0.8),
+    4: lambda t: 5.0 - 9.0 * t,
+}
 
 
 def percentiles(err) -> dict:
     e = np.asarray(err) * 1000
-    return {"n_boundaries": int(len(e)), "median_ms": float(np.median(e)), "p90_ms": float(np.percentile(e, 90)),
-            "within_20ms": float(np.mean(e <= 20)), "within_50ms": float(np.mean(e <= 50))}
+    return {
+        "n_boundaries": int(len(e)),
+        "median_ms": float(np.median(e)),
+        "p90_ms": float(np.percentile(e, 90)),
+        "within_20ms": float(np.mean(e <= 20)),
+        "within_50ms": float(np.mean(e <= 50)),
+    }
 
 
 def run(text, x):
@@ -76,8 +97,12 @@ def scores(text, x) -> dict:
 
     syl = text_to_syllables(text)
     al = align_text(pr.cached_model(pr.DEFAULT_ALIGNER, "mandarin-aligner"), x, SAMPLE_RATE, [s.pinyin for s in syl])
-    return {"mismatch": al.mismatch, "unexplained_s": al.unexplained_s, "longest_syllable_s": al.longest_syllable_s,
-            "median_syllable_s": al.median_syllable_s}
+    return {
+        "mismatch": al.mismatch,
+        "unexplained_s": al.unexplained_s,
+        "longest_syllable_s": al.longest_syllable_s,
+        "median_syllable_s": al.median_syllable_s,
+    }
 
 
 def swap_tone(x: np.ndarray, res, rng):
@@ -91,8 +116,9 @@ def swap_tone(x: np.ndarray, res, rng):
     new = int(rng.choice([t for t in (1, 2, 3, 4) if t != row.expected_tone]))
     shape = SHAPES[new]
     try:
-        y = replace_contour(x, SAMPLE_RATE, row.start_s, row.end_s,
-                            lambda t, f0: median_hz * 2 ** (float(shape(t)) / 12))
+        y = replace_contour(
+            x, SAMPLE_RATE, row.start_s, row.end_s, lambda t, f0: median_hz * 2 ** (float(shape(t)) / 12)
+        )
     except ValueError:  # no voiced frame in the span
         return None
     return row, y
@@ -124,8 +150,10 @@ def other_sounds(half: int, quick: bool) -> list[tuple[str, np.ndarray]]:
         acc, voc = y[:, 0], y[:, 1]
         voc = voc * np.sqrt(np.mean(acc**2) / (np.mean(voc**2) + 1e-12))
         mix = soxr.resample(acc + voc, sr, SAMPLE_RATE)
-        out += [("song (MIR-1K)", 0.5 * mix / (np.abs(mix).max() + 1e-9)),
-                ("singing alone (MIR-1K)", soxr.resample(0.5 * voc / (np.abs(voc).max() + 1e-9), sr, SAMPLE_RATE))]
+        out += [
+            ("song (MIR-1K)", 0.5 * mix / (np.abs(mix).max() + 1e-9)),
+            ("singing alone (MIR-1K)", soxr.resample(0.5 * voc / (np.abs(voc).max() + 1e-9), sr, SAMPLE_RATE)),
+        ]
     for folder in sorted((SHARED / "bach10-dev").glob("0*"))[half::2]:
         x, _ = load_mono(folder / f"{folder.name}.flac", SAMPLE_RATE)
         out += [("quartet (Bach10)", x[k * 12 * SAMPLE_RATE : (k + 1) * 12 * SAMPLE_RATE]) for k in (0, 1)]
@@ -171,11 +199,15 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
                     swaps.append(bad.syllables[row.index].tone_score)
         pr.is_reading = saved
         probs, swaps = np.array(probs), np.array(swaps)
-        return {"positives": pos, "negatives": neg, "duration_ratio_percentiles":
-                {str(q): float(np.percentile(ratios, q)) for q in (1, 2.5, 5, 95, 97.5, 99)},
-                "wrong_below": {str(t): {"right_flagged": float(np.mean(probs < t)),
-                                         "swaps_flagged": float(np.mean(swaps < t))}
-                                for t in (5, 10, 15, 20, 25, 30, 40, 50)}}
+        return {
+            "positives": pos,
+            "negatives": neg,
+            "duration_ratio_percentiles": {str(q): float(np.percentile(ratios, q)) for q in (1, 2.5, 5, 95, 97.5, 99)},
+            "wrong_below": {
+                str(t): {"right_flagged": float(np.mean(probs < t)), "swaps_flagged": float(np.mean(swaps < t))}
+                for t in (5, 10, 15, 20, 25, 30, 40, 50)
+            },
+        }
 
     out = {"speaker": HELD_OUT, "readings": len(report)}
     accepted = agree = n_syl = flagged = timing_noted = 0
@@ -217,14 +249,21 @@ def real_speech(corpus: Path, quick: bool, calibrate: bool) -> dict:
         text = ["你好", SENTENCES[i % len(SENTENCES)]][i % 2]
         n, refused = sounds.get(kind, (0, 0))
         sounds[kind] = (n + 1, refused + (run(text, x) is None))
-    out.update({"accepted": accepted / len(report), "tone_agreement": agree / max(1, n_syl),
-                "syllables": n_syl, "right_syllables_flagged_wrong": flagged / max(1, n_syl),
-                "syllables_with_a_timing_note": timing_noted / max(1, n_syl),
-                "swaps": swap_n, "swap_caught_on_that_syllable": swap_caught / max(1, swap_n),
-                "swap_only_that_syllable_flagged": swap_exact / max(1, swap_n),
-                "other_sentence": {"n": n_other, "refused": refused_other / max(1, n_other)},
-                "other_sounds": {k: {"n": n, "refused": f / n} for k, (n, f) in sounds.items()},
-                "confusion": conf.tolist()})
+    out.update(
+        {
+            "accepted": accepted / len(report),
+            "tone_agreement": agree / max(1, n_syl),
+            "syllables": n_syl,
+            "right_syllables_flagged_wrong": flagged / max(1, n_syl),
+            "syllables_with_a_timing_note": timing_noted / max(1, n_syl),
+            "swaps": swap_n,
+            "swap_caught_on_that_syllable": swap_caught / max(1, swap_n),
+            "swap_only_that_syllable_flagged": swap_exact / max(1, swap_n),
+            "other_sentence": {"n": n_other, "refused": refused_other / max(1, n_other)},
+            "other_sounds": {k: {"n": n, "refused": f / n} for k, (n, f) in sounds.items()},
+            "confusion": conf.tolist(),
+        }
+    )
     out["conditions"] = conditions(report[::5], np.random.default_rng(5))
     step = 1 if quick else 4
     out["boundaries_vs_dtw"] = dtw_agreement(report[::step][:40], results[::step][:40])
@@ -238,10 +277,12 @@ def conditions(readings, rng) -> dict:
     from voicetools.audio.augment import add_noise, reverberate, room_impulse_response
 
     phone = butter(4, [300, 3400], "bandpass", fs=SAMPLE_RATE, output="sos")
-    make = {"white noise at 20 dB SNR": lambda x: add_noise(x, 20.0, rng),
-            "white noise at 10 dB SNR": lambda x: add_noise(x, 10.0, rng),
-            "room (RT60 0.6 s)": lambda x: reverberate(x, room_impulse_response(SAMPLE_RATE, rng, rt60_s=0.6)),
-            "telephone band 300-3400 Hz": lambda x: sosfilt(phone, x).astype(np.float32)}
+    make = {
+        "white noise at 20 dB SNR": lambda x: add_noise(x, 20.0, rng),
+        "white noise at 10 dB SNR": lambda x: add_noise(x, 10.0, rng),
+        "room (RT60 0.6 s)": lambda x: reverberate(x, room_impulse_response(SAMPLE_RATE, rng, rt60_s=0.6)),
+        "telephone band 300-3400 Hz": lambda x: sosfilt(phone, x).astype(np.float32),
+    }
     out = {}
     for name, f in make.items():
         accepted = flagged = n = 0
@@ -312,9 +353,15 @@ def synthesized(quick: bool) -> dict:
             bad_syl[i] = Syllable(syl[i].hanzi, p, p, syl[i].phrase)
             bad = run(text, synthesize(bad_syl, voice, rng).samples)
             caught += bad is not None and i in [s.index for s in bad.wrong]
-    return {"readings": n, "accepted": accepted / n, "tone_agreement": agree / max(1, n_syl),
-            "right_syllables_flagged_wrong": flagged / max(1, n_syl), "wrong_tone_caught": caught / n,
-            "boundaries_aligner": percentiles(err_new), "boundaries_dtw": percentiles(err_dtw) if err_dtw else {}}
+    return {
+        "readings": n,
+        "accepted": accepted / n,
+        "tone_agreement": agree / max(1, n_syl),
+        "right_syllables_flagged_wrong": flagged / max(1, n_syl),
+        "wrong_tone_caught": caught / n,
+        "boundaries_aligner": percentiles(err_new),
+        "boundaries_dtw": percentiles(err_dtw) if err_dtw else {},
+    }
 
 
 def main(argv=None):
@@ -331,18 +378,37 @@ def main(argv=None):
         for name, rows in (("readings of their own text", c["positives"]), ("everything else", c["negatives"])):
             for key in ("mismatch", "unexplained_s", "longest_syllable_s", "median_syllable_s"):
                 v = np.array([r[key] for r in rows])
-                print(f"{name:28s} {key:22s} min {v.min():.3f} p1 {np.percentile(v, 1):.3f} "
-                      f"median {np.median(v):.3f} p99 {np.percentile(v, 99):.3f} max {v.max():.3f}")
+                print(
+                    f"{name:28s} {key:22s} min {v.min():.3f} p1 {np.percentile(v, 1):.3f} "
+                    f"median {np.median(v):.3f} p99 {np.percentile(v, 99):.3f} max {v.max():.3f}"
+                )
         for r in c["negatives"]:
             print(f"  {r['kind']:24s} " + " ".join(f"{k} {v:.2f}" for k, v in r.items() if k != "kind"))
-        print("duration ratios of native syllables:",
-              {k: round(v, 2) for k, v in c["duration_ratio_percentiles"].items()})
-        print(md_table(["WRONG_BELOW", "right syllables flagged", "swapped syllables flagged"],
-                       [[t, v["right_flagged"], v["swaps_flagged"]] for t, v in c["wrong_below"].items()]))
+        print(
+            "duration ratios of native syllables:", {k: round(v, 2) for k, v in c["duration_ratio_percentiles"].items()}
+        )
+        print(
+            md_table(
+                ["WRONG_BELOW", "right syllables flagged", "swapped syllables flagged"],
+                [[t, v["right_flagged"], v["swaps_flagged"]] for t, v in c["wrong_below"].items()],
+            )
+        )
         return
-    results = {"machine": machine_info(1), "provenance": provenance(["mandarin-aligner", "tone-net"]), "command": "python benchmarks/pronounce.py" + (" --quick" * args.quick),
-               "thresholds": {k: getattr(pr, k) for k in ("MISMATCH_MAX", "UNEXPLAINED_MAX_S", "LONGEST_SYLLABLE_S",
-                                                          "SHORTEST_MEDIAN_SYLLABLE_S", "WRONG_BELOW")}}
+    results = {
+        "machine": machine_info(1),
+        "provenance": provenance(["mandarin-aligner", "tone-net"]),
+        "command": "python benchmarks/pronounce.py" + (" --quick" * args.quick),
+        "thresholds": {
+            k: getattr(pr, k)
+            for k in (
+                "MISMATCH_MAX",
+                "UNEXPLAINED_MAX_S",
+                "LONGEST_SYLLABLE_S",
+                "SHORTEST_MEDIAN_SYLLABLE_S",
+                "WRONG_BELOW",
+            )
+        },
+    }
     if args.corpus.exists():
         results["real"] = real_speech(args.corpus, args.quick, False)
     else:
@@ -353,30 +419,73 @@ def main(argv=None):
     if "real" in results:
         r = results["real"]
         print(f"### Real speech: AISHELL speaker {r['speaker']} (never heard in training), {r['readings']} readings\n")
-        print(md_table(["readings accepted", "another sentence refused", "tone agreement",
-                        "right syllables flagged WRONG",
-                        "swapped tone caught on that syllable", "only that syllable flagged", "timing notes"],
-                       [[f"{r['accepted']:.3f}", f"{r['other_sentence']['refused']:.3f} of {r['other_sentence']['n']}",
-                         f"{r['tone_agreement']:.3f}", f"{r['right_syllables_flagged_wrong']:.3f}",
-                         f"{r['swap_caught_on_that_syllable']:.3f} of {r['swaps']}",
-                         f"{r['swap_only_that_syllable_flagged']:.3f}", f"{r['syllables_with_a_timing_note']:.3f}"]]))
-        print("\n" + md_table(["given as a reading", "n", "refused"],
-                              [[k, v["n"], f"{v['refused']:.2f}"] for k, v in r["other_sounds"].items()]))
-        print("\n" + md_table(["the same readings, degraded", "n", "accepted", "right syllables flagged WRONG"],
-                              [[k, v["n"], f"{v['accepted']:.2f}", f"{v['flagged']:.3f}"]
-                               for k, v in r["conditions"].items()]))
-        print("\n" + md_table(["expected \\ heard", *[f"tone {t}" for t in range(1, 6)]],
-                              [[f"tone {i + 1}", *row] for i, row in enumerate(r["confusion"])]))
+        print(
+            md_table(
+                [
+                    "readings accepted",
+                    "another sentence refused",
+                    "tone agreement",
+                    "right syllables flagged WRONG",
+                    "swapped tone caught on that syllable",
+                    "only that syllable flagged",
+                    "timing notes",
+                ],
+                [
+                    [
+                        f"{r['accepted']:.3f}",
+                        f"{r['other_sentence']['refused']:.3f} of {r['other_sentence']['n']}",
+                        f"{r['tone_agreement']:.3f}",
+                        f"{r['right_syllables_flagged_wrong']:.3f}",
+                        f"{r['swap_caught_on_that_syllable']:.3f} of {r['swaps']}",
+                        f"{r['swap_only_that_syllable_flagged']:.3f}",
+                        f"{r['syllables_with_a_timing_note']:.3f}",
+                    ]
+                ],
+            )
+        )
+        print(
+            "\n"
+            + md_table(
+                ["given as a reading", "n", "refused"],
+                [[k, v["n"], f"{v['refused']:.2f}"] for k, v in r["other_sounds"].items()],
+            )
+        )
+        print(
+            "\n"
+            + md_table(
+                ["the same readings, degraded", "n", "accepted", "right syllables flagged WRONG"],
+                [[k, v["n"], f"{v['accepted']:.2f}", f"{v['flagged']:.3f}"] for k, v in r["conditions"].items()],
+            )
+        )
+        print(
+            "\n"
+            + md_table(
+                ["expected \\ heard", *[f"tone {t}" for t in range(1, 6)]],
+                [[f"tone {i + 1}", *row] for i, row in enumerate(r["confusion"])],
+            )
+        )
         b = r["boundaries_vs_dtw"]
         if b:
-            print(f"\nBoundaries, aligner vs. DTW on these readings ({b['n_boundaries']}): "
-                  f"median {b['median_ms']:.0f} ms, "
-                  f"90th pct {b['p90_ms']:.0f} ms, within 50 ms {b['within_50ms']:.2f}")
+            print(
+                f"\nBoundaries, aligner vs. DTW on these readings ({b['n_boundaries']}): "
+                f"median {b['median_ms']:.0f} ms, "
+                f"90th pct {b['p90_ms']:.0f} ms, within 50 ms {b['within_50ms']:.2f}"
+            )
     s = results["synthesized"]
     print(f"\n### Synthesized speech: espeak-ng, held-out voices, {s['readings']} readings\n")
-    print(md_table(["readings accepted", "tone agreement", "right syllables flagged WRONG", "wrong tone caught"],
-                   [[f"{s['accepted']:.3f}", f"{s['tone_agreement']:.3f}", f"{s['right_syllables_flagged_wrong']:.3f}",
-                     f"{s['wrong_tone_caught']:.3f}"]]))
+    print(
+        md_table(
+            ["readings accepted", "tone agreement", "right syllables flagged WRONG", "wrong tone caught"],
+            [
+                [
+                    f"{s['accepted']:.3f}",
+                    f"{s['tone_agreement']:.3f}",
+                    f"{s['right_syllables_flagged_wrong']:.3f}",
+                    f"{s['wrong_tone_caught']:.3f}",
+                ]
+            ],
+        )
+    )
     keys = ("n_boundaries", "median_ms", "p90_ms", "within_20ms", "within_50ms")
     rows = [["aligner (mandarin-aligner)", *[s["boundaries_aligner"][k] for k in keys]]]
     if s["boundaries_dtw"]:

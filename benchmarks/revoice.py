@@ -137,17 +137,26 @@ def part_metrics(x: np.ndarray, y: np.ndarray, shift: float, voice: str, sung: n
     oi, oo = onsets(x, fx), onsets(y, fy)
     dev = [np.min(np.abs(oo - t)) for t in oi if len(oo) and np.min(np.abs(oo - t)) <= 0.15]
     fine = e[np.abs(e) < 100]  # gross errors (a wrong octave or a bleeding voice tracked) counted apart
-    return {**melody(e), "fine_f0_rmse_cents": float(np.sqrt(np.mean(fine ** 2))) if len(fine) else None,
-            "frames": int(len(e)), "onset_dev_ms": float(1000 * np.mean(dev)) if dev else None,
-            "onsets_matched": float(len(dev) / len(oi)) if len(oi) else None,
-            **(melody(cents_error(f0_track(sung, SR, voice=voice), fy, shift, window_s=window_s), "sung_")
-               if sung is not None else {})}
+    return {
+        **melody(e),
+        "fine_f0_rmse_cents": float(np.sqrt(np.mean(fine**2))) if len(fine) else None,
+        "frames": int(len(e)),
+        "onset_dev_ms": float(1000 * np.mean(dev)) if dev else None,
+        "onsets_matched": float(len(dev) / len(oi)) if len(oi) else None,
+        **(
+            melody(cents_error(f0_track(sung, SR, voice=voice), fy, shift, window_s=window_s), "sung_")
+            if sung is not None
+            else {}
+        ),
+    }
 
 
 def melody(e: np.ndarray, prefix: str = "") -> dict:
     """RMSE and share within 50 cents of per-frame errors ``e`` (cents)."""
-    return {f"{prefix}f0_rmse_cents": float(np.sqrt(np.mean(e ** 2))) if len(e) else None,
-            f"{prefix}within_50_cents": float(np.mean(np.abs(e) < 50)) if len(e) else None}
+    return {
+        f"{prefix}f0_rmse_cents": float(np.sqrt(np.mean(e**2))) if len(e) else None,
+        f"{prefix}within_50_cents": float(np.mean(np.abs(e) < 50)) if len(e) else None,
+    }
 
 
 def main(argv=None):
@@ -195,56 +204,99 @@ def main(argv=None):
                         probs = voicetype.classify(yout, SR, judge)
                         label = max(probs, key=probs.get)
                         voice_label = max(VOICE_LABELS, key=probs.get)
-                        m.update(mode=mode, config=cfg, input=name, part=p, target=res.targets[p], judged=label,
-                                 reached=label in expected[p], judged_voice=voice_label,
-                                 reached_voice=(voice_label in expected[p]
-                                                if len(expected[p]) == 1 and expected[p] <= VOICE_LABELS else None),
-                                 probabilities={k: round(v, 4) for k, v in probs.items()})
+                        m.update(
+                            mode=mode,
+                            config=cfg,
+                            input=name,
+                            part=p,
+                            target=res.targets[p],
+                            judged=label,
+                            reached=label in expected[p],
+                            judged_voice=voice_label,
+                            reached_voice=(
+                                voice_label in expected[p]
+                                if len(expected[p]) == 1 and expected[p] <= VOICE_LABELS
+                                else None
+                            ),
+                            probabilities={k: round(v, 4) for k, v in probs.items()},
+                        )
                         per_part.append(m)
                         acc.append(m["reached"])
                         if m["reached_voice"] is not None:
                             acc_voice.append(m["reached_voice"])
-                        for key, store in (("f0_rmse_cents", cents), ("fine_f0_rmse_cents", fine),
-                                           ("within_50_cents", within), ("onset_dev_ms", dev),
-                                           ("onsets_matched", matched), ("sung_f0_rmse_cents", sung),
-                                           ("sung_within_50_cents", sung_within)):
+                        for key, store in (
+                            ("f0_rmse_cents", cents),
+                            ("fine_f0_rmse_cents", fine),
+                            ("within_50_cents", within),
+                            ("onset_dev_ms", dev),
+                            ("onsets_matched", matched),
+                            ("sung_f0_rmse_cents", sung),
+                            ("sung_within_50_cents", sung_within),
+                        ):
                             if m.get(key) is not None:
                                 store.append(m[key])
                 print(f"{mode} {cfg} {name}: rtf {np.median(rtf):.3f}", file=sys.stderr)
             med = lambda v: float(np.median(v)) if v else None  # noqa: E731
             mean = lambda v: float(np.mean(v)) if v else None  # noqa: E731
-            rows.append({"config": cfg, "f0_rmse_cents": med(cents), "f0_rmse_cents_mean": mean(cents),
-                         "fine_f0_rmse_cents": med(fine), "within_50_cents": mean(within), "onset_dev_ms": mean(dev),
-                         "onsets_matched": mean(matched), "target_accuracy": mean(acc), "parts": len(acc),
-                         "voice_type_accuracy": mean(acc_voice), "sung_f0_rmse_cents": med(sung),
-                         "sung_within_50_cents": mean(sung_within),
-                         "rtf": med(rtf)})
+            rows.append(
+                {
+                    "config": cfg,
+                    "f0_rmse_cents": med(cents),
+                    "f0_rmse_cents_mean": mean(cents),
+                    "fine_f0_rmse_cents": med(fine),
+                    "within_50_cents": mean(within),
+                    "onset_dev_ms": mean(dev),
+                    "onsets_matched": mean(matched),
+                    "target_accuracy": mean(acc),
+                    "parts": len(acc),
+                    "voice_type_accuracy": mean(acc_voice),
+                    "sung_f0_rmse_cents": med(sung),
+                    "sung_within_50_cents": mean(sung_within),
+                    "rtf": med(rtf),
+                }
+            )
         tables[mode] = rows
     fmt = lambda v, f: "–" if v is None else format(v, f)  # noqa: E731
-    heads = {"choir": f"Choir in ({len(inputs)} mixtures: examples/choir.wav + {args.chorales} held-out test chorales, "
-                      f"{SECONDS:g} s each), separated by satb-convtasnet, every part re-voiced",
-             "solo": f"Solo in (the true parts of the {args.chorales} test chorales, one at a time, --voice; no separation)"}
+    heads = {
+        "choir": f"Choir in ({len(inputs)} mixtures: examples/choir.wav + {args.chorales} held-out test chorales, "
+        f"{SECONDS:g} s each), separated by satb-convtasnet, every part re-voiced",
+        "solo": f"Solo in (the true parts of the {args.chorales} test chorales, one at a time, --voice; no separation)",
+    }
     for mode, rows in tables.items():
         print(f"\n{heads[mode]}; judge {args.judge}\n")
-        print("| configuration | F0 RMSE, cents | fine F0 RMSE (errors < 100 cents) | frames within 50 cents "
-              "| onset deviation, ms | onsets matched | target reached | voice type reached (of the 4) | RTF |")
+        print(
+            "| configuration | F0 RMSE, cents | fine F0 RMSE (errors < 100 cents) | frames within 50 cents "
+            "| onset deviation, ms | onsets matched | target reached | voice type reached (of the 4) | RTF |"
+        )
         print("|---|---|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['config']} | {fmt(r['f0_rmse_cents'], '.1f')} | {fmt(r['fine_f0_rmse_cents'], '.1f')} | "
-                  f"{fmt(r['within_50_cents'], '.1%')} | {fmt(r['onset_dev_ms'], '.1f')} | "
-                  f"{fmt(r['onsets_matched'], '.0%')} | {fmt(r['target_accuracy'], '.0%')} ({r['parts']}) | "
-                  f"{fmt(r['voice_type_accuracy'], '.0%')} | {fmt(r['rtf'], '.3f')} |")
-    print(f"\nChoir, each re-voiced part against the part the choir really sang (the {args.chorales} test chorales' "
-          "true stems: separation and transform together)\n")
+            print(
+                f"| {r['config']} | {fmt(r['f0_rmse_cents'], '.1f')} | {fmt(r['fine_f0_rmse_cents'], '.1f')} | "
+                f"{fmt(r['within_50_cents'], '.1%')} | {fmt(r['onset_dev_ms'], '.1f')} | "
+                f"{fmt(r['onsets_matched'], '.0%')} | {fmt(r['target_accuracy'], '.0%')} ({r['parts']}) | "
+                f"{fmt(r['voice_type_accuracy'], '.0%')} | {fmt(r['rtf'], '.3f')} |"
+            )
+    print(
+        f"\nChoir, each re-voiced part against the part the choir really sang (the {args.chorales} test chorales' "
+        "true stems: separation and transform together)\n"
+    )
     print("| configuration | F0 RMSE, cents | frames within 50 cents |")
     print("|---|---|---|")
     for r in tables.get("choir", []):
         print(f"| {r['config']} | {fmt(r['sung_f0_rmse_cents'], '.1f')} | {fmt(r['sung_within_50_cents'], '.1%')} |")
     rows = tables
     judge_card = judge.config.get("training", {})
-    out = {"inputs": [n for n, _, _ in inputs], "seconds": SECONDS, "sample_rate": SR, "judge": args.judge,
-           "judge_valid_accuracy": judge_card.get("valid_accuracy"), "tables": rows, "parts": per_part,
-           "machine": machine_info(args.threads), "provenance": provenance(models_used(args.configs, args.judge))}
+    out = {
+        "inputs": [n for n, _, _ in inputs],
+        "seconds": SECONDS,
+        "sample_rate": SR,
+        "judge": args.judge,
+        "judge_valid_accuracy": judge_card.get("valid_accuracy"),
+        "tables": rows,
+        "parts": per_part,
+        "machine": machine_info(args.threads),
+        "provenance": provenance(models_used(args.configs, args.judge)),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     print(f"\nresults: {args.out}")

@@ -57,11 +57,17 @@ TARGET_SI_SDRI_DB, GOAL_SI_SDRI_DB = 8.0, 12.0
 TARGET_RTF = 0.25
 TARGET_PEAK_MB = 2048.0
 FLAT_MB = 100.0  # "flat": the longest file peaks at most this much above the shortest (run-to-run noise ~ tens of MB)
-METRICS = {"si_sdr": "SI-SDR estimate", "si_sdr_mixture": "SI-SDR mixture", "si_sdri": "SI-SDRi",
-           "irm_si_sdr": "SI-SDR IRM ceiling", "irm_si_sdri": "SI-SDRi IRM ceiling"}
+METRICS = {
+    "si_sdr": "SI-SDR estimate",
+    "si_sdr_mixture": "SI-SDR mixture",
+    "si_sdri": "SI-SDRi",
+    "irm_si_sdr": "SI-SDR IRM ceiling",
+    "irm_si_sdri": "SI-SDRi IRM ceiling",
+}
 
 
 # ---------------------------------------------------------------------------------------- setup
+
 
 def cache_folder(base: Path) -> Path:
     """One folder per version of the rendering code, so a changed renderer never reads stale audio."""
@@ -106,9 +112,14 @@ def bach10_quality(loaded, root: Path) -> dict:
         est = torch.from_numpy(np.concatenate([res.stems[s] for s in loaded.sources]))
         ref, mix = torch.from_numpy(parts), torch.from_numpy(mixture)
         base = si_sdr(mix.expand_as(ref), ref)
-        rows.append({"piece": name, "duration_s": len(mixture) / loaded.sample_rate,
-                     "si_sdri": dict(zip(VOICES, (si_sdr(est, ref) - base).tolist())),
-                     "irm_si_sdri": dict(zip(VOICES, (si_sdr(ideal_ratio_mask(mix, ref), ref) - base).tolist()))})
+        rows.append(
+            {
+                "piece": name,
+                "duration_s": len(mixture) / loaded.sample_rate,
+                "si_sdri": dict(zip(VOICES, (si_sdr(est, ref) - base).tolist())),
+                "irm_si_sdri": dict(zip(VOICES, (si_sdr(ideal_ratio_mask(mix, ref), ref) - base).tolist())),
+            }
+        )
     mean = {k: {v: float(np.mean([r[k][v] for r in rows])) for v in VOICES} for k in ("si_sdri", "irm_si_sdri")}
     for k in mean:
         mean[k]["mean"] = float(np.mean(list(mean[k].values())))
@@ -116,8 +127,15 @@ def bach10_quality(loaded, root: Path) -> dict:
 
 
 def bach10_table(q: dict) -> str:
-    rows = [[r["piece"], *[r["si_sdri"][v] for v in VOICES], float(np.mean(list(r["si_sdri"].values()))),
-             float(np.mean(list(r["irm_si_sdri"].values())))] for r in q["pieces"]]
+    rows = [
+        [
+            r["piece"],
+            *[r["si_sdri"][v] for v in VOICES],
+            float(np.mean(list(r["si_sdri"].values()))),
+            float(np.mean(list(r["irm_si_sdri"].values()))),
+        ]
+        for r in q["pieces"]
+    ]
     m = q["mean"]
     rows.append(["**mean**", *[m["si_sdri"][v] for v in VOICES], m["si_sdri"]["mean"], m["irm_si_sdri"]["mean"]])
     return md_table(["piece", *[f"{v} SI-SDRi" for v in VOICES], "mean", "IRM ceiling (mean)"], rows)
@@ -129,12 +147,21 @@ def quality(loaded, items) -> dict:
         res = vt.separate(mixture, sample_rate=SAMPLE_RATE, model=loaded)
         est = torch.from_numpy(np.concatenate([res.stems[s] for s in loaded.sources]))
         ref, mix = torch.from_numpy(targets), torch.from_numpy(mixture)
-        scores = {"si_sdr": si_sdr(est, ref), "si_sdr_mixture": si_sdr(mix.expand_as(ref), ref),
-                  "irm_si_sdr": si_sdr(ideal_ratio_mask(mix, ref), ref)}
+        scores = {
+            "si_sdr": si_sdr(est, ref),
+            "si_sdr_mixture": si_sdr(mix.expand_as(ref), ref),
+            "irm_si_sdr": si_sdr(ideal_ratio_mask(mix, ref), ref),
+        }
         scores["si_sdri"] = scores["si_sdr"] - scores["si_sdr_mixture"]
         scores["irm_si_sdri"] = scores["irm_si_sdr"] - scores["si_sdr_mixture"]
-        rows.append({"chorale": name, "renderer": r, "duration_s": len(mixture) / SAMPLE_RATE,
-                     **{k: dict(zip(VOICES, v.tolist())) for k, v in scores.items()}})
+        rows.append(
+            {
+                "chorale": name,
+                "renderer": r,
+                "duration_s": len(mixture) / SAMPLE_RATE,
+                **{k: dict(zip(VOICES, v.tolist())) for k, v in scores.items()},
+            }
+        )
     summary = {}
     for group in [*dict.fromkeys(r["renderer"] for r in rows), "all"]:
         sel = [r for r in rows if group in ("all", r["renderer"])]
@@ -146,15 +173,20 @@ def quality(loaded, items) -> dict:
 
 
 def quality_table(q: dict) -> str:
-    rows = [[f"{g} (n={s['n']})", label, *[s[k][v] for v in (*VOICES, "mean")]]
-            for g, s in q["summary"].items() for k, label in METRICS.items()]
+    rows = [
+        [f"{g} (n={s['n']})", label, *[s[k][v] for v in (*VOICES, "mean")]]
+        for g, s in q["summary"].items()
+        for k, label in METRICS.items()
+    ]
     return md_table(["renderer", "dB", *VOICES, "mean"], rows)
 
 
 # ---------------------------------------------------------------------------------------- speed
 
+
 def overlap_add(net: torch.nn.Module, x: np.ndarray, n_src: int, sample_rate: int) -> torch.Tensor:
     """A bare network through the library's OverlapAdd, with the chunking ``separate`` uses."""
+
     def run(chunk):
         with torch.inference_mode():
             return net(chunk[None])[0]
@@ -166,8 +198,10 @@ def overlap_add(net: torch.nn.Module, x: np.ndarray, n_src: int, sample_rate: in
 def speed(loaded, mixture: np.ndarray, repeats: int) -> dict:
     sr, n_src = loaded.sample_rate, len(loaded.sources)
     x = np.resize(mixture, int(SPEED_S * sr)).astype(np.float32)  # the mixture tiled to 60 s
-    runs = {"voicetools.separate": lambda y: vt.separate(y, sample_rate=sr, model=loaded),
-            "voicetools ConvTasNet + OverlapAdd": lambda y: overlap_add(loaded.model, y, n_src, sr)}
+    runs = {
+        "voicetools.separate": lambda y: vt.separate(y, sample_rate=sr, model=loaded),
+        "voicetools ConvTasNet + OverlapAdd": lambda y: overlap_add(loaded.model, y, n_src, sr),
+    }
     try:
         from asteroid.models import ConvTasNet as AsteroidConvTasNet
     except ImportError as exc:
@@ -194,12 +228,15 @@ def speed(loaded, mixture: np.ndarray, repeats: int) -> dict:
 
 
 def speed_table(s: dict) -> str:
-    rows = [[k, v["compute_s"], v["audio_s"], f"{v['rtf']:.4f}"] if "rtf" in v else [k, v["status"], "", ""]
-            for k, v in s.items()]
+    rows = [
+        [k, v["compute_s"], v["audio_s"], f"{v['rtf']:.4f}"] if "rtf" in v else [k, v["status"], "", ""]
+        for k, v in s.items()
+    ]
     return md_table(["implementation", "compute s", "audio s", "RTF"], rows)
 
 
 # --------------------------------------------------------------------------------------- memory
+
 
 def write_long_wav(path: Path, minutes: float, source: np.ndarray, block_s: float = 30.0) -> float:
     """A 44.1 kHz stereo 16-bit WAV of the source tiled to ``minutes``, written block by block."""
@@ -221,36 +258,68 @@ def memory(model: str, minutes_list, source: np.ndarray, threads: int, tmp_root:
         with tempfile.TemporaryDirectory(prefix="vt-bench-", dir=tmp_root) as tmp:
             wav = Path(tmp) / "long.wav"
             audio_s = write_long_wav(wav, minutes, source)
-            cmd = [sys.executable, "-m", "voicetools.cli", "separate", str(wav), "-o", str(Path(tmp) / "out"),
-                   "--model", model]
+            cmd = [
+                sys.executable,
+                "-m",
+                "voicetools.cli",
+                "separate",
+                str(wav),
+                "-o",
+                str(Path(tmp) / "out"),
+                "--model",
+                model,
+            ]
             print(f"memory: {minutes:g} min: voicetools separate {wav} ...", file=sys.stderr)
             run = subprocess.run([sys.executable, "-c", MEASURE, *cmd], env=env, stdout=subprocess.PIPE, check=True)
             stats = json.loads(run.stdout)
             stem = Path(tmp) / "out" / "long" / "soprano.wav"
-            out.append({"minutes": minutes, "audio_s": audio_s, "input": "44.1 kHz stereo PCM_16 WAV", **stats,
-                        "rtf": stats["wall_s"] / audio_s, "stem_s": sf.info(str(stem)).duration if stem.exists() else None})
+            out.append(
+                {
+                    "minutes": minutes,
+                    "audio_s": audio_s,
+                    "input": "44.1 kHz stereo PCM_16 WAV",
+                    **stats,
+                    "rtf": stats["wall_s"] / audio_s,
+                    "stem_s": sf.info(str(stem)).duration if stem.exists() else None,
+                }
+            )
     return out
 
 
 def memory_table(m: list[dict]) -> str:
-    rows = [[f"{r['minutes']:g} min", r["peak_rss_mb"], r["wall_s"], f"{r['rtf']:.4f}", r["cpu_s"], r["exit_code"]]
-            for r in m]
+    rows = [
+        [f"{r['minutes']:g} min", r["peak_rss_mb"], r["wall_s"], f"{r['rtf']:.4f}", r["cpu_s"], r["exit_code"]]
+        for r in m
+    ]
     return md_table(["input (44.1 kHz stereo WAV)", "peak RSS MB", "wall s", "RTF", "CPU s", "exit"], rows)
 
 
 # -------------------------------------------------------------------------------------- targets
+
 
 def targets(results: dict) -> list[dict]:
     out = []
     if "quality" in results:
         v = results["quality"]["summary"]["all"]["si_sdri"]["mean"]
         note = f"goal {GOAL_SI_SDRI_DB:g} dB {'met' if v >= GOAL_SI_SDRI_DB else 'not met'}"
-        out.append({"target": f"mean SI-SDRi >= {TARGET_SI_SDRI_DB:g} dB", "value": f"{v:.2f} dB",
-                    "result": "PASS" if v >= TARGET_SI_SDRI_DB else "FAIL", "note": note})
+        out.append(
+            {
+                "target": f"mean SI-SDRi >= {TARGET_SI_SDRI_DB:g} dB",
+                "value": f"{v:.2f} dB",
+                "result": "PASS" if v >= TARGET_SI_SDRI_DB else "FAIL",
+                "note": note,
+            }
+        )
     if "speed" in results:
         v = results["speed"]["voicetools.separate"]["rtf"]
-        out.append({"target": f"RTF <= {TARGET_RTF:g} (separate, {SPEED_S:g} s)", "value": f"{v:.4f}",
-                    "result": "PASS" if v <= TARGET_RTF else "FAIL", "note": ""})
+        out.append(
+            {
+                "target": f"RTF <= {TARGET_RTF:g} (separate, {SPEED_S:g} s)",
+                "value": f"{v:.4f}",
+                "result": "PASS" if v <= TARGET_RTF else "FAIL",
+                "note": "",
+            }
+        )
     if results.get("memory"):
         runs = sorted(results["memory"], key=lambda r: r["minutes"])
         first, last = runs[0], runs[-1]
@@ -263,13 +332,19 @@ def targets(results: dict) -> list[dict]:
             note = "one length only: flatness not checked"
         if last["minutes"] < 60:
             note += "; the 60-min run was not made"
-        out.append({"target": f"peak memory flat and <= {TARGET_PEAK_MB / 1024:g} GB at 60 min",
-                    "value": f"{last['peak_rss_mb']:.0f} MB at {last['minutes']:g} min",
-                    "result": "PASS" if ok else "FAIL", "note": note})
+        out.append(
+            {
+                "target": f"peak memory flat and <= {TARGET_PEAK_MB / 1024:g} GB at 60 min",
+                "value": f"{last['peak_rss_mb']:.0f} MB at {last['minutes']:g} min",
+                "result": "PASS" if ok else "FAIL",
+                "note": note,
+            }
+        )
     return out
 
 
 # ----------------------------------------------------------------------------------------- main
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -278,12 +353,18 @@ def main(argv=None) -> int:
     ap.add_argument("--renderers", nargs="+", choices=RENDERERS, default=list(RENDERERS))
     ap.add_argument("--quick", action="store_true", help="memory at the shortest length only (skips 60 min)")
     ap.add_argument("--memory-minutes", nargs="+", type=float, default=[10.0, 60.0])
-    ap.add_argument("--only", nargs="+", choices=["bach10", "quality", "speed", "memory"],
-                    default=["bach10", "quality", "speed", "memory"])
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=["bach10", "quality", "speed", "memory"],
+        default=["bach10", "quality", "speed", "memory"],
+    )
     ap.add_argument("--bach10", type=Path, default=BACH10_ROOT, help="Bach10 pieces (NN-Name/ folders)")
     ap.add_argument("--repeats", type=int, default=3, help="speed: best of N timed runs")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cache", type=Path, default=ROOT / "data" / "bench-cache", help="where rendered mixtures are kept")
+    ap.add_argument(
+        "--cache", type=Path, default=ROOT / "data" / "bench-cache", help="where rendered mixtures are kept"
+    )
     ap.add_argument("--no-cache", action="store_true", help="render the test mixtures again, keep nothing")
     ap.add_argument("--tmp", default=None, help="folder for the long WAVs (default: the system temp folder)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "separation.json")
@@ -298,28 +379,42 @@ def main(argv=None) -> int:
     items = test_set(args.renderers, args.limit if "quality" in args.only else 1, cache)
     names = list(dict.fromkeys(n for n, *_ in items))
     results = {
-        "benchmark": "separation", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": sys.argv,
-        "machine": machine_info(args.threads), "model": model_info(loaded), "provenance": provenance([args.model]),
-        "data": {"split": "test", "chorales": names, "renderers": args.renderers,
-                 "description": "test_mixtures: each chorale (version 0) rendered by one renderer, seeded "
-                                "per-part gains, room on about half, full length, 8 kHz mono",
-                 "chunking": {"segment_s": SEGMENT_S, "overlap_s": OVERLAP_S}},
+        "benchmark": "separation",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": sys.argv,
+        "machine": machine_info(args.threads),
+        "model": model_info(loaded),
+        "provenance": provenance([args.model]),
+        "data": {
+            "split": "test",
+            "chorales": names,
+            "renderers": args.renderers,
+            "description": "test_mixtures: each chorale (version 0) rendered by one renderer, seeded "
+            "per-part gains, room on about half, full length, 8 kHz mono",
+            "chunking": {"segment_s": SEGMENT_S, "overlap_s": OVERLAP_S},
+        },
     }
     print(f"# Separation benchmark: {loaded.name}\n")
-    print(f"{results['machine']['cpu']}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads, "
-          f"load average {os.getloadavg()[0]:.1f} at start\n")
+    print(
+        f"{results['machine']['cpu']}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads, "
+        f"load average {os.getloadavg()[0]:.1f} at start\n"
+    )
     if "bach10" in args.only:
         if any(args.bach10.glob("[0-9][0-9]-*")):
             results["bach10"] = bach10_quality(loaded, args.bach10)
-            print(f"## Real recordings: Bach10 ({len(results['bach10']['pieces'])} pieces: violin, clarinet, "
-                  f"saxophone, bassoon as S, A, T, B; SI-SDRi in dB at {loaded.sample_rate} Hz)\n")
+            print(
+                f"## Real recordings: Bach10 ({len(results['bach10']['pieces'])} pieces: violin, clarinet, "
+                f"saxophone, bassoon as S, A, T, B; SI-SDRi in dB at {loaded.sample_rate} Hz)\n"
+            )
             print(bach10_table(results["bach10"]) + "\n")
         else:
             print(f"(no Bach10 pieces in {args.bach10}: real-recording table skipped)", file=sys.stderr)
     if "quality" in args.only:
         results["quality"] = quality(loaded, items)
-        print(f"## Quality: {len(names)} test chorales x {', '.join(args.renderers)}, full length "
-              "(mean over chorales; SI-SDRi = estimate - mixture)\n")
+        print(
+            f"## Quality: {len(names)} test chorales x {', '.join(args.renderers)}, full length "
+            "(mean over chorales; SI-SDRi = estimate - mixture)\n"
+        )
         print(quality_table(results["quality"]) + "\n")
     if "speed" in args.only:
         results["speed"] = speed(loaded, items[0][2], args.repeats)

@@ -50,34 +50,58 @@ def main(argv=None) -> int:
     model = load_model(args.model)
     limit = None if args.limit is None else 2 * args.limit  # two renderers per chorale
     scores: dict[str, dict[str, list[float]]] = {}
-    for name, renderer, mixture, targets in tqdm(islice(test_mixtures("valid"), limit), file=sys.stderr,
-                                                 desc="valid", total=limit or 16):
+    for _name, renderer, mixture, targets in tqdm(
+        islice(test_mixtures("valid"), limit), file=sys.stderr, desc="valid", total=limit or 16
+    ):
         for shifts, power in GRID:
-            stems = vt.separate(mixture, sample_rate=SAMPLE_RATE, model=_with_power(model, power), shifts=shifts,
-                                wiener=power is not None)
+            stems = vt.separate(
+                mixture,
+                sample_rate=SAMPLE_RATE,
+                model=_with_power(model, power),
+                shifts=shifts,
+                wiener=power is not None,
+            )
             est = np.stack([stems.stems[k][0] for k in model.sources]).astype(np.float32)
             scores.setdefault(f"{shifts}|{power}", {}).setdefault(renderer, []).append(
-                si_sdri(est, mixture.astype(np.float32), targets.astype(np.float32)))
+                si_sdri(est, mixture.astype(np.float32), targets.astype(np.float32))
+            )
     rows, results = [], []
     for key, per in scores.items():
         shifts, power = key.split("|")
         means = {r: float(np.mean(v)) for r, v in per.items()}
         overall = float(np.mean(sum(per.values(), [])))
-        results.append({"shifts": int(shifts), "wiener_power": None if power == "None" else float(power),
-                        "si_sdri": means, "mean_si_sdri": overall, "n": sum(len(v) for v in per.values())})
-        rows.append(f"| {shifts} | {power if power != 'None' else 'off'} | "
-                    + " | ".join(f"{means[r]:.2f}" for r in sorted(means)) + f" | {overall:.2f} |")
+        results.append(
+            {
+                "shifts": int(shifts),
+                "wiener_power": None if power == "None" else float(power),
+                "si_sdri": means,
+                "mean_si_sdri": overall,
+                "n": sum(len(v) for v in per.values()),
+            }
+        )
+        rows.append(
+            f"| {shifts} | {power if power != 'None' else 'off'} | "
+            + " | ".join(f"{means[r]:.2f}" for r in sorted(means))
+            + f" | {overall:.2f} |"
+        )
     renderers = sorted(next(iter(scores.values())))
     print(f"## Test-time refinement on the validation chorales ({args.model})\n")
     print("| shifts | Wiener power | " + " | ".join(renderers) + " | mean SI-SDRi |")
     print("| --- | --- | " + " | ".join("---" for _ in renderers) + " | --- |")
     print("\n".join(rows))
     best = max(results, key=lambda r: r["mean_si_sdri"])
-    print(f"\nbest: shifts {best['shifts']}, Wiener power {best['wiener_power']} "
-          f"({best['mean_si_sdri']:.2f} dB; bare network {results[0]['mean_si_sdri']:.2f} dB)")
+    print(
+        f"\nbest: shifts {best['shifts']}, Wiener power {best['wiener_power']} "
+        f"({best['mean_si_sdri']:.2f} dB; bare network {results[0]['mean_si_sdri']:.2f} dB)"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"model": args.model, "grid": results, "best": best, "machine": machine_info(1),
-              "provenance": provenance([args.model])}
+    report = {
+        "model": args.model,
+        "grid": results,
+        "best": best,
+        "machine": machine_info(1),
+        "provenance": provenance([args.model]),
+    }
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     return 0
 

@@ -70,6 +70,7 @@ def md_table(header: list[str], rows: list[list]) -> str:
 
 # ---------------------------------------------------------------------------------------- data
 
+
 def cache_folder(base: Path) -> Path:
     """One folder per version of the rendering code, so a changed renderer never reads stale audio."""
     h = hashlib.sha256()
@@ -112,8 +113,13 @@ def choir_items(limit: int | None, cache: Path) -> list[dict]:
         if not wav.exists():  # the sum of the clean parts chorale_items wrote (each peak-normalised)
             x = sum(sf.read(cache / f"{name.replace('/', '_')}-{v}-clean.wav", dtype="float32")[0] for v in VOICES)
             sf.write(wav, 0.5 * x / (np.abs(x).max() + 1e-9), SAMPLE_RATE, subtype="FLOAT")
-        items.append({"file": str(wav), "set": "choir, --parts (per voice)",
-                      "parts": {v: np.array(part_notes(chorale, version, v, "singing"), float) for v in VOICES}})
+        items.append(
+            {
+                "file": str(wav),
+                "set": "choir, --parts (per voice)",
+                "parts": {v: np.array(part_notes(chorale, version, v, "singing"), float) for v in VOICES},
+            }
+        )
     return items
 
 
@@ -158,6 +164,7 @@ def folder_items(folder: Path) -> list[dict]:
 
 # ---------------------------------------------------------------------------------------- systems
 
+
 def system_voicetools(model: str):
     from voicetools.checkpoints import resolve_model
 
@@ -167,9 +174,11 @@ def system_voicetools(model: str):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = vt.transcribe(path, model=loaded, parts=parts)
-        tracks = {k: np.array([(n.pitch, n.start_s, n.end_s) for n in v], float).reshape(-1, 3)
-                  for k, v in res.tracks.items()}
+        tracks = {
+            k: np.array([(n.pitch, n.start_s, n.end_s) for n in v], float).reshape(-1, 3) for k, v in res.tracks.items()
+        }
         return tracks if parts else tracks["melody"]
+
     return run
 
 
@@ -177,8 +186,8 @@ def system_basic_pitch():
     import logging
 
     logging.getLogger().setLevel(logging.ERROR)  # its import warns about every backend it lacks
-    import onnxruntime as ort
     import basic_pitch
+    import onnxruntime as ort
     from basic_pitch.inference import Model, predict
 
     onnx = Path(basic_pitch.__file__).parent / "saved_models" / "icassp_2022" / "nmp.onnx"
@@ -195,6 +204,7 @@ def system_basic_pitch():
             warnings.simplefilter("ignore")
             _, _, events = predict(path, model)
         return np.array([(p, s, e) for s, e, p, *_ in events], float).reshape(-1, 3)
+
     return run
 
 
@@ -220,10 +230,12 @@ def system_pyin(*, min_note_s: float = 0.06):
             if start is None and cur > 0:
                 start = i
         return np.array(notes, float).reshape(-1, 3)
+
     return run
 
 
 # ---------------------------------------------------------------------------------------- scoring
+
 
 def scores(ref: np.ndarray, est: np.ndarray) -> dict:
     import mir_eval
@@ -235,8 +247,8 @@ def scores(ref: np.ndarray, est: np.ndarray) -> dict:
             p = r = f = float(len(ref) == len(est))
         else:
             p, r, f, _ = mir_eval.transcription.precision_recall_f1_overlap(
-                ref[:, 1:], hz(ref[:, 0]), est[:, 1:], hz(est[:, 0]), onset_tolerance=0.05,
-                offset_ratio=offset_ratio)
+                ref[:, 1:], hz(ref[:, 0]), est[:, 1:], hz(est[:, 0]), onset_tolerance=0.05, offset_ratio=offset_ratio
+            )
         out.update({f"precision{key}": float(p), f"recall{key}": float(r), f"f1{key}": float(f)})
     return out
 
@@ -254,25 +266,50 @@ def quality(systems: dict, items: list[dict]) -> dict:
                 if "voicetools" in systems:
                     tracks = systems["voicetools"](path, parts=True)
                     for voice, ref in item["parts"].items():
-                        per_file.append({"system": "voicetools", "set": item["set"], "file": Path(path).name,
-                                         "voice": voice, "n_ref": len(ref), "n_est": len(tracks[voice]),
-                                         **scores(ref, tracks[voice])})
+                        per_file.append(
+                            {
+                                "system": "voicetools",
+                                "set": item["set"],
+                                "file": Path(path).name,
+                                "voice": voice,
+                                "n_ref": len(ref),
+                                "n_est": len(tracks[voice]),
+                                **scores(ref, tracks[voice]),
+                            }
+                        )
                 continue
             for name, run in systems.items():
                 est = run(path)
-                per_file.append({"system": name, "set": item["set"], "file": Path(item["file"]).name,
-                                 "n_ref": len(item["notes"]), "n_est": len(est), **scores(item["notes"], est)})
+                per_file.append(
+                    {
+                        "system": name,
+                        "set": item["set"],
+                        "file": Path(item["file"]).name,
+                        "n_ref": len(item["notes"]),
+                        "n_est": len(est),
+                        **scores(item["notes"], est),
+                    }
+                )
     summary = {}
     for row in per_file:
         summary.setdefault(row["set"], {}).setdefault(row["system"], []).append(row)
-    summary = {s: {name: {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k.startswith(("f1", "prec", "rec"))}
-                   | {"files": len(rows)} for name, rows in by.items()} for s, by in summary.items()}
+    summary = {
+        s: {
+            name: {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k.startswith(("f1", "prec", "rec"))}
+            | {"files": len(rows)}
+            for name, rows in by.items()
+        }
+        for s, by in summary.items()
+    }
     return {"summary": summary, "per_file": per_file}
 
 
 def quality_table(q: dict) -> str:
-    rows = [[s, name, v["files"], v["f1"], v["f1_offset"], v["precision"], v["recall"]]
-            for s, by in q["summary"].items() for name, v in by.items()]
+    rows = [
+        [s, name, v["files"], v["f1"], v["f1_offset"], v["precision"], v["recall"]]
+        for s, by in q["summary"].items()
+        for name, v in by.items()
+    ]
     return md_table(["set", "system", "files", "note F1", "note F1 w/ offsets", "precision", "recall"], rows)
 
 
@@ -296,9 +333,10 @@ def speed(systems: dict, item: dict, repeats: int) -> dict:
 
 
 def speed_table(s: dict) -> str:
-    return md_table(["system", "audio (s)", "compute (s)", "RTF", f"target <= {TARGET_RTF}"],
-                    [[k, v["audio_s"], v["seconds"], v["rtf"], "yes" if v["rtf"] <= TARGET_RTF else "no"]
-                     for k, v in s.items()])
+    return md_table(
+        ["system", "audio (s)", "compute (s)", "RTF", f"target <= {TARGET_RTF}"],
+        [[k, v["audio_s"], v["seconds"], v["rtf"], "yes" if v["rtf"] <= TARGET_RTF else "no"] for k, v in s.items()],
+    )
 
 
 def main(argv=None) -> int:
@@ -319,11 +357,15 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     started = time.time()
-    makers = {"voicetools": lambda: system_voicetools(args.model), "basic-pitch": system_basic_pitch,
-              "pyin": system_pyin}
+    makers = {
+        "voicetools": lambda: system_voicetools(args.model),
+        "basic-pitch": system_basic_pitch,
+        "pyin": system_pyin,
+    }
     systems = {name: makers[name]() for name in args.systems}
-    items = [] if args.no_chorales else chorale_items(args.limit, args.seconds, args.conditions,
-                                                      cache_folder(args.cache))
+    items = (
+        [] if args.no_chorales else chorale_items(args.limit, args.seconds, args.conditions, cache_folder(args.cache))
+    )
     if not (args.no_chorales or args.no_choir or "clean" not in args.conditions):
         items += choir_items(args.limit, cache_folder(args.cache))
     for folder in args.data:
@@ -332,13 +374,20 @@ def main(argv=None) -> int:
     if any("parts" in item for item in items) and "voicetools" in systems:
         used.append("satb-convtasnet")  # --parts separates the choir first
     peers = dict([package_file("basic_pitch", "saved_models/icassp_2022/nmp.onnx")]) if "basic-pitch" in systems else {}
-    results = {"machine": machine_info(1), "provenance": provenance(used, peers),
-               "model": {"name": args.model, "sha256": model_sha256(args.model)["sha256"]},
-               "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
-                            if k not in ("data", "cache", "out")} | {"data": [str(d) for d in args.data]}}
+    results = {
+        "machine": machine_info(1),
+        "provenance": provenance(used, peers),
+        "model": {"name": args.model, "sha256": model_sha256(args.model)["sha256"]},
+        "settings": {
+            k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in ("data", "cache", "out")
+        }
+        | {"data": [str(d) for d in args.data]},
+    }
     m = results["machine"]
-    print(f"{m['cpu']}, {m['cpu_count']} CPUs, 1 thread per system, load average at start "
-          f"{m['load_average_at_start'][0]:.2f}\n")
+    print(
+        f"{m['cpu']}, {m['cpu_count']} CPUs, 1 thread per system, load average at start "
+        f"{m['load_average_at_start'][0]:.2f}\n"
+    )
     results["quality"] = quality(systems, items)
     print(quality_table(results["quality"]) + "\n")
     if not args.no_speed and items:

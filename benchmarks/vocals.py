@@ -58,12 +58,12 @@ FLAT_MB = 100.0  # "flat": the longest file peaks at most this much above the sh
 
 # ---------------------------------------------------------------------------------------- quality
 
+
 def _bss_sdr(estimates: np.ndarray, references: np.ndarray) -> np.ndarray:
     """BSS Eval v3 SDR per source (mir_eval), fixed source order."""
     from mir_eval.separation import bss_eval_sources
 
-    return bss_eval_sources(references.astype(np.float64), estimates.astype(np.float64),
-                            compute_permutation=False)[0]
+    return bss_eval_sources(references.astype(np.float64), estimates.astype(np.float64), compute_permutation=False)[0]
 
 
 def _scores(est: np.ndarray, ref: np.ndarray) -> dict:
@@ -77,8 +77,15 @@ def quality(loaded, files) -> dict:
         res = vt.extract_vocals(mixture, sample_rate=SAMPLE_RATE, model=loaded)
         est = np.stack([res.stems["vocals"][0], res.stems["accompaniment"][0]])
         irm = ideal_ratio_mask(torch.from_numpy(mixture), torch.from_numpy(targets), n_fft=IRM_NFFT).numpy()
-        per_song.append({"song": name, "seconds": len(mixture) / SAMPLE_RATE, "estimate": _scores(est, targets),
-                         "mixture": _scores(np.stack([mixture, mixture]), targets), "irm": _scores(irm, targets)})
+        per_song.append(
+            {
+                "song": name,
+                "seconds": len(mixture) / SAMPLE_RATE,
+                "estimate": _scores(est, targets),
+                "mixture": _scores(np.stack([mixture, mixture]), targets),
+                "irm": _scores(irm, targets),
+            }
+        )
     summary = {}
     for kind in ("estimate", "mixture", "irm"):
         for metric in ("sdr", "si_sdr", "sdr_mdx"):
@@ -93,9 +100,16 @@ def quality_table(q: dict) -> str:
     rows = []
     for src in SOURCES:
         for metric, label in (("sdr", "SDR"), ("si_sdr", "SI-SDR")):
-            rows.append([src, label, s[f"estimate/{metric}/{src}"]["mean"], s[f"mixture/{metric}/{src}"]["mean"],
-                         s[f"estimate/{metric}/{src}"]["mean"] - s[f"mixture/{metric}/{src}"]["mean"],
-                         s[f"irm/{metric}/{src}"]["mean"]])
+            rows.append(
+                [
+                    src,
+                    label,
+                    s[f"estimate/{metric}/{src}"]["mean"],
+                    s[f"mixture/{metric}/{src}"]["mean"],
+                    s[f"estimate/{metric}/{src}"]["mean"] - s[f"mixture/{metric}/{src}"]["mean"],
+                    s[f"irm/{metric}/{src}"]["mean"],
+                ]
+            )
     return md_table(["stem", "metric (dB, mean)", "voicetools", "mixture", "improvement", "oracle IRM ceiling"], rows)
 
 
@@ -119,10 +133,13 @@ def real_quality(loaded, files) -> dict:
     for f in progress(files, desc="real songs", unit="clip"):
         mixture, targets = mixed_at(f)
         res = vt.extract_vocals(mixture, sample_rate=mir1k.SAMPLE_RATE, model=loaded)
-        ests = {"voicetools": res.stems["vocals"][0],
-                "oracle IRM": ideal_ratio_mask(torch.from_numpy(mixture), torch.from_numpy(targets),
-                                               n_fft=IRM_NFFT).numpy()[0],
-                "REPET-SIM (librosa)": repet_sim(mixture, mir1k.SAMPLE_RATE)}
+        ests = {
+            "voicetools": res.stems["vocals"][0],
+            "oracle IRM": ideal_ratio_mask(
+                torch.from_numpy(mixture), torch.from_numpy(targets), n_fft=IRM_NFFT
+            ).numpy()[0],
+            "REPET-SIM (librosa)": repet_sim(mixture, mir1k.SAMPLE_RATE),
+        }
         ref = torch.from_numpy(targets)
         base = si_sdr(torch.from_numpy(np.stack([mixture, mixture])), ref)
         row = {"clip": Path(f).stem, "singer": mir1k.singer_of(f), "seconds": len(mixture) / mir1k.SAMPLE_RATE}
@@ -133,23 +150,53 @@ def real_quality(loaded, files) -> dict:
     summary = {}
     for method in ("voicetools", "oracle IRM", "REPET-SIM (librosa)"):
         v = np.array([r[method] for r in rows])
-        summary[method] = {"vocals_mean": float(v[:, 0].mean()), "vocals_median": float(np.median(v[:, 0])),
-                           "vocals_min": float(v[:, 0].min()), "clips_below_0db": int((v[:, 0] < 0).sum()),
-                           "accompaniment_mean": float(v[:, 1].mean())}
-        summary[method]["per_singer"] = {s: float(np.mean([r[method][0] for r in rows if r["singer"] == s]))
-                                         for s in sorted({r["singer"] for r in rows})}
-    return {"clips": len(rows), "singers": sorted({r["singer"] for r in rows}), "mix_db": 0.0,
-            "per_clip": rows, "summary": summary}
+        summary[method] = {
+            "vocals_mean": float(v[:, 0].mean()),
+            "vocals_median": float(np.median(v[:, 0])),
+            "vocals_min": float(v[:, 0].min()),
+            "clips_below_0db": int((v[:, 0] < 0).sum()),
+            "accompaniment_mean": float(v[:, 1].mean()),
+        }
+        summary[method]["per_singer"] = {
+            s: float(np.mean([r[method][0] for r in rows if r["singer"] == s]))
+            for s in sorted({r["singer"] for r in rows})
+        }
+    return {
+        "clips": len(rows),
+        "singers": sorted({r["singer"] for r in rows}),
+        "mix_db": 0.0,
+        "per_clip": rows,
+        "summary": summary,
+    }
 
 
 def real_table(q: dict) -> str:
-    rows = [[m, s["vocals_mean"], s["vocals_median"], s["vocals_min"], f"{s['clips_below_0db']} / {q['clips']}",
-             s["accompaniment_mean"]] for m, s in q["summary"].items()]
-    return md_table(["method", "vocals SI-SDRi mean (dB)", "median", "worst clip", "clips below 0 dB",
-                     "accompaniment SI-SDRi mean"], rows)
+    rows = [
+        [
+            m,
+            s["vocals_mean"],
+            s["vocals_median"],
+            s["vocals_min"],
+            f"{s['clips_below_0db']} / {q['clips']}",
+            s["accompaniment_mean"],
+        ]
+        for m, s in q["summary"].items()
+    ]
+    return md_table(
+        [
+            "method",
+            "vocals SI-SDRi mean (dB)",
+            "median",
+            "worst clip",
+            "clips below 0 dB",
+            "accompaniment SI-SDRi mean",
+        ],
+        rows,
+    )
 
 
 # ------------------------------------------------------------------------------ speed and memory
+
 
 def write_long_wav(path: Path, minutes: float, source: np.ndarray, source_rate: int, block_s: float = 30.0) -> float:
     """A 44.1 kHz mono 16-bit WAV of ``source`` tiled to ``minutes``, written block by block."""
@@ -166,8 +213,9 @@ def _measure(cmd: list[str], env: dict) -> dict:
     return json.loads(run.stdout)
 
 
-def speed_memory(loaded, minutes: list[float], demucs_minutes: list[float], threads: int,
-                 tmp_root: str | None) -> list[dict]:
+def speed_memory(
+    loaded, minutes: list[float], demucs_minutes: list[float], threads: int, tmp_root: str | None
+) -> list[dict]:
     song, song_rate = sf.read(str(ROOT / "examples" / "song.wav"), dtype="float32")
     song = song.mean(1) if song.ndim == 2 else song
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
@@ -178,28 +226,76 @@ def speed_memory(loaded, minutes: list[float], demucs_minutes: list[float], thre
         for m in sorted(set(minutes) | set(demucs_minutes)):
             wav = Path(tmp) / "long.wav"
             audio_s = write_long_wav(wav, m, song, song_rate)
-            tools = {"voicetools vocals": [sys.executable, "-m", "voicetools.cli", "vocals", str(wav), "-o",
-                                           str(Path(tmp) / "vt"), "--model", loaded.name, "--stems", "all", "-q",
-                                           "-j", str(threads), "--overwrite"]}
+            tools = {
+                "voicetools vocals": [
+                    sys.executable,
+                    "-m",
+                    "voicetools.cli",
+                    "vocals",
+                    str(wav),
+                    "-o",
+                    str(Path(tmp) / "vt"),
+                    "--model",
+                    loaded.name,
+                    "--stems",
+                    "all",
+                    "-q",
+                    "-j",
+                    str(threads),
+                    "--overwrite",
+                ]
+            }
             if m in demucs_minutes:
-                tools["demucs CLI"] = [sys.executable, "-m", "demucs.separate", "--repo", str(repo), "-n", sig,
-                                       "-o", str(Path(tmp) / "dm"), "-j", "0", str(wav)]
+                tools["demucs CLI"] = [
+                    sys.executable,
+                    "-m",
+                    "demucs.separate",
+                    "--repo",
+                    str(repo),
+                    "-n",
+                    sig,
+                    "-o",
+                    str(Path(tmp) / "dm"),
+                    "-j",
+                    "0",
+                    str(wav),
+                ]
             for tool, cmd in tools.items():
                 if m not in (minutes if tool.startswith("voicetools") else demucs_minutes):
                     continue
                 print(f"speed: {m:g} min: {tool} ...", file=sys.stderr)
                 stats = _measure(cmd, env)
-                out.append({"tool": tool, "minutes": m, "audio_s": audio_s, **stats,
-                            "rtf": stats["wall_s"] / audio_s, "cpu_rtf": stats["cpu_s"] / audio_s})
+                out.append(
+                    {
+                        "tool": tool,
+                        "minutes": m,
+                        "audio_s": audio_s,
+                        **stats,
+                        "rtf": stats["wall_s"] / audio_s,
+                        "cpu_rtf": stats["cpu_s"] / audio_s,
+                    }
+                )
             wav.unlink()
     return out
 
 
 def speed_table(rows: list[dict]) -> str:
-    return md_table(["tool", "input (44.1 kHz mono WAV)", "peak RSS MB", "wall s", "CPU s", "RTF (wall)",
-                     "RTF (CPU)", "exit"],
-                    [[r["tool"], f"{r['minutes']:g} min", r["peak_rss_mb"], r["wall_s"], r["cpu_s"],
-                      f"{r['rtf']:.3f}", f"{r['cpu_rtf']:.3f}", r["exit_code"]] for r in rows])
+    return md_table(
+        ["tool", "input (44.1 kHz mono WAV)", "peak RSS MB", "wall s", "CPU s", "RTF (wall)", "RTF (CPU)", "exit"],
+        [
+            [
+                r["tool"],
+                f"{r['minutes']:g} min",
+                r["peak_rss_mb"],
+                r["wall_s"],
+                r["cpu_s"],
+                f"{r['rtf']:.3f}",
+                f"{r['cpu_rtf']:.3f}",
+                r["exit_code"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 def main(argv=None) -> int:
@@ -209,10 +305,10 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="only the first N synthetic test songs")
     ap.add_argument("--mir1k", type=Path, default=mir1k.DEFAULT_ROOT, help="MIR-1K folder (audio/ inside)")
     ap.add_argument("--real-limit", type=int, default=None, help="only every k-th held-out clip, about N in all")
-    ap.add_argument("--minutes", type=float, nargs="*", default=[1.0, 10.0, 30.0],
-                    help="lengths for voicetools vocals")
-    ap.add_argument("--demucs-minutes", type=float, nargs="*", default=[1.0, 10.0, 30.0],
-                    help="lengths for the demucs CLI")
+    ap.add_argument("--minutes", type=float, nargs="*", default=[1.0, 10.0, 30.0], help="lengths for voicetools vocals")
+    ap.add_argument(
+        "--demucs-minutes", type=float, nargs="*", default=[1.0, 10.0, 30.0], help="lengths for the demucs CLI"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tmp", default=None, help="folder for the long WAVs")
     ap.add_argument("--skip-quality", action="store_true")
@@ -220,22 +316,31 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     loaded = load_vocal_model(args.model)
-    results = {"machine": machine_info(args.threads), "model": model_info(loaded), "provenance": provenance([args.model])}
+    results = {
+        "machine": machine_info(args.threads),
+        "model": model_info(loaded),
+        "provenance": provenance([args.model]),
+    }
     if not args.skip_quality:
         real = mir1k.clips(args.mir1k, split="valid") if (args.mir1k / "audio").is_dir() else []
         if args.real_limit and real:
             real = real[:: max(1, len(real) // args.real_limit)][: args.real_limit]
         if real:
             results["real"] = real_quality(loaded, real)
-            print(f"## Real songs: {results['real']['clips']} MIR-1K clips of held-out singers "
-                  f"{', '.join(results['real']['singers'])}, mixed at 0 dB\n")
+            print(
+                f"## Real songs: {results['real']['clips']} MIR-1K clips of held-out singers "
+                f"{', '.join(results['real']['singers'])}, mixed at 0 dB\n"
+            )
             print(real_table(results["real"]) + "\n")
         else:
             print(f"(no MIR-1K clips in {args.mir1k}: real-song table skipped)", file=sys.stderr)
         files = sorted((args.data / "test").glob("*-v0.npy"))[: args.limit]
         if not files:
-            print(f"no test songs in {args.data}/test; run: python -m voicetools.vocals.data --splits test "
-                  f"--out {args.data}", file=sys.stderr)
+            print(
+                f"no test songs in {args.data}/test; run: python -m voicetools.vocals.data --splits test "
+                f"--out {args.data}",
+                file=sys.stderr,
+            )
             return 1
         results["quality"] = quality(loaded, files)
         print(f"## Synthetic songs: {results['quality']['songs']} held-out chorales at {SAMPLE_RATE} Hz\n")
@@ -247,8 +352,10 @@ def main(argv=None) -> int:
     if len(ours) > 1:
         growth = max(r["peak_rss_mb"] for r in ours) - min(r["peak_rss_mb"] for r in ours)
         results["memory_growth_mb"] = growth
-        print(f"voicetools peak RSS from {min(r['minutes'] for r in ours):g} to {max(r['minutes'] for r in ours):g} "
-              f"min: +{growth:.0f} MB ({'flat' if growth <= FLAT_MB else 'NOT flat'}, limit {FLAT_MB:g} MB)")
+        print(
+            f"voicetools peak RSS from {min(r['minutes'] for r in ours):g} to {max(r['minutes'] for r in ours):g} "
+            f"min: +{growth:.0f} MB ({'flat' if growth <= FLAT_MB else 'NOT flat'}, limit {FLAT_MB:g} MB)"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, indent=1) + "\n")

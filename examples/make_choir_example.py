@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from voicetools.data.chorales import load_chorale, split_names
-
-EXAMPLE_CHORALE = "bach/bwv139.6"  # a test-split chorale: the models never trained on its tune
+from voicetools.data.chorales import load_chorale
 from voicetools.data.render import RENDERERS, render, version_of
 from voicetools.data.satb import mix
 
+EXAMPLE_CHORALE = "bach/bwv139.6"  # a test-split chorale: the models never trained on its tune
 SAMPLE_RATE = 22050
 SECONDS = 20.0
 OUT = Path(__file__).with_name("choir.wav")

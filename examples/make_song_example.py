@@ -17,12 +17,11 @@ import numpy as np
 
 from voicetools.audio.augment import reverberate, room_impulse_response
 from voicetools.data.arrangement import INSTRUMENTS, render_arrangement
-from voicetools.data.chorales import load_chorale, split_names
-
-EXAMPLE_CHORALE = "bach/bwv139.6"  # a test-split chorale: the models never trained on its tune
+from voicetools.data.chorales import load_chorale
 from voicetools.data.render import render_singing, version_of
 from voicetools.vocals.data import MAX_QUARTERS, _excerpt
 
+EXAMPLE_CHORALE = "bach/bwv139.6"  # a test-split chorale: the models never trained on its tune
 SAMPLE_RATE = 22050
 SECONDS = 20.0
 OUT = Path(__file__).with_name("song.wav")

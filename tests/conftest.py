@@ -101,8 +101,12 @@ def identity_model():
     """A ``LoadedModel`` at 8 kHz with four sources that each equal the input."""
     from voicetools.checkpoints import LoadedModel
 
-    config = {"task": "separation", "model_name": "Identity", "model_args": {"sample_rate": 8000},
-              "sources": ["soprano", "alto", "tenor", "bass"]}
+    config = {
+        "task": "separation",
+        "model_name": "Identity",
+        "model_args": {"sample_rate": 8000},
+        "sources": ["soprano", "alto", "tenor", "bass"],
+    }
     return LoadedModel("identity", IdentitySeparator(4), config)
 
 
@@ -145,6 +149,7 @@ def _assert_one_error_line(code, err):
 
 # Helpers are handed out as fixtures: ``from conftest import ...`` breaks as soon as another
 # conftest.py (tests/browser/) is imported first under the same module name.
+
 
 @pytest.fixture
 def peak_hz():
@@ -189,8 +194,14 @@ def choir_example():
 
 # Shipped-weight quality checks and whole-pipeline runs take minutes; the browser tests need chromium.
 # Both run by default (CI runs everything); `pytest -m "not slow and not browser"` is the quick loop.
-SLOW_MODULES = {"test_separation_quality", "test_vocals_quality", "test_pronounce_real", "test_readme_blocks",
-                "test_transcription_benchmark", "test_classify_ddp"}
+SLOW_MODULES = {
+    "test_separation_quality",
+    "test_vocals_quality",
+    "test_pronounce_real",
+    "test_readme_blocks",
+    "test_transcription_benchmark",
+    "test_classify_ddp",
+}
 
 
 def pytest_collection_modifyitems(config, items):

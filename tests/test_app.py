@@ -107,8 +107,10 @@ def test_non_audio_upload_gives_one_clear_titled_message(app, upload_dir):
             handler(str(bad))
         assert info.value.title == "Cannot separate this audio"
         # the toast's own heading is always "Error": the title leads the message, the file name escaped
-        assert plain(info.value) == (f"Cannot separate this audio\n“{bad.name}” could not be read as audio. "
-                                     "Upload a WAV, FLAC, OGG, MP3 or AIFF file.")
+        assert plain(info.value) == (
+            f"Cannot separate this audio\n“{bad.name}” could not be read as audio. "
+            "Upload a WAV, FLAC, OGG, MP3 or AIFF file."
+        )
         assert "<b>.wav" not in str(info.value.message) and str(upload_dir) not in str(info.value.message)
     with pytest.raises(gr.Error, match="No audio yet"):
         handler(None)
@@ -195,11 +197,14 @@ def test_plots_have_axes_and_the_piano_roll_is_readable():
     assert 0.05 < left < 0.15 and 0.8 < width < 0.95 and 0 < top and top + height < 1
     png = base64.b64decode(plot.uri.split(",")[1])
     assert int.from_bytes(png[16:20], "big") == plot.width and int.from_bytes(png[20:24], "big") == plot.height
-    assert plot.alt == ("Spectrogram of the alto stem: time from 0 to 3.0 s across, frequency from 0 to 8 kHz up; "
-                        "brighter is louder.")
+    assert plot.alt == (
+        "Spectrogram of the alto stem: time from 0 to 3.0 s across, frequency from 0 to 8 kHz up; brighter is louder."
+    )
 
-    tracks = {"soprano": [Note(pitch=72 + i, start_s=i * 0.5, end_s=i * 0.5 + 0.4) for i in range(5)],
-              "bass": [Note(pitch=43, start_s=0.0, end_s=2.5)]}
+    tracks = {
+        "soprano": [Note(pitch=72 + i, start_s=i * 0.5, end_s=i * 0.5 + 0.4) for i in range(5)],
+        "bass": [Note(pitch=43, start_s=0.0, end_s=2.5)],
+    }
     roll = piano_roll_plot(tracks, audio=x, sample_rate=SR, duration_s=3.0)
     rows = (76 + 2) - (43 - 2) + 1  # every note with two semitones to spare
     assert roll.box[3] * roll.height / rows >= 9  # px per semitone: note bars stay readable
@@ -211,14 +216,21 @@ def test_each_tab_offers_the_example_that_fits(tmp_path):
     names = ["choir.wav", "song.wav", "meeting.wav", "reading.wav", "mine.wav"]
     ctx = AppContext(AppSettings(examples=[tmp_path / n for n in names]))
     try:
-        fits = {tab: [p.name for p in ctx.examples_for(tab)] for tab in
-                ("separate", "transcribe", "vocals", "revoice", "classify", "diarize", "pronounce")}
+        fits = {
+            tab: [p.name for p in ctx.examples_for(tab)]
+            for tab in ("separate", "transcribe", "vocals", "revoice", "classify", "diarize", "pronounce")
+        }
     finally:
         ctx.store.close()
-    assert fits == {"separate": ["choir.wav", "mine.wav"], "transcribe": ["choir.wav", "mine.wav"],
-                    "vocals": ["song.wav", "mine.wav"], "revoice": ["choir.wav", "mine.wav"],
-                    "classify": ["meeting.wav", "mine.wav"], "diarize": ["meeting.wav", "mine.wav"],
-                    "pronounce": ["reading.wav", "mine.wav"]}  # a file of another name fits every tab
+    assert fits == {
+        "separate": ["choir.wav", "mine.wav"],
+        "transcribe": ["choir.wav", "mine.wav"],
+        "vocals": ["song.wav", "mine.wav"],
+        "revoice": ["choir.wav", "mine.wav"],
+        "classify": ["meeting.wav", "mine.wav"],
+        "diarize": ["meeting.wav", "mine.wav"],
+        "pronounce": ["reading.wav", "mine.wav"],
+    }  # a file of another name fits every tab
     repo = Path(__file__).resolve().parents[1] / "examples"
     assert (repo / "reading.txt").read_text(encoding="utf-8").strip() == "我今天很高兴。"  # Pronounce's sentence
 
@@ -274,8 +286,10 @@ def test_the_page_frame_header_and_model_cards(app):
         page = footer_html(ctx, cards)
     finally:
         ctx.store.close()
-    assert [(name, tabs) for name, tabs, _ in cards][:2] == [("satb-convtasnet", ["Separate", "Re-voice"]),
-                                                          ("voice2midi", ["Transcribe"])]
+    assert [(name, tabs) for name, tabs, _ in cards][:2] == [
+        ("satb-convtasnet", ["Separate", "Re-voice"]),
+        ("voice2midi", ["Transcribe"]),
+    ]
     assert all(card.name == "MODEL_CARD.md" and card.is_file() for _, _, card in cards)
     assert page.count('href="gradio_api/file=') == len(cards) and "nothing above 4 kHz" in page
 
@@ -285,8 +299,9 @@ def test_cli_app_options():
 
     args = build_parser().parse_args(["app"])
     assert (args.host, args.port, args.share) == ("127.0.0.1", 7860, False)
-    args = build_parser().parse_args(["app", "--share", "--port", "8000", "--model", "tiny-satb",
-                                      "--max-upload-mb", "5", "--max-duration-s", "30"])
+    args = build_parser().parse_args(
+        ["app", "--share", "--port", "8000", "--model", "tiny-satb", "--max-upload-mb", "5", "--max-duration-s", "30"]
+    )
     assert args.share and args.port == 8000 and args.max_duration_s == 30.0
 
 
@@ -295,8 +310,12 @@ def test_cli_app_serves_the_page(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "voicetools.cli", "app", "--model", "tiny-satb", "--port",
-                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicetools.cli", "app", "--model", "tiny-satb", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -315,6 +334,10 @@ def test_cli_app_serves_the_page(tmp_path):
 
 
 def test_cli_app_unknown_model_fails_before_serving():
-    r = subprocess.run([sys.executable, "-m", "voicetools.cli", "app", "--model", "no-such-model"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "voicetools.cli", "app", "--model", "no-such-model"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "unknown model 'no-such-model'" in r.stderr

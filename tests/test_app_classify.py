@@ -24,7 +24,7 @@ def vowel(seconds, f0, seed=0):
     t = np.arange(int(seconds * SR)) / SR
     f = f0 * (1 + 0.03 * np.sin(2 * np.pi * 4 * t))
     phase = 2 * np.pi * np.cumsum(f) / SR
-    x = sum(np.sin(k * phase) / k * np.exp(-((k * f0 - 800) / 600) ** 2) for k in range(1, 30))
+    x = sum(np.sin(k * phase) / k * np.exp(-(((k * f0 - 800) / 600) ** 2)) for k in range(1, 30))
     return (0.3 * x / np.abs(x).max() + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
 
 
@@ -40,8 +40,9 @@ def bars(page):
 
 
 def segments(page):
-    return [(m[0], float(m[1])) for m in re.findall(r'class="vt-segment" data-label="([^"]+)" data-start="([\d.]+)"',
-                                                    page)]
+    return [
+        (m[0], float(m[1])) for m in re.findall(r'class="vt-segment" data-label="([^"]+)" data-start="([\d.]+)"', page)
+    ]
 
 
 def test_the_shipped_emotion_model_is_the_default(app):
@@ -99,8 +100,13 @@ def test_a_training_run_folder_is_accepted(tmp_path):
     from voicetools.checkpoints import save_checkpoint
 
     tiny = vt.load_model("tiny-emotion")
-    save_checkpoint(tiny.model, tmp_path / "run" / "best", task="emotion", architecture="AudioClassifier",
-                    labels=tiny.config["labels"])
+    save_checkpoint(
+        tiny.model,
+        tmp_path / "run" / "best",
+        task="emotion",
+        architecture="AudioClassifier",
+        labels=tiny.config["labels"],
+    )
     demo = build_app(model="tiny-satb", tabs=["classify"], models={"classify": str(tmp_path / "run")}, examples=[])
     try:
         assert demo.voicetools.model("classify").config["labels"] == tiny.config["labels"]

@@ -29,8 +29,10 @@ def test_timeline_rows_and_rttm_match_diarize(app):
     expected = vt.diarize(MEETING)
     rows = re.findall(r'class="vt-speaker-row" data-speaker="([^"]+)"', page)
     assert rows == expected.speakers == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]
-    bars = [(m[0], float(m[1]), float(m[2])) for m in
-            re.findall(r'class="vt-turn" data-speaker="([^"]+)" data-start="([\d.]+)" data-end="([\d.]+)"', page)]
+    bars = [
+        (m[0], float(m[1]), float(m[2]))
+        for m in re.findall(r'class="vt-turn" data-speaker="([^"]+)" data-start="([\d.]+)" data-end="([\d.]+)"', page)
+    ]
     assert sorted(bars) == sorted((t.speaker, round(t.start_s, 3), round(t.end_s, 3)) for t in expected.turns)
     saved = read_rttm(rttm)["meeting"]
     assert [(t.speaker, t.start_s) for t in saved] == [(t.speaker, round(t.start_s, 3)) for t in expected.turns]

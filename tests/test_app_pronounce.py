@@ -39,8 +39,9 @@ def test_reference_then_a_reading_with_one_wrong_tone(app, upload_dir):
     path = upload_dir / "my reading.wav"
     sf.write(path, u.samples, u.sample_rate)
     wav, pinyin, table, png, files, notes = run_pronounce(app.voicetools, TEXT, str(path))
-    rows = re.findall(r'class="vt-syllable" data-index="(\d)" data-expected="(\d)" data-heard="(\d)" data-ok="(\d)"',
-                      table)
+    rows = re.findall(
+        r'class="vt-syllable" data-index="(\d)" data-expected="(\d)" data-heard="(\d)" data-ok="(\d)"', table
+    )
     assert [int(r[3]) for r in rows] == [1, 1, 1, 0, 1, 1], table
     assert rows[3][1:3] == ("4", "1")
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
@@ -71,8 +72,9 @@ def test_a_real_native_reading_in_the_app(app, upload_dir):
     path = upload_dir / "native.flac"
     shutil.copy(src, path)
     wav, pinyin, table, png, files, notes = run_pronounce(app.voicetools, "国球还得走进校园", str(path))
-    rows = re.findall(r'class="vt-syllable" data-index="(\d)" data-expected="(\d)" data-heard="(\d)" data-ok="(\d)"',
-                      table)
+    rows = re.findall(
+        r'class="vt-syllable" data-index="(\d)" data-expected="(\d)" data-heard="(\d)" data-ok="(\d)"', table
+    )
     assert len(rows) == 8 and sum(r[3] == "0" for r in rows) <= 2, table
     with pytest.raises(VoicetoolsError, match="does not sound like a reading of “引来网友点赞”") as info:
         run_pronounce(app.voicetools, "引来网友点赞", str(path))
@@ -94,14 +96,17 @@ def test_the_bundled_example_shows_one_wrong_tone():
         wav, pinyin, page, png, files, notes = run_pronounce(ctx, text, str(path))
     finally:
         ctx.store.close()
-    rows = re.findall(r'class="vt-syllable" data-index="(\d)" data-expected="(\d)" data-heard="(\d)" data-ok="(\d)"',
-                      page)
+    rows = re.findall(
+        r'class="vt-syllable" data-index="(\d)" data-expected="(\d)" data-heard="(\d)" data-ok="(\d)"', page
+    )
     assert [r[3] for r in rows] == ["1"] * 5 + ["0"]
     # the contour figure is in the result, described for screen readers, with the downloads under it
     alt = re.search(r'<div id="vt-pronounce-plot"[^>]*><img src="gradio_api/file=[^"]+" alt="([^"]+)"', page).group(1)
     assert alt.endswith("1 of 6 wrong: 兴 (xìng).")
     assert re.findall(r'download="[^"]+">Download (the result \(JSON|the syllable timings \(TextGrid)', page) == [
-        "the result (JSON", "the syllable timings (TextGrid"]
+        "the result (JSON",
+        "the syllable timings (TextGrid",
+    ]
 
 
 def test_a_silent_reading_is_refused_in_plain_words(app, upload_dir):

@@ -74,14 +74,17 @@ def test_time_channels_layout_as_soundfile_reads_it_is_accepted(tone, write_wav)
     assert tuple(as_audio(x, SR).samples.shape) == (2, SR)  # (channels, time) stays as it is
 
 
-@pytest.mark.parametrize("bad, rate, match", [
-    (np.zeros((2, 3, 1000), np.float32), SR, "shaped"),
-    (np.zeros(1000, np.float32), None, "sample_rate is required"),
-    (np.zeros(1000, np.float32), 0, "positive"),
-    (np.zeros(1000, np.float32), -8000, "positive"),
-    ([0.0, 0.1, 0.2], SR, "unsupported audio input"),
-    (42, SR, "unsupported audio input"),
-])
+@pytest.mark.parametrize(
+    "bad, rate, match",
+    [
+        (np.zeros((2, 3, 1000), np.float32), SR, "shaped"),
+        (np.zeros(1000, np.float32), None, "sample_rate is required"),
+        (np.zeros(1000, np.float32), 0, "positive"),
+        (np.zeros(1000, np.float32), -8000, "positive"),
+        ([0.0, 0.1, 0.2], SR, "unsupported audio input"),
+        (42, SR, "unsupported audio input"),
+    ],
+)
 def test_bad_arguments_are_parameter_errors(bad, rate, match):
     with pytest.raises(ParameterError, match=match):
         as_audio(bad, rate)
@@ -99,6 +102,7 @@ def test_nonfinite_and_empty_arrays_are_audio_errors():
 
 # --- the input policy every verb shares (README "Input audio") ---------------------------------------
 
+
 def _with_data_size(path, size):
     """``path`` with its WAV data chunk's size field set to ``size`` bytes (the data itself unchanged)."""
     import struct
@@ -110,13 +114,16 @@ def _with_data_size(path, size):
     return path
 
 
-@pytest.mark.parametrize("seconds, rate, message", [
-    (1 / SR, SR, "0.125 ms of audio is too short; voicetools needs at least 0.1 s"),
-    (0.01, SR, "10 ms of audio is too short"),
-    (0.099, 16000, "99 ms of audio is too short"),
-    (1.0, 1000, "the sample rate is 1000 Hz; voicetools needs at least 8000 Hz"),
-    (1.0, 4000, "the sample rate is 4000 Hz"),
-])
+@pytest.mark.parametrize(
+    "seconds, rate, message",
+    [
+        (1 / SR, SR, "0.125 ms of audio is too short; voicetools needs at least 0.1 s"),
+        (0.01, SR, "10 ms of audio is too short"),
+        (0.099, 16000, "99 ms of audio is too short"),
+        (1.0, 1000, "the sample rate is 1000 Hz; voicetools needs at least 8000 Hz"),
+        (1.0, 4000, "the sample rate is 4000 Hz"),
+    ],
+)
 def test_too_short_or_too_low_a_rate_is_refused_from_files_and_arrays(seconds, rate, message, write_wav, tone):
     x = tone(200.0, seconds=seconds, sample_rate=rate)
     path = write_wav("x.wav", x, sample_rate=rate)
@@ -141,8 +148,10 @@ def test_a_file_cut_short_is_refused_not_read_in_part(write_wav, tone):
             read(path)
 
 
-@pytest.mark.parametrize("size, refused", [(10 * 2 * SR, True), (0xFFFFFFF0, True), (0xFFFFFFFF, False),
-                                           (0x7FFFF000, False), (2 * SR + 4, False)])
+@pytest.mark.parametrize(
+    "size, refused",
+    [(10 * 2 * SR, True), (0xFFFFFFF0, True), (0xFFFFFFFF, False), (0x7FFFF000, False), (2 * SR + 4, False)],
+)
 def test_a_header_promising_more_is_refused_unless_it_means_read_to_the_end(size, refused, write_wav, tone):
     path = _with_data_size(write_wav("x.wav", tone(seconds=1.0), subtype="PCM_16"), size)
     if refused:  # a lie, e.g. 10 s or 74 h promised for 1 s (two samples more is a sloppy writer, no loss)

@@ -27,6 +27,7 @@ def _sine(seconds=1.5, sample_rate=SR, freq_hz=440.0):
 
 # --- bad inputs: name -> function(tmp_path) creating the file, returning its path -----------------
 
+
 def _missing(tmp):
     return tmp / "missing.wav"
 
@@ -85,11 +86,21 @@ def _text(tmp):
     return p
 
 
-BAD = {"missing": _missing, "directory": _directory, "empty": _empty, "zero_length": _zero_length,
-       "nan": _nan, "inf": _inf, "corrupt_riff": _corrupt_riff, "corrupt_wave": _corrupt_wave, "text": _text}
+BAD = {
+    "missing": _missing,
+    "directory": _directory,
+    "empty": _empty,
+    "zero_length": _zero_length,
+    "nan": _nan,
+    "inf": _inf,
+    "corrupt_riff": _corrupt_riff,
+    "corrupt_wave": _corrupt_wave,
+    "text": _text,
+}
 
 
 # --- valid but unusual inputs: name -> (data (time, channels), sample_rate, subtype) ----------------
+
 
 def _valid_cases():
     x = _sine()
@@ -118,6 +129,7 @@ def _assert_stems(folder, n_frames, sample_rate):
 
 
 # --- CLI ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_cli_bad_input_fails_cleanly(case, tmp_path, cli, assert_one_error_line):
@@ -176,6 +188,7 @@ def test_cli_one_bad_file_does_not_stop_the_others(tmp_path, cli, assert_one_err
 
 
 # --- API ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_api_separate_bad_input_raises_audio_load_error(case, tmp_path):
@@ -267,6 +280,7 @@ def test_api_empty_array_raises():
 
 # --- a failure after the first blocks were already separated and written ---------------------------
 
+
 def _nan_late(tmp_path, seconds=24.0, nan_at_s=21.0):
     x = np.random.default_rng(0).uniform(-0.3, 0.3, int(seconds * SR)).astype(np.float32)
     x[int(nan_at_s * SR)] = np.nan
@@ -280,8 +294,13 @@ def test_api_failure_mid_stream_leaves_no_partial_folder(tmp_path):
     out = tmp_path / "new" / "stems"
     calls = []
     with pytest.raises(AudioLoadError, match="NaN") as info:
-        vt.separate_file(path, out, model="tiny-satb", block_s=1.0,
-                         callback=lambda stage, done, total: calls.append((stage, done, total)))
+        vt.separate_file(
+            path,
+            out,
+            model="tiny-satb",
+            block_s=1.0,
+            callback=lambda stage, done, total: calls.append((stage, done, total)),
+        )
     assert str(path) in str(info.value)
     # the failure really came mid-stream: chunks before the NaN were separated (8 s chunks, 7 s hop)
     assert len(calls) >= 2 and calls[-1][1] < calls[-1][2]

@@ -4,14 +4,13 @@ import json
 
 import pytest
 import torch
+from tiny_models import TINY_MODELS
 
 import voicetools as vt
 from voicetools import checkpoints
 from voicetools.checkpoints import available_models, load_model, save_checkpoint, sha256_of
 from voicetools.errors import ModelLoadError, ParameterError
 from voicetools.nn.convtasnet import ConvTasNet
-
-from tiny_models import TINY_MODELS
 
 SOURCES = ["soprano", "alto", "tenor", "bass"]
 
@@ -31,8 +30,9 @@ def _same_weights(a, b):
 
 def test_save_then_load_folder_round_trips(trained, tmp_path):
     out = tmp_path / "ckpt"
-    digest = save_checkpoint(trained, out, task="separation", architecture="ConvTasNet", sources=SOURCES,
-                             training={"epochs": 3})
+    digest = save_checkpoint(
+        trained, out, task="separation", architecture="ConvTasNet", sources=SOURCES, training={"epochs": 3}
+    )
     assert digest == sha256_of(out / "model.safetensors") and len(digest) == 64
     config = json.loads((out / "config.json").read_text())
     assert config["model_name"] == "ConvTasNet" and config["task"] == "separation"
@@ -65,15 +65,25 @@ def test_tiny_model_is_deterministic():
 def shipped(tmp_path, monkeypatch, trained):
     """A registry in a temp folder with one model; returns (registry path, weights sha256)."""
     root = tmp_path / "checkpoints"
-    digest = save_checkpoint(trained, root / "satb-test", task="separation", architecture="ConvTasNet",
-                             sources=SOURCES)
+    digest = save_checkpoint(trained, root / "satb-test", task="separation", architecture="ConvTasNet", sources=SOURCES)
     registry = root / "registry.json"
     monkeypatch.setattr(checkpoints, "CHECKPOINT_DIR", root)
     monkeypatch.setattr(checkpoints, "REGISTRY_FILE", registry)
 
     def write(sha):
-        registry.write_text(json.dumps({"satb-test": {"path": "satb-test", "sha256": sha, "task": "separation",
-                                                      "sample_rate": 8000, "sources": SOURCES}}))
+        registry.write_text(
+            json.dumps(
+                {
+                    "satb-test": {
+                        "path": "satb-test",
+                        "sha256": sha,
+                        "task": "separation",
+                        "sample_rate": 8000,
+                        "sources": SOURCES,
+                    }
+                }
+            )
+        )
 
     return write, digest
 
@@ -115,15 +125,16 @@ def test_registry_entry_with_missing_files(shipped, tmp_path):
 
 
 def test_user_cache_models_are_listed_and_load_by_name(trained, isolated_cache, tone):
-    save_checkpoint(trained, isolated_cache / "my-choir", task="separation", architecture="ConvTasNet",
-                    sources=SOURCES)
+    save_checkpoint(trained, isolated_cache / "my-choir", task="separation", architecture="ConvTasNet", sources=SOURCES)
     save_checkpoint(trained, isolated_cache / "my-tagger", task="tagging", architecture="ConvTasNet")
     (isolated_cache / "notes.txt").write_text("not a model")
     (isolated_cache / "empty-folder").mkdir()
     tiny_sep = [n for n, e in TINY_MODELS.items() if e["task"] == "separation"]
     shipped = [n for n, e in checkpoints.registry().items() if e["task"] == "separation"]
     assert available_models("separation") == sorted(["my-choir", *tiny_sep, *shipped])
-    assert available_models("tagging") == sorted(["my-tagger", *(n for n, e in TINY_MODELS.items() if e["task"] == "tagging")])
+    assert available_models("tagging") == sorted(
+        ["my-tagger", *(n for n, e in TINY_MODELS.items() if e["task"] == "tagging")]
+    )
     assert available_models() == sorted(["my-choir", "my-tagger", *TINY_MODELS, *checkpoints.registry()])
     loaded = load_model("my-choir")
     assert loaded.name == "my-choir" and loaded.sources == SOURCES
@@ -153,8 +164,7 @@ def test_corrupt_user_cache_weights(trained, isolated_cache):
 
 def test_unknown_name_lists_choices(trained, isolated_cache, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    save_checkpoint(trained, isolated_cache / "my-choir", task="separation", architecture="ConvTasNet",
-                    sources=SOURCES)
+    save_checkpoint(trained, isolated_cache / "my-choir", task="separation", architecture="ConvTasNet", sources=SOURCES)
     with pytest.raises(ParameterError) as info:
         load_model("satb-nope", task="separation")
     message = str(info.value)

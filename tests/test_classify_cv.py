@@ -10,15 +10,30 @@ import torch
 from voicetools.classify import train as ctrain
 from voicetools.data.labelled import read_dataset
 from voicetools.data.toy import make_toy_dataset
-from voicetools.train.cv import (FreshModelGuard, LeakageError, Split, assign_folds, check_splits, fingerprint,
-                                 make_splits)
+from voicetools.train.cv import (
+    FreshModelGuard,
+    LeakageError,
+    Split,
+    assign_folds,
+    check_splits,
+    fingerprint,
+    make_splits,
+)
 
 FEATURES = dict(sample_rate=8000, clip_s=0.5, n_fft=256, hop_length=64, n_mels=32)
 
 
 def recipe(**kw):
-    base = dict(task="emotion", model="cnn", epochs=5, batch_size=8, lr=3e-3, patience=None, time_shift_s=0.05,
-                features=FEATURES)
+    base = dict(
+        task="emotion",
+        model="cnn",
+        epochs=5,
+        batch_size=8,
+        lr=3e-3,
+        patience=None,
+        time_shift_s=0.05,
+        features=FEATURES,
+    )
     return ctrain.Recipe(**{**base, **kw})
 
 
@@ -94,8 +109,7 @@ def test_generalization_gap_is_eval_mode_train_loss_vs_valid_loss(cv_run):
 
 def test_reusing_a_model_across_folds_is_refused(tmp_path, monkeypatch):
     """The notes' mistake — one model trained fold after fold — must fail, not report numbers."""
-    root = make_toy_dataset(tmp_path / "ravdess", "ravdess", n_classes=2, n_groups=3, clips_per_group=1,
-                            seconds=0.5)
+    root = make_toy_dataset(tmp_path / "ravdess", "ravdess", n_classes=2, n_groups=3, clips_per_group=1, seconds=0.5)
     shared = {}
     real_build = ctrain.build_model
 

@@ -82,6 +82,7 @@ def test_urbansound8k_unknown_class_names_the_line(tmp_path):
 
     def edit(rows):
         rows[3]["class"] = "spaceship"
+
     _rewrite_csv(root / "metadata" / "UrbanSound8K.csv", edit)
     with pytest.raises(DatasetError, match=r"line 5: unknown class 'spaceship'"):
         read_dataset(root)
@@ -93,6 +94,7 @@ def test_esc50_missing_column(tmp_path):
     def edit(rows):
         for r in rows:
             del r["fold"]
+
     _rewrite_csv(root / "meta" / "esc50.csv", edit)
     with pytest.raises(DatasetError, match=r"esc50.csv: missing column\(s\) \['fold'\]"):
         read_dataset(root)
@@ -138,12 +140,14 @@ def test_folder_layout_errors(tmp_path):
 
     def drop_first(rows):
         del rows[0]
+
     rows = _rewrite_csv(root / "folds.csv", drop_first)
     with pytest.raises(DatasetError, match=r"folds.csv: no fold for .*(tone|high|noise)-0-0.wav"):
         read_dataset(root)
 
     def bad_fold(rows):
         rows[0]["fold"] = "one"
+
     _rewrite_csv(root / "folds.csv", bad_fold)
     with pytest.raises(DatasetError, match=r"line 2: fold must be an integer, got 'one'"):
         read_dataset(root)
@@ -197,8 +201,13 @@ def test_a_training_run_reports_skipped_clips(tmp_path):
     (root / "noise" / "truncated.wav").write_bytes(b"RIFF\x00\x00")
     with open(root / "folds.csv", "a") as f:
         f.write("noise/truncated.wav,1\n")
-    r = Recipe(task="events", epochs=1, batch_size=4, scheduler="plateau",
-               features=dict(sample_rate=8000, clip_s=0.25, n_fft=256, hop_length=64, n_mels=16))
+    r = Recipe(
+        task="events",
+        epochs=1,
+        batch_size=4,
+        scheduler="plateau",
+        features=dict(sample_rate=8000, clip_s=0.25, n_fft=256, hop_length=64, n_mels=16),
+    )
     with pytest.warns(UserWarning, match=r"1 of 10 clips could not be read and were skipped \(first: .*truncated.wav"):
         summary = run(read_dataset(root), r, tmp_path / "run")
     assert summary["skipped"] == 1 and summary["clips"] == 9

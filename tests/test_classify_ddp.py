@@ -11,13 +11,13 @@ import pytest
 import torch
 import torch.distributed as dist
 
-SCRIPT = '''
+SCRIPT = """
 import sys, torch
 torch.set_num_threads(1)
 sys.path.insert(0, {tests!r})
 from test_classify_ddp import train_small
 train_small(sys.argv[1])
-'''
+"""
 
 
 def train_small(out_dir):
@@ -36,8 +36,9 @@ def train_small(out_dir):
         batches.append((x, y, y, torch.ones(16)))
     torch.manual_seed(0)
     model = AudioClassifier(backbone="cnn", n_classes=3, n_mels=16, backbone_args={"batchnorm": False, "dropout": 0.0})
-    trainer = Trainer(model, loss_fn, out_dir, TrainConfig(lr=1e-2, epochs=2, steps_per_epoch=4, warmup_steps=1,
-                                                           plot=False))
+    trainer = Trainer(
+        model, loss_fn, out_dir, TrainConfig(lr=1e-2, epochs=2, steps_per_epoch=4, warmup_steps=1, plot=False)
+    )
     trainer.fit(batches)
     if trainer.rank == 0:
         torch.save(model.state_dict(), Path(out_dir) / "final.pt")
@@ -57,16 +58,34 @@ def test_two_processes_match_one(tmp_path):
     script.write_text(SCRIPT.format(tests=str(Path(__file__).parent)))
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
     env["OMP_NUM_THREADS"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(script),
-                           str(tmp_path / "two")], capture_output=True, text=True, timeout=240, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(_free_port()),
+            str(script),
+            str(tmp_path / "two"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     one = torch.load(tmp_path / "one" / "final.pt", weights_only=True)
     two = torch.load(tmp_path / "two" / "final.pt", weights_only=True)
     diff = max(float((one[k] - two[k]).abs().max()) for k in one)
     assert diff < 1e-4, diff
-    moved = max(float((one[k] - torch.load(tmp_path / "one" / "last.pt", weights_only=True)["model"][k]).abs().max())
-                for k in one)
+    moved = max(
+        float((one[k] - torch.load(tmp_path / "one" / "last.pt", weights_only=True)["model"][k]).abs().max())
+        for k in one
+    )
     assert moved == 0.0  # last.pt holds the final weights
     logs = [(tmp_path / d / "log.jsonl").read_text().splitlines() for d in ("one", "two")]
     assert len(logs[0]) == len(logs[1]) == 2  # rank 0 alone wrote the log

@@ -74,8 +74,14 @@ def test_training_batches_are_seeded_and_evaluation_is_never_augmented(tmp_path)
 
     root = make_toy_dataset(tmp_path / "f", "folder", n_classes=2, n_groups=2, clips_per_group=2, seconds=0.5)
     ds = read_dataset(root)
-    r = ctrain.Recipe(task="events", batch_size=4, noise_snr_db=(5, 20), pitch_semitones=1.0, mixup_alpha=0.2,
-                      features=dict(sample_rate=8000, clip_s=0.5, n_fft=256, hop_length=64, n_mels=16))
+    r = ctrain.Recipe(
+        task="events",
+        batch_size=4,
+        noise_snr_db=(5, 20),
+        pitch_semitones=1.0,
+        mixup_alpha=0.2,
+        features=dict(sample_rate=8000, clip_s=0.5, n_fft=256, hop_length=64, n_mels=16),
+    )
     feats = extract([c.path for c in ds.clips], r.feature_config())
     idx, y = np.arange(len(ds)), np.array(ds.label_index())
     first = [b[0] for b in ctrain.Batches(feats, idx, y, r, seed=7)]
@@ -90,6 +96,7 @@ def test_training_batches_are_seeded_and_evaluation_is_never_augmented(tmp_path)
 
 
 # --- the classify API --------------------------------------------------------------------------
+
 
 def test_classify_returns_a_typed_result(tone):
     res = vt.classify(tone(300.0, seconds=0.5), sample_rate=8000, model="tiny-emotion", top_k=2)
@@ -127,16 +134,22 @@ def test_emotion_tokens_prefix_transcript_segments():
     from voicetools.classify import emotion_token, format_tagged, tag_transcript
 
     assert emotion_token("Happy") == "<|emotion-happy|>"
-    transcript = [{"start": 0.0, "end": 2.0, "text": " I can't believe it! "},
-                  {"start_s": 2.0, "end_s": 4.0, "text": "Oh no."}, {"start_s": 9.0, "end_s": 10.0, "text": "Hm."}]
-    emotions = [vt.classify.__globals__["SegmentLabel"](0.0, 1.5, "surprised", 0.8),
-                {"start_s": 1.5, "end_s": 4.0, "label": "sad"}]
+    transcript = [
+        {"start": 0.0, "end": 2.0, "text": " I can't believe it! "},
+        {"start_s": 2.0, "end_s": 4.0, "text": "Oh no."},
+        {"start_s": 9.0, "end_s": 10.0, "text": "Hm."},
+    ]
+    emotions = [
+        vt.classify.__globals__["SegmentLabel"](0.0, 1.5, "surprised", 0.8),
+        {"start_s": 1.5, "end_s": 4.0, "label": "sad"},
+    ]
     tagged = tag_transcript(transcript, emotions)
     assert [t["text"] for t in tagged] == ["<|emotion-surprised|> I can't believe it!", "<|emotion-sad|> Oh no.", "Hm."]
     assert format_tagged(transcript, emotions).splitlines()[1] == "[2.00-4.00] <|emotion-sad|> Oh no."
 
 
 # --- the CLI ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
@@ -145,9 +158,29 @@ def trained_run(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("clirun")
     root = make_toy_dataset(tmp / "esc", "esc50", n_classes=3, n_groups=3, clips_per_group=2, seconds=1.0)
-    code = main(["train", "events", "--data", str(root), "--run", str(tmp / "run"), "--epochs", "8",
-                 "--batch-size", "6", "--lr", "0.005", "--clip-s", "1.0", "--n-mels", "32", "-q",
-                 "--cache", str(tmp / "cache")])
+    code = main(
+        [
+            "train",
+            "events",
+            "--data",
+            str(root),
+            "--run",
+            str(tmp / "run"),
+            "--epochs",
+            "8",
+            "--batch-size",
+            "6",
+            "--lr",
+            "0.005",
+            "--clip-s",
+            "1.0",
+            "--n-mels",
+            "32",
+            "-q",
+            "--cache",
+            str(tmp / "cache"),
+        ]
+    )
     assert code == 0
     return root, tmp / "run"
 

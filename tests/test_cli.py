@@ -81,8 +81,7 @@ def test_json_summary(song, tmp_path, cli):
 
 def test_json_with_several_inputs_lists_errors_too(song, tmp_path, cli, assert_one_error_line):
     missing = tmp_path / "gone.wav"
-    code, stdout, err = cli("separate", song, missing, "-o", tmp_path / "out", "--model", "tiny-satb",
-                            "--json", "-q")
+    code, stdout, err = cli("separate", song, missing, "-o", tmp_path / "out", "--model", "tiny-satb", "--json", "-q")
     assert code == 1
     assert_one_error_line(code, err)
     rows = json.loads(stdout)
@@ -137,12 +136,12 @@ def test_models_command(cli, assert_one_error_line, monkeypatch, tmp_path):
 
 
 def test_internal_error_is_one_line_without_traceback(song, tmp_path, cli, monkeypatch):
-    from voicetools import separation
+    from voicetools.separation import cli as separate_cli
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(separation, "separate_file", boom)
+    monkeypatch.setattr(separate_cli, "separate_file", boom)
     monkeypatch.delenv("VOICETOOLS_DEBUG", raising=False)
     code, stdout, err = cli("separate", song, "-o", tmp_path / "out", "--model", "tiny-satb", "-q")
     assert code == 1
@@ -171,8 +170,18 @@ def test_two_inputs_with_the_same_name_do_not_share_an_output_folder(tmp_path, t
     sf.write(tmp_path / "a" / "take.wav", tone(440.0), 8000)
     sf.write(tmp_path / "b" / "take.wav", tone(220.0), 8000)
     out = tmp_path / "out"
-    code = cli_main(["separate", str(tmp_path / "a" / "take.wav"), str(tmp_path / "b" / "take.wav"),
-                     "-o", str(out), "--model", "tiny-satb", "-q"])
+    code = cli_main(
+        [
+            "separate",
+            str(tmp_path / "a" / "take.wav"),
+            str(tmp_path / "b" / "take.wav"),
+            "-o",
+            str(out),
+            "--model",
+            "tiny-satb",
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert err.count("voicetools: error:") == 1 and "already used by" in err and "Traceback" not in err

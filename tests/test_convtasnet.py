@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from tiny_models import TINY_MODELS
 
 import voicetools as vt
 from voicetools.errors import ModelLoadError
 from voicetools.nn.convtasnet import ConvTasNet
-
-from tiny_models import TINY_MODELS
 
 TINY_ARGS = TINY_MODELS["tiny-satb"]["model_args"]
 
@@ -58,8 +57,9 @@ def test_from_model_args_round_trip(model):
     assert {k: v.shape for k, v in again.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
 
 
-@pytest.mark.parametrize("key, value", [("causal", True), ("norm_type", "cLN"), ("mask_act", "relu"),
-                                         ("fb_name", "stft"), ("in_chan", 7)])
+@pytest.mark.parametrize(
+    "key, value", [("causal", True), ("norm_type", "cLN"), ("mask_act", "relu"), ("fb_name", "stft"), ("in_chan", 7)]
+)
 def test_unsupported_variants_are_refused(model, key, value):
     with pytest.raises(ValueError, match=key):
         ConvTasNet.from_model_args({**model.model_args, key: value})
@@ -127,7 +127,9 @@ class _Evil:
 
 def test_pickled_object_is_refused_and_never_unpickled(tmp_path):
     marker = tmp_path / "pwned"
-    for i, payload in enumerate([_Evil(marker), {"model_name": "ConvTasNet", "model_args": {}, "state_dict": _Evil(marker)}]):
+    for i, payload in enumerate(
+        [_Evil(marker), {"model_name": "ConvTasNet", "model_args": {}, "state_dict": _Evil(marker)}]
+    ):
         path = tmp_path / f"evil{i}.pth"
         torch.save(payload, path)
         with pytest.raises(ModelLoadError, match=f"evil{i}.pth"):
@@ -141,12 +143,15 @@ def test_pickled_object_is_refused_and_never_unpickled(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("payload, match", [
-    ({}, "not an asteroid checkpoint"),
-    ({"state_dict": {}}, "not an asteroid checkpoint"),
-    ([1, 2, 3], "not an asteroid checkpoint"),
-    ({"model_name": "DPRNNTasNet", "model_args": {"n_src": 2}, "state_dict": {}}, "unknown model type"),
-])
+@pytest.mark.parametrize(
+    "payload, match",
+    [
+        ({}, "not an asteroid checkpoint"),
+        ({"state_dict": {}}, "not an asteroid checkpoint"),
+        ([1, 2, 3], "not an asteroid checkpoint"),
+        ({"model_name": "DPRNNTasNet", "model_args": {"n_src": 2}, "state_dict": {}}, "unknown model type"),
+    ],
+)
 def test_wrong_contents_are_model_load_errors(tmp_path, payload, match):
     path = tmp_path / "other.pth"
     torch.save(payload, path)
@@ -162,8 +167,9 @@ def test_weights_that_do_not_fit(model, tmp_path):
     with pytest.raises(ModelLoadError, match="do not fit"):
         vt.load_model(path)
     path = tmp_path / "causal.pth"
-    torch.save({"model_name": "ConvTasNet", "model_args": dict(model.model_args, causal=True), "state_dict": state},
-               path)
+    torch.save(
+        {"model_name": "ConvTasNet", "model_args": dict(model.model_args, causal=True), "state_dict": state}, path
+    )
     with pytest.raises(ModelLoadError, match="causal"):
         vt.load_model(path)
 

@@ -48,9 +48,20 @@ def dominant_midi(x, sample_rate, candidates=range(36, 90)):
 
 
 def steady_singer(voice):
-    return Singer(voice=voice, formant_scale=1.0, bandwidth_scale=1.0, tilt_db_per_oct=0.0, vibrato_hz=5.5,
-                  vibrato_cents=0.0, vibrato_delay_s=0.2, jitter=0.002, shimmer_db=0.5, breath_db=-35.0,
-                  attack_s=0.05, glide_s=0.0)
+    return Singer(
+        voice=voice,
+        formant_scale=1.0,
+        bandwidth_scale=1.0,
+        tilt_db_per_oct=0.0,
+        vibrato_hz=5.5,
+        vibrato_cents=0.0,
+        vibrato_delay_s=0.2,
+        jitter=0.002,
+        shimmer_db=0.5,
+        breath_db=-35.0,
+        attack_s=0.05,
+        glide_s=0.0,
+    )
 
 
 def _rms(x):
@@ -59,12 +70,21 @@ def _rms(x):
 
 # --- singing ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("voice, pitch, lyric", [("soprano", 69, "la"), ("alto", 69, "du"), ("bass", 45, "Herr"),
-                                                  ("tenor", 57, "mi")])
+
+@pytest.mark.parametrize(
+    "voice, pitch, lyric", [("soprano", 69, "la"), ("alto", 69, "du"), ("bass", 45, "Herr"), ("tenor", 57, "mi")]
+)
 def test_sung_note_has_the_right_f0(voice, pitch, lyric):
     notes = [Note(1.0, 2.0, pitch, lyric)]  # 0.5 s .. 1.5 s at 0.5 s per quarter
-    x = sing(notes, voice=voice, sample_rate=SR, length_s=2.0, seconds_per_quarter=0.5,
-             rng=np.random.default_rng(0), singer=steady_singer(voice))
+    x = sing(
+        notes,
+        voice=voice,
+        sample_rate=SR,
+        length_s=2.0,
+        seconds_per_quarter=0.5,
+        rng=np.random.default_rng(0),
+        singer=steady_singer(voice),
+    )
     assert x.dtype == np.float32 and x.shape == (2 * SR,) and np.isfinite(x).all()
     expected = 440.0 * 2 ** ((pitch - 69) / 12)
     assert f0_hz(x[int(0.7 * SR) : int(1.4 * SR)], SR) == pytest.approx(expected, rel=0.01)
@@ -73,8 +93,15 @@ def test_sung_note_has_the_right_f0(voice, pitch, lyric):
 
 def test_notes_sound_at_their_times_and_nowhere_else():
     notes = [Note(1.0, 1.0, 69, "la"), Note(3.0, 1.0, 64, "lu")]  # 0.5-1.0 s and 1.5-2.0 s
-    x = sing(notes, voice="alto", sample_rate=SR, length_s=2.5, seconds_per_quarter=0.5,
-             rng=np.random.default_rng(1), singer=steady_singer("alto"))
+    x = sing(
+        notes,
+        voice="alto",
+        sample_rate=SR,
+        length_s=2.5,
+        seconds_per_quarter=0.5,
+        rng=np.random.default_rng(1),
+        singer=steady_singer("alto"),
+    )
     seg = lambda a, b: x[int(a * SR) : int(b * SR)]  # noqa: E731
     loud = min(_rms(seg(0.6, 0.95)), _rms(seg(1.6, 1.95)))
     assert loud > 0.3  # normalised to unit RMS over the voiced part
@@ -133,6 +160,7 @@ def test_render_fluidsynth_gives_each_part_its_own_pitches(seed):
 
 # --- chorale splits -----------------------------------------------------------------------------
 
+
 def test_splits_are_disjoint_and_fixed():
     splits = {name: split_names(name) for name in ("train", "valid", "test", "bach10")}
     assert len(splits["test"]) >= 16 and len(splits["valid"]) >= 8 and len(splits["train"]) > 200
@@ -146,8 +174,13 @@ def test_splits_are_disjoint_and_fixed():
 
 
 # Same tune under other BWV numbers (the examples) and the chorales Bach10 recorded
-SAME_TUNE = [("bach/bwv398", "bach/bwv197.7-a"), ("bach/bwv84.5", "bach/bwv166.6"),
-             ("bach/bwv415", "bach/bwv245.26"), ("bach/bwv274", "bach/bwv62.6"), ("bach/bwv255", "bach/bwv48.3")]
+SAME_TUNE = [
+    ("bach/bwv398", "bach/bwv197.7-a"),
+    ("bach/bwv84.5", "bach/bwv166.6"),
+    ("bach/bwv415", "bach/bwv245.26"),
+    ("bach/bwv274", "bach/bwv62.6"),
+    ("bach/bwv255", "bach/bwv48.3"),
+]
 
 
 def test_a_tune_never_crosses_splits():
@@ -191,6 +224,7 @@ def test_a_test_chorale_loads_as_four_singable_parts():
 
 
 # --- mixing and rooms ---------------------------------------------------------------------------
+
 
 def test_mix_targets_sum_to_the_mixture():
     from voicetools.data.satb import mix

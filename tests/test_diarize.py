@@ -104,7 +104,9 @@ def test_short_runs_are_absorbed():
 def test_packed_embeddings_equal_one_at_a_time():
     enc = vt.load_model("speaker-resemblyzer").model
     rng = np.random.default_rng(1)
-    clips = [torch.from_numpy(0.1 * rng.standard_normal(n).astype(np.float32)) for n in (25440, 9000, 16000)]  # 25440 samples: 160 frames
+    clips = [
+        torch.from_numpy(0.1 * rng.standard_normal(n).astype(np.float32)) for n in (25440, 9000, 16000)
+    ]  # 25440 samples: 160 frames
     together = enc.embed_variable(clips)
     alone = torch.cat([enc.embed_variable([c]) for c in clips])
     assert torch.allclose(together, alone, atol=1e-5)
@@ -131,8 +133,13 @@ def test_bad_counts_are_refused():
 
 
 def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "voicetools.cli", "diarize", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "voicetools.cli", "diarize", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @needs_espeak

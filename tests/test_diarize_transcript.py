@@ -15,8 +15,15 @@ import soundfile as sf
 import torch
 
 from voicetools.diarize import Turn
-from voicetools.diarize.transcript import (Utterance, Word, assign_speakers, load_whisper, to_srt, transcribe_turns,
-                                           utterances)
+from voicetools.diarize.transcript import (
+    Utterance,
+    Word,
+    assign_speakers,
+    load_whisper,
+    to_srt,
+    transcribe_turns,
+    utterances,
+)
 from voicetools.errors import ModelLoadError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,8 +32,13 @@ WORDS = ("one", "two", "three", "four", "five", "six")
 
 def test_words_go_to_the_speaker_they_overlap_most_or_the_nearest():
     turns = [Turn(0.0, 2.0, "A"), Turn(2.0, 4.0, "B"), Turn(3.5, 5.0, "A"), Turn(8.0, 9.0, "B")]
-    words = [Word(0.1, 0.5, "hi"), Word(1.8, 2.6, "there"), Word(3.6, 3.9, "both"), Word(5.5, 5.8, "late"),
-             Word(7.5, 7.7, "early")]
+    words = [
+        Word(0.1, 0.5, "hi"),
+        Word(1.8, 2.6, "there"),
+        Word(3.6, 3.9, "both"),
+        Word(5.5, 5.8, "late"),
+        Word(7.5, 7.7, "early"),
+    ]
     got = [w.speaker for w in assign_speakers(words, turns)]
     # "there": 0.2 s with A, 0.6 s with B; "both": 0.3 s each, ties to the first; gaps: nearest turn edge
     assert got == ["A", "B", "B", "A", "B"]
@@ -34,18 +46,27 @@ def test_words_go_to_the_speaker_they_overlap_most_or_the_nearest():
 
 
 def test_utterances_split_on_speaker_change_and_long_pauses():
-    words = [Word(0.0, 0.4, "good", "A"), Word(0.5, 0.9, "morning", "A"), Word(1.0, 1.3, "hi", "B"),
-             Word(1.4, 1.6, "yes", "B"), Word(5.0, 5.5, "later", "B")]
+    words = [
+        Word(0.0, 0.4, "good", "A"),
+        Word(0.5, 0.9, "morning", "A"),
+        Word(1.0, 1.3, "hi", "B"),
+        Word(1.4, 1.6, "yes", "B"),
+        Word(5.0, 5.5, "later", "B"),
+    ]
     utts = utterances(words, max_gap_s=1.5)
     assert [(u.speaker, u.text) for u in utts] == [("A", "good morning"), ("B", "hi yes"), ("B", "later")]
     assert (utts[0].start_s, utts[0].end_s) == (0.0, 0.9)
 
 
 def test_srt_has_numbered_cues_speakers_and_emotion_tokens():
-    utts = [Utterance("SPEAKER_00", 1.5, 3.25, "hello there", "happy"),
-            Utterance("SPEAKER_01", 3661.0, 3662.004, "bye")]
-    assert to_srt(utts) == ("1\n00:00:01,500 --> 00:00:03,250\n[SPEAKER_00] <|emotion-happy|> hello there\n\n"
-                            "2\n01:01:01,000 --> 01:01:02,004\n[SPEAKER_01] bye\n")
+    utts = [
+        Utterance("SPEAKER_00", 1.5, 3.25, "hello there", "happy"),
+        Utterance("SPEAKER_01", 3661.0, 3662.004, "bye"),
+    ]
+    assert to_srt(utts) == (
+        "1\n00:00:01,500 --> 00:00:03,250\n[SPEAKER_00] <|emotion-happy|> hello there\n\n"
+        "2\n01:01:01,000 --> 01:01:02,004\n[SPEAKER_01] bye\n"
+    )
 
 
 whisper = pytest.importorskip("whisper", reason="openai-whisper is an optional extra")
@@ -62,9 +83,18 @@ def tiny_whisper(path: Path, words=WORDS) -> Path:
     ids = [tok.encode(" " + w)[0] for w in words] + [tok.timestamp_begin + 1500, tok.eot]
     g = torch.Generator().manual_seed(0)
     width = 32
-    dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=width, n_audio_head=2, n_audio_layer=1,
-                           n_vocab=tok.encoding.n_vocab, n_text_ctx=64, n_text_state=width, n_text_head=2,
-                           n_text_layer=1)
+    dims = ModelDimensions(
+        n_mels=80,
+        n_audio_ctx=1500,
+        n_audio_state=width,
+        n_audio_head=2,
+        n_audio_layer=1,
+        n_vocab=tok.encoding.n_vocab,
+        n_text_ctx=64,
+        n_text_state=width,
+        n_text_head=2,
+        n_text_layer=1,
+    )
     torch.manual_seed(0)
     m = Whisper(dims)
     with torch.no_grad():
@@ -142,8 +172,14 @@ def test_words_of_the_known_transcript_land_on_diarized_speakers(whisper_file, m
 
     res = vt.diarize(meeting_clip)
     x, _ = load_mono(meeting_clip, 16000)
-    utts = transcribe_turns(x, res.turns, whisper_model=load_whisper(whisper_file), language="en",
-                            emotion_model="emotion-ravdess-cnn", temperature=0.0)
+    utts = transcribe_turns(
+        x,
+        res.turns,
+        whisper_model=load_whisper(whisper_file),
+        language="en",
+        emotion_model="emotion-ravdess-cnn",
+        temperature=0.0,
+    )
     words = [w for u in utts for w in u.words]
     assert tuple(w.text for w in words) == WORDS
     for w in words:
@@ -155,21 +191,27 @@ def test_words_of_the_known_transcript_land_on_diarized_speakers(whisper_file, m
 
 
 def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "voicetools.cli", "diarize", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "voicetools.cli", "diarize", *map(str, args)], cwd=cwd, capture_output=True, text=True
+    )
 
 
 def test_cli_writes_srt_and_json_with_speakers(whisper_file, meeting_clip, tmp_path):
     out = tmp_path / "out"
-    p = _cli(meeting_clip, "-o", out, "--transcribe", "--whisper", whisper_file, "--language", "en", "--json",
-             cwd=tmp_path)
+    p = _cli(
+        meeting_clip, "-o", out, "--transcribe", "--whisper", whisper_file, "--language", "en", "--json", cwd=tmp_path
+    )
     assert p.returncode == 0, p.stderr
     summary = json.loads(p.stdout)
     data = json.loads((out / "clip.transcript.json").read_text())
     assert " ".join(u["text"] for u in data["utterances"]) == " ".join(WORDS)
     assert {u["speaker"] for u in data["utterances"]} <= set(summary["speakers"])
-    cues = re.findall(r"^(\d+)\n(\d\d:\d\d:\d\d,\d\d\d) --> (\d\d:\d\d:\d\d,\d\d\d)\n\[(SPEAKER_\d\d)\] "
-                      r"<\|emotion-[a-z]+\|> (.+)$", (out / "clip.srt").read_text(), flags=re.M)
+    cues = re.findall(
+        r"^(\d+)\n(\d\d:\d\d:\d\d,\d\d\d) --> (\d\d:\d\d:\d\d,\d\d\d)\n\[(SPEAKER_\d\d)\] "
+        r"<\|emotion-[a-z]+\|> (.+)$",
+        (out / "clip.srt").read_text(),
+        flags=re.M,
+    )
     assert [int(c[0]) for c in cues] == list(range(1, len(data["utterances"]) + 1))
     assert [c[4] for c in cues] == [u["text"] for u in data["utterances"]]
     assert summary["utterances"] == len(cues) and (out / "clip.rttm").exists()
@@ -177,9 +219,22 @@ def test_cli_writes_srt_and_json_with_speakers(whisper_file, meeting_clip, tmp_p
 
 def test_cli_without_weights_fails_before_writing_anything(meeting_clip, tmp_path, monkeypatch):
     env_home = tmp_path / "home"
-    p = subprocess.run([sys.executable, "-m", "voicetools.cli", "diarize", str(meeting_clip), "-o", str(tmp_path / "o"),
-                        "--transcribe"], cwd=tmp_path, capture_output=True, text=True,
-                       env={**__import__("os").environ, "XDG_CACHE_HOME": str(env_home)})
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voicetools.cli",
+            "diarize",
+            str(meeting_clip),
+            "-o",
+            str(tmp_path / "o"),
+            "--transcribe",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "XDG_CACHE_HOME": str(env_home)},
+    )
     assert p.returncode == 1
     assert p.stderr.strip().count("\n") == 0 and "voicetools models fetch" in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

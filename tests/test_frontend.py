@@ -79,5 +79,6 @@ def test_log_mel_is_ten_log10_of_power_with_floor(tone):
     louder = log_mel_spectrogram(2 * x, sample_rate=16000, n_mels=32, floor_db=-300.0)
     quiet = log_mel_spectrogram(x, sample_rate=16000, n_mels=32, floor_db=-300.0)
     strong = quiet > quiet.max() - 40
-    torch.testing.assert_close(louder[strong] - quiet[strong], torch.full_like(quiet[strong], 20 * np.log10(2)),
-                               atol=1e-3, rtol=0)
+    torch.testing.assert_close(
+        louder[strong] - quiet[strong], torch.full_like(quiet[strong], 20 * np.log10(2)), atol=1e-3, rtol=0
+    )

@@ -117,8 +117,10 @@ WRITERS = [v for v in VERBS if v != "classify"]  # classify only prints
 
 def _listing(root: Path) -> dict:
     """Every file and folder below ``root`` (hidden ones too) with its size and content hash."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+        for p in sorted(root.rglob("*"))
+    }
 
 
 def _assert_one_error_line(code, err):
@@ -155,6 +157,7 @@ def test_verb_on_bad_or_unusual_input(verb, case, work, cli):
 
 
 # --- bad outputs ---------------------------------------------------------------------------------------
+
 
 def _deny_writes_under(monkeypatch, root: Path):
     """``os.access`` says no write permission below ``root`` (as a read-only folder would, even for root)."""

@@ -18,9 +18,16 @@ def _modules():
 
 def test_walk_finds_the_known_modules():
     names = _modules()
-    for expected in ("voicetools.cli", "voicetools.checkpoints", "voicetools.chunking", "voicetools.audio.io",
-                     "voicetools.nn.convtasnet", "voicetools.separation.metrics", "voicetools.train.trainer",
-                     "voicetools.data.singing"):
+    for expected in (
+        "voicetools.cli",
+        "voicetools.checkpoints",
+        "voicetools.chunking",
+        "voicetools.audio.io",
+        "voicetools.nn.convtasnet",
+        "voicetools.separation.metrics",
+        "voicetools.train.trainer",
+        "voicetools.data.singing",
+    ):
         assert expected in names
 
 

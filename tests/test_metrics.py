@@ -1,6 +1,5 @@
 """separation.metrics: SI-SDR on signals with a known answer, and the ideal-ratio-mask oracle."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -55,8 +54,12 @@ def test_scale_and_offset_invariance():
 
 def test_broadcasting_and_loss():
     s = torch.stack([_signal(0), _signal(1)])[None]  # (1, 2, time)
-    est = torch.stack([s[0, 0] + _noise_at_snr(s[0, 0], 5.0, orthogonal=True),
-                       s[0, 1] + _noise_at_snr(s[0, 1], 15.0, orthogonal=True)])[None]
+    est = torch.stack(
+        [
+            s[0, 0] + _noise_at_snr(s[0, 0], 5.0, orthogonal=True),
+            s[0, 1] + _noise_at_snr(s[0, 1], 15.0, orthogonal=True),
+        ]
+    )[None]
     scores = si_sdr(est, s)
     assert tuple(scores.shape) == (1, 2)
     torch.testing.assert_close(scores, torch.tensor([[5.0, 15.0]], dtype=scores.dtype), atol=1e-3, rtol=0)

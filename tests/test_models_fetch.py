@@ -26,8 +26,18 @@ def _demucs_bytes(tmp_path) -> bytes:
     from demucs.states import get_state
 
     torch.manual_seed(0)
-    model = HTDemucs(sources=["drums", "bass", "other", "vocals"], audio_channels=2, samplerate=SR,
-                     segment=Fraction(3, 2), channels=8, depth=2, nfft=512, t_layers=1, t_heads=2, dconv_comp=4)
+    model = HTDemucs(
+        sources=["drums", "bass", "other", "vocals"],
+        audio_channels=2,
+        samplerate=SR,
+        segment=Fraction(3, 2),
+        channels=8,
+        depth=2,
+        nfft=512,
+        t_layers=1,
+        t_heads=2,
+        dconv_comp=4,
+    )
     args, kwargs = model._init_args_kwargs
     path = tmp_path / "small.th"
     torch.save({"klass": HTDemucs, "args": args, "kwargs": kwargs, "state": get_state(model, None)}, path)
@@ -77,8 +87,7 @@ class _Server:
 @pytest.fixture
 def hub(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy",
-                "VOICETOOLS_MIRROR"):
+    for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "VOICETOOLS_MIRROR"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path / "torch" / "hub" / "checkpoints"
 
@@ -90,8 +99,11 @@ def small_htdemucs(tmp_path, hub, monkeypatch):
     prefix = hashlib.sha256(body).hexdigest()[:8]
     name = f"955717e8-{prefix}.th"
     real = ow.catalog()
-    entry = ow.OfficialModel("htdemucs", "demucs", (ow.RemoteFile(ow.DEMUCS_ROOT_URL + "hybrid_transformer/" + name,
-                                                                  ow.hub_dir() / name, prefix),))
+    entry = ow.OfficialModel(
+        "htdemucs",
+        "demucs",
+        (ow.RemoteFile(ow.DEMUCS_ROOT_URL + "hybrid_transformer/" + name, ow.hub_dir() / name, prefix),),
+    )
     monkeypatch.setattr(ow, "catalog", lambda: {**real, "htdemucs": entry})
     return {f"hybrid_transformer/{name}": body}, name
 
@@ -108,8 +120,9 @@ def test_the_catalog_holds_the_official_urls_and_checksums():
     assert w.url == whisper._MODELS["large-v3"] and len(w.sha256) == 64 and w.dest.name == "large-v3.pt"
 
 
-def test_fetch_installs_resumes_after_a_drop_and_the_model_then_separates(small_htdemucs, hub, tmp_path, cli,
-                                                                           write_wav):
+def test_fetch_installs_resumes_after_a_drop_and_the_model_then_separates(
+    small_htdemucs, hub, tmp_path, cli, write_wav
+):
     files, name = small_htdemucs
     server = _Server(files, drop_once=True)
     try:

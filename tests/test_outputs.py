@@ -50,9 +50,9 @@ def _listing(root: Path) -> dict:
 
 # --- 1. output paths: checked before any work, the same rules in every verb ---------------------------
 
+
 @pytest.mark.parametrize("verb", sorted(BEFORE_ANY_WORK))
-def test_output_folder_that_is_a_file_is_one_error_before_any_work(verb, song, tmp_path, cli,
-                                                                   assert_one_error_line):
+def test_output_folder_that_is_a_file_is_one_error_before_any_work(verb, song, tmp_path, cli, assert_one_error_line):
     taken = tmp_path / "taken"
     taken.write_text("mine")
     before = _listing(tmp_path)
@@ -74,12 +74,16 @@ def test_stems_folder_that_is_a_file_is_one_error(verb, song, tmp_path, cli, ass
     assert _listing(tmp_path) == before
 
 
-@pytest.mark.parametrize("verb, name, message", [
-    ("transcribe", "out.txt", "not a .mid/.midi file"),
-    ("revoice", "out.mp3", "not a .wav/.flac/.ogg file"),
-])
-def test_output_file_with_the_wrong_extension_is_refused_not_made_a_folder(verb, name, message, song, tmp_path, cli,
-                                                                           assert_one_error_line):
+@pytest.mark.parametrize(
+    "verb, name, message",
+    [
+        ("transcribe", "out.txt", "not a .mid/.midi file"),
+        ("revoice", "out.mp3", "not a .wav/.flac/.ogg file"),
+    ],
+)
+def test_output_file_with_the_wrong_extension_is_refused_not_made_a_folder(
+    verb, name, message, song, tmp_path, cli, assert_one_error_line
+):
     before = _listing(tmp_path)
     code, _, err = cli(verb, song, *BEFORE_ANY_WORK[verb], "-o", tmp_path / name, "-q")
     assert_one_error_line(code, err)
@@ -87,11 +91,14 @@ def test_output_file_with_the_wrong_extension_is_refused_not_made_a_folder(verb,
     assert _listing(tmp_path) == before  # no folder named out.txt / out.mp3
 
 
-@pytest.mark.parametrize("option, name, message", [
-    ("--reference-out", "ref.mp3", "this writes .wav/.flac/.ogg files"),
-    ("--json-out", "taken", "is a folder; name a file to write"),
-    ("--json-out", "afile/x.json", "afile is a file, not a folder"),
-])
+@pytest.mark.parametrize(
+    "option, name, message",
+    [
+        ("--reference-out", "ref.mp3", "this writes .wav/.flac/.ogg files"),
+        ("--json-out", "taken", "is a folder; name a file to write"),
+        ("--json-out", "afile/x.json", "afile is a file, not a folder"),
+    ],
+)
 def test_pronounce_outputs_follow_the_same_rules(option, name, message, tmp_path, cli, assert_one_error_line):
     (tmp_path / "taken").mkdir()
     (tmp_path / "afile").write_text("mine")
@@ -109,13 +116,16 @@ def test_an_existing_folder_with_a_dot_in_its_name_is_still_a_folder(song, tmp_p
     assert (folder / "song.mid").is_file()
 
 
-@pytest.mark.parametrize("verb, output, written", [
-    ("separate", "new/deeper", "new/deeper/song/soprano.wav"),
-    ("transcribe", "new/deeper/x.mid", "new/deeper/x.mid"),
-    ("transcribe", "new/deeper", "new/deeper/song.mid"),
-    ("revoice", "new/deeper/x.wav", "new/deeper/x.wav"),
-    ("revoice", "new/deeper", "new/deeper/song-revoiced.wav"),
-])
+@pytest.mark.parametrize(
+    "verb, output, written",
+    [
+        ("separate", "new/deeper", "new/deeper/song/soprano.wav"),
+        ("transcribe", "new/deeper/x.mid", "new/deeper/x.mid"),
+        ("transcribe", "new/deeper", "new/deeper/song.mid"),
+        ("revoice", "new/deeper/x.wav", "new/deeper/x.wav"),
+        ("revoice", "new/deeper", "new/deeper/song-revoiced.wav"),
+    ],
+)
 def test_missing_parent_folders_are_created_by_every_verb(verb, output, written, song, tmp_path, cli):
     code, _, err = cli(verb, song, *VERBS[verb], "-o", tmp_path / output, "-q")
     assert code == 0, err
@@ -136,8 +146,9 @@ def _deny_writes_under(monkeypatch, root: Path):
 
 @pytest.mark.parametrize("verb", sorted(BEFORE_ANY_WORK))
 @pytest.mark.parametrize("read_only_fs", [False, True])
-def test_not_writable_destination_is_one_error_before_any_work(verb, read_only_fs, song, tmp_path, cli,
-                                                               assert_one_error_line, monkeypatch):
+def test_not_writable_destination_is_one_error_before_any_work(
+    verb, read_only_fs, song, tmp_path, cli, assert_one_error_line, monkeypatch
+):
     locked = tmp_path / "locked"
     locked.mkdir()
     before = _listing(tmp_path)
@@ -170,8 +181,9 @@ def test_a_really_read_only_folder_is_refused(song, tmp_path, cli, assert_one_er
 
 
 @pytest.mark.parametrize("error", [errno.EACCES, errno.EROFS])
-def test_the_os_refusing_the_final_move_is_one_error_and_leaves_nothing(error, song, tmp_path, cli,
-                                                                        assert_one_error_line, monkeypatch):
+def test_the_os_refusing_the_final_move_is_one_error_and_leaves_nothing(
+    error, song, tmp_path, cli, assert_one_error_line, monkeypatch
+):
     from voicetools import files
 
     def refuse(moves, *, overwrite):
@@ -191,14 +203,15 @@ def test_the_os_refusing_the_final_move_is_one_error_and_leaves_nothing(error, s
     assert "cannot write" in err and _listing(tmp_path) == before
 
 
-def test_the_os_refusing_any_other_write_is_one_error_not_an_internal_one(song, tmp_path, cli, assert_one_error_line,
-                                                                           monkeypatch):
-    import voicetools.cli
+def test_the_os_refusing_any_other_write_is_one_error_not_an_internal_one(
+    song, tmp_path, cli, assert_one_error_line, monkeypatch
+):
+    from voicetools.separation import cli as separate_cli
 
     def plot_into_a_locked_folder(args):  # e.g. a picture written by a library, not through voicetools.files
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "x.png"))
 
-    monkeypatch.setattr(voicetools.cli, "cmd_separate", plot_into_a_locked_folder)
+    monkeypatch.setattr(separate_cli, "cmd_separate", plot_into_a_locked_folder)
     code, _, err = cli("separate", song, "-o", tmp_path / "out")
     assert_one_error_line(code, err)
     assert f"{tmp_path / 'x.png'}: permission denied" in err and "internal error" not in err
@@ -208,8 +221,9 @@ def test_the_os_refusing_any_other_write_is_one_error_not_an_internal_one(song, 
 
 # --- 3. two runs writing the same output at once: one wins ------------------------------------------------
 
+
 def _stems(tmp_path):
-    from voicetools.separation import _write_all_or_nothing
+    from voicetools.files import write_all_or_nothing
 
     out = tmp_path / "out"
     targets = {name: out / f"{name}.wav" for name in ("soprano", "alto")}
@@ -218,7 +232,7 @@ def _stems(tmp_path):
         for t in targets.values():
             (tmp / t.name).write_bytes(content)
 
-    return _write_all_or_nothing, targets, write
+    return write_all_or_nothing, targets, write
 
 
 def test_a_run_finishing_first_meanwhile_makes_the_other_fail_and_leave_nothing(tmp_path):
@@ -292,6 +306,7 @@ def test_single_file_writers_also_refuse_a_file_written_meanwhile(tmp_path):
 
 # --- 4. revoice --overwrite leaves no stale stems folder ----------------------------------------------------
 
+
 def test_revoice_overwrite_removes_the_stale_stems_folder(song, tmp_path, cli):
     out = tmp_path / "mix.wav"
     code, _, err = cli("revoice", song, "--voice", "alto", "-o", out, "--stems", "-q")
@@ -311,6 +326,7 @@ def test_revoice_overwrite_removes_the_stale_stems_folder(song, tmp_path, cli):
 
 # --- 5. MIDI files get the usual permissions ------------------------------------------------------------------
 
+
 def test_midi_files_get_the_umask_permissions(song, tmp_path, cli):
     old = os.umask(0o022)
     try:
@@ -326,6 +342,7 @@ def test_midi_files_get_the_umask_permissions(song, tmp_path, cli):
 
 # --- 6. --device: only devices this torch has -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("verb", [*sorted(VERBS), "classify"])
 @pytest.mark.parametrize("device", ["cuda", "mps", "gpu", "cuda:99"])
 def test_unavailable_device_is_a_usage_error_naming_the_option(verb, device, song, tmp_path, cli):
@@ -338,8 +355,9 @@ def test_unavailable_device_is_a_usage_error_naming_the_option(verb, device, son
     code, stdout, err = cli(verb, song, *argv, "--device", device)
     assert code == 2 and stdout == ""
     last = err.strip().splitlines()[-1]
-    assert last.startswith(f"voicetools {verb}: error: argument --device: {device!r} is not a device this torch "
-                           "can use; available: cpu")
+    assert last.startswith(
+        f"voicetools {verb}: error: argument --device: {device!r} is not a device this torch can use; available: cpu"
+    )
     assert "Traceback" not in err and _listing(tmp_path) == before
 
 
@@ -350,6 +368,7 @@ def test_cpu_device_is_accepted(song, tmp_path, cli):
 
 # --- 7. progress bars only on a terminal --------------------------------------------------------------------
 
+
 class _Terminal(io.StringIO):
     def isatty(self):
         return True
@@ -357,11 +376,11 @@ class _Terminal(io.StringIO):
 
 @pytest.mark.parametrize("stream, drawn", [(io.StringIO, False), (_Terminal, True)])
 def test_progress_bars_only_on_a_terminal(stream, drawn, monkeypatch):
-    from voicetools.cli import _progress
+    from voicetools.cli_common import progress_bar
 
     err = stream()
     monkeypatch.setattr(sys, "stderr", err)
-    progress = _progress(True)
+    progress = progress_bar(True)
     for done in range(1, 4):
         progress("separate", done, 3)
     progress.close()
@@ -375,20 +394,33 @@ def test_cli_writes_no_cursor_codes_when_stderr_is_not_a_terminal(song, tmp_path
 
 # --- 8. messages name CLI options ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv, message", [
-    (["separate", "--model", "tiny-satb", "--overlap-s", "9"], "--overlap-s must be >= 0 and less than --segment-s"),
-    (["separate", "--model", "tiny-satb", "--segment-s", "0"], "--segment-s (segment_s in Python) must be positive"),
-    (["separate", "--model", "tiny-satb", "--shifts", "0"], "--shifts (shifts in Python) must be at least 1"),
-    (["transcribe", "--model", "tiny-voice2midi", "--tempo", "5"], "--tempo (tempo_bpm in Python) must be between"),
-    (["transcribe", "--model", "tiny-voice2midi", "--onset-threshold", "2"], "--onset-threshold (onset_threshold"),
-    (["transcribe", "--model", "tiny-voice2midi", "--quantize", "x"], "--quantize (quantize in Python) must look"),
-    (["vocals", "--model", "tiny-vocals", "--overlap", "1.5"], "--overlap (overlap in Python) must be >= 0"),
-    (["vocals", "--model", "tiny-vocals", "--jobs", "0"], "--jobs (jobs in Python) must be at least 1"),
-    (["revoice", "--voice", "alto", "--formant", "5"], "--formant (formant in Python) must be between"),
-    (["revoice", "--voice", "alto", "--breathiness", "2"], "--breathiness (breathiness in Python) must be"),
-    (["diarize", "--speakers", "0"], "--speakers (speakers in Python) must be at least 1"),
-    (["diarize", "--min-speakers", "3", "--max-speakers", "2"], "--min-speakers (3) is more than --max-speakers (2)"),
-])
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["separate", "--model", "tiny-satb", "--overlap-s", "9"],
+            "--overlap-s must be >= 0 and less than --segment-s",
+        ),
+        (
+            ["separate", "--model", "tiny-satb", "--segment-s", "0"],
+            "--segment-s (segment_s in Python) must be positive",
+        ),
+        (["separate", "--model", "tiny-satb", "--shifts", "0"], "--shifts (shifts in Python) must be at least 1"),
+        (["transcribe", "--model", "tiny-voice2midi", "--tempo", "5"], "--tempo (tempo_bpm in Python) must be between"),
+        (["transcribe", "--model", "tiny-voice2midi", "--onset-threshold", "2"], "--onset-threshold (onset_threshold"),
+        (["transcribe", "--model", "tiny-voice2midi", "--quantize", "x"], "--quantize (quantize in Python) must look"),
+        (["vocals", "--model", "tiny-vocals", "--overlap", "1.5"], "--overlap (overlap in Python) must be >= 0"),
+        (["vocals", "--model", "tiny-vocals", "--jobs", "0"], "--jobs (jobs in Python) must be at least 1"),
+        (["revoice", "--voice", "alto", "--formant", "5"], "--formant (formant in Python) must be between"),
+        (["revoice", "--voice", "alto", "--breathiness", "2"], "--breathiness (breathiness in Python) must be"),
+        (["diarize", "--speakers", "0"], "--speakers (speakers in Python) must be at least 1"),
+        (
+            ["diarize", "--min-speakers", "3", "--max-speakers", "2"],
+            "--min-speakers (3) is more than --max-speakers (2)",
+        ),
+    ],
+)
 def test_messages_name_cli_options(argv, message, song, tmp_path, cli, assert_one_error_line):
     code, _, err = cli(argv[0], song, *argv[1:], "-o", tmp_path / "out", "-q")
     assert_one_error_line(code, err)
@@ -410,4 +442,3 @@ def test_a_bad_wiener_power_in_a_model_config_points_to_no_wiener(identity_model
     identity_model.config["inference"] = {"wiener_power": -1.0}
     with pytest.raises(ParameterError, match="Wiener power of -1.0, which must be positive; use --no-wiener"):
         vt.separate(np.zeros(800, np.float32), sample_rate=SR, model=identity_model)
-

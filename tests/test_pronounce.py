@@ -33,25 +33,38 @@ def learner_reading(text, *, tones=None, voice=LEARNER, seed=0):
     return synthesize(syl, voice, np.random.default_rng(seed))
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("你好", ["ni2", "hao3"]),  # 3-3
-    ("我很好", ["wo2", "hen2", "hao3"]),  # a run of three: all but the last
-    ("你好，我叫小明。", ["ni2", "hao3", "wo3", "jiao4", "xiao3", "ming2"]),  # the comma ends the run
-    ("一个", ["yi2", "ge4"]), ("一天", ["yi4", "tian1"]), ("一起", ["yi4", "qi3"]),  # 一 before 4 / 1-3
-    ("第一", ["di4", "yi1"]), ("一二三", ["yi1", "er4", "san1"]),  # ordinal and counting keep yi1
-    ("不是", ["bu2", "shi4"]), ("不好", ["bu4", "hao3"]),  # 不 before 4 / otherwise
-    ("你好吗", ["ni2", "hao3", "ma5"]),  # neutral tone
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("你好", ["ni2", "hao3"]),  # 3-3
+        ("我很好", ["wo2", "hen2", "hao3"]),  # a run of three: all but the last
+        ("你好，我叫小明。", ["ni2", "hao3", "wo3", "jiao4", "xiao3", "ming2"]),  # the comma ends the run
+        ("一个", ["yi2", "ge4"]),
+        ("一天", ["yi4", "tian1"]),
+        ("一起", ["yi4", "qi3"]),  # 一 before 4 / 1-3
+        ("第一", ["di4", "yi1"]),
+        ("一二三", ["yi1", "er4", "san1"]),  # ordinal and counting keep yi1
+        ("不是", ["bu2", "shi4"]),
+        ("不好", ["bu4", "hao3"]),  # 不 before 4 / otherwise
+        ("你好吗", ["ni2", "hao3", "ma5"]),  # neutral tone
+    ],
+)
 def test_tone_sandhi(text, expected):
     assert [s.pinyin for s in text_to_syllables(text)] == expected
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "the text is empty"), ("   ", "the text is empty"),
-    ("hello world", "has no Chinese characters"),
-    ("我有3个", "has digits"), ("你好，Tom！", "Latin letters \\('Tom'\\).*汤姆 for Tom"),
-    ("你好😀", "not Chinese"), ("你" * 51, "51 syllables; practise at most 50"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "the text is empty"),
+        ("   ", "the text is empty"),
+        ("hello world", "has no Chinese characters"),
+        ("我有3个", "has digits"),
+        ("你好，Tom！", "Latin letters \\('Tom'\\).*汤姆 for Tom"),
+        ("你好😀", "not Chinese"),
+        ("你" * 51, "51 syllables; practise at most 50"),
+    ],
+)
 def test_bad_text_is_one_clear_error(text, message):
     with pytest.raises(ParameterError, match=message):
         vt.pronounce(text)
@@ -152,8 +165,7 @@ def test_cli_table_textgrid_json_and_reference(cli, tmp_path, assert_one_error_l
     audio = Path(__file__).parent / "data" / "BAC009S0252W0428.flac"
     text = "引来网友点赞"
     tg, ref = tmp_path / "me.TextGrid", tmp_path / "ref.wav"
-    code, out, err = cli("pronounce", "--text", text, "--audio", audio, "--textgrid", tg, "--reference-out", ref,
-                         "-q")
+    code, out, err = cli("pronounce", "--text", text, "--audio", audio, "--textgrid", tg, "--reference-out", ref, "-q")
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("引来网友点赞  →  yǐn lái")

@@ -22,8 +22,11 @@ from voicetools.pronounce.data import VALID_SPEAKER, replace_contour
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 SR = 16000
-READINGS = {"BAC009S0252W0147.flac": "共推出房源一千套", "BAC009S0252W0347.flac": "国球还得走进校园",
-            "BAC009S0252W0428.flac": "引来网友点赞"}
+READINGS = {
+    "BAC009S0252W0147.flac": "共推出房源一千套",
+    "BAC009S0252W0347.flac": "国球还得走进校园",
+    "BAC009S0252W0428.flac": "引来网友点赞",
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,7 @@ def test_a_tone_changed_by_psola_is_caught_on_that_syllable(results, name, index
     row = res.syllables[index]
     x, _ = load_mono(DATA / name, SR)
     median = _median_hz(x)
-    shape = {1: lambda t: 4.0 - 9.0 * t, 4: lambda t: -2.0 + 6.0 * t ** 1.5}[row.expected_tone]
+    shape = {1: lambda t: 4.0 - 9.0 * t, 4: lambda t: -2.0 + 6.0 * t**1.5}[row.expected_tone]
     y = replace_contour(x, SR, row.start_s, row.end_s, lambda t, f0: median * 2 ** (shape(t) / 12))
     bad = vt.pronounce(READINGS[name], y, sample_rate=SR)
     assert index in [s.index for s in bad.wrong], bad.format_table()
@@ -81,8 +84,11 @@ def test_music_and_noise_are_refused(what):
         x = x[: 15 * SR]
     elif what == "chord":  # a sung-like vowel chord with vibrato
         t = np.arange(4 * SR) / SR
-        x = sum(0.1 / k * np.sin(2 * np.pi * f * k * t + 0.3 * np.sin(2 * np.pi * 5 * t))
-                for f in (220, 277, 330) for k in range(1, 8)).astype(np.float32)
+        x = sum(
+            0.1 / k * np.sin(2 * np.pi * f * k * t + 0.3 * np.sin(2 * np.pi * 5 * t))
+            for f in (220, 277, 330)
+            for k in range(1, 8)
+        ).astype(np.float32)
     else:
         x = np.random.default_rng(0).normal(0, 0.05, 4 * SR).astype(np.float32)
     with pytest.raises(vt.VoicetoolsError, match="does not sound like a reading|too little voice"):
@@ -90,8 +96,7 @@ def test_music_and_noise_are_refused(what):
 
 
 def test_cli_accepts_a_native_reading(cli):
-    code, out, err = cli("pronounce", "--text", "引来网友点赞", "--audio", str(DATA / "BAC009S0252W0428.flac"),
-                         "-q")
+    code, out, err = cli("pronounce", "--text", "引来网友点赞", "--audio", str(DATA / "BAC009S0252W0428.flac"), "-q")
     assert code == 0, err
     assert "score" in out and out.count("WRONG") <= 2, out
 

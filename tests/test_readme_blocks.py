@@ -45,14 +45,17 @@ NEEDS = {"gm:": "fluidsynth", "pronounce": "espeak-ng"}
 def readme_blocks() -> list[tuple[str, str, int]]:
     """(language, code, line number) of every sh/bash/python block."""
     text = README.read_text()
-    return [(m.group(1), m.group(2), text[: m.start()].count("\n") + 1)
-            for m in re.finditer(r"^```(sh|bash|python)\n(.*?)^```", text, re.S | re.M)]
+    return [
+        (m.group(1), m.group(2), text[: m.start()].count("\n") + 1)
+        for m in re.finditer(r"^```(sh|bash|python)\n(.*?)^```", text, re.S | re.M)
+    ]
 
 
 def lines(code: str) -> list[list[str]]:
     """The commands of each line of a shell block (``a && b`` split), comments and empty lines dropped."""
-    out = [[part.strip() for part in line.split("&&") if shlex.split(part, comments=True)]
-           for line in code.splitlines()]
+    out = [
+        [part.strip() for part in line.split("&&") if shlex.split(part, comments=True)] for line in code.splitlines()
+    ]
     return [line for line in out if line]
 
 
@@ -90,8 +93,14 @@ def inputs(tmp_path_factory) -> Path:
         return x[: int(EXAMPLE_S * rate)], rate
 
     choir, song = cut("choir.wav"), cut("song.wav")
-    for path, (x, rate) in {"examples/choir.wav": choir, "choir.wav": choir, "rehearsal.flac": choir,
-                            "examples/song.wav": song, "song.wav": song, "song.mp3": song}.items():
+    for path, (x, rate) in {
+        "examples/choir.wav": choir,
+        "choir.wav": choir,
+        "rehearsal.flac": choir,
+        "examples/song.wav": song,
+        "song.wav": song,
+        "song.mp3": song,
+    }.items():
         sf.write(str(d / path), x, rate)
     for name in ("melody.wav", "take.wav", "solo.wav"):
         sf.write(str(d / name), _melody(EXAMPLE_S), 16000)

@@ -40,7 +40,7 @@ def alto():
 def rms_cents(x, y, shift, voice):
     e = cents_error(f0_track(x, SR, voice=voice), f0_track(y, SR), shift)
     assert len(e) > 150  # most frames voiced in both
-    return float(np.sqrt(np.mean(e ** 2)))
+    return float(np.sqrt(np.mean(e**2)))
 
 
 @pytest.mark.parametrize("shift", [-12.0, 3.0, 0.5])
@@ -79,8 +79,10 @@ def test_breathiness_lowers_the_harmonics_to_noise_ratio(tenor):
         h = call(parselmouth.Sound(x.astype(np.float64), SR), "To Harmonicity (cc)", 0.01, 75, 0.1, 1.0)
         return call(h, "Get mean", 0, 0)
 
-    plain, breathy = transform(tenor, SR, semitones=-1, voice="tenor"), transform(
-        tenor, SR, semitones=-1, breathiness=0.6, voice="tenor")
+    plain, breathy = (
+        transform(tenor, SR, semitones=-1, voice="tenor"),
+        transform(tenor, SR, semitones=-1, breathiness=0.6, voice="tenor"),
+    )
     assert hnr(breathy) < hnr(plain) - 6.0  # dB
     assert rms_cents(tenor, breathy, -1, "tenor") < 20.0  # the melody is still there
 
@@ -160,7 +162,7 @@ def test_psola_follows_a_given_melody_track(alto):
     wobble = np.where(f0 > 0, f0 * 2 ** (0.5 * np.sin(np.arange(len(f0)) / 15) / 12), 0.0)  # a different melody
     z = transform(alto, SR, voice="alto", f0_hz=wobble)
     e = cents_error(wobble, f0_track(z, SR, voice="alto"), 0.0)
-    assert len(e) > 150 and np.sqrt(np.mean(e ** 2)) < 20.0
+    assert len(e) > 150 and np.sqrt(np.mean(e**2)) < 20.0
 
 
 def test_psola_marks_follow_the_track_where_praats_pulses_disagree_or_are_missing():
@@ -181,12 +183,20 @@ def test_reorchestration_plays_only_the_notes_the_part_sings():
 
     hz = lambda m: 440 * 2 ** ((m - 69) / 12)  # noqa: E731
     f0 = np.r_[np.full(50, hz(62)), np.full(50, hz(64.3)), np.zeros(20), np.full(40, hz(67))]
-    events = [(62, 0.0, 0.55, 80), (66, 0.1, 0.9, 60),  # the part's note and a bleeding voice's, a third up
-              (65, 0.5, 1.0, 80),  # the part's, one semitone off (bleed pulled the model)
-              (72, 1.0, 1.2, 50),  # no voiced frame under it, overlapping nothing kept: kept
-              (67, 1.2, 1.6, 90), (60, 1.25, 1.5, 40)]  # the part's, and a lower voice's
-    assert follow_melody(events, f0, 0.01) == [(62, 0.0, 0.5, 80), (64, 0.5, 1.0, 80), (72, 1.0, 1.2, 50),
-                                               (67, 1.2, 1.6, 90)]
+    events = [
+        (62, 0.0, 0.55, 80),
+        (66, 0.1, 0.9, 60),  # the part's note and a bleeding voice's, a third up
+        (65, 0.5, 1.0, 80),  # the part's, one semitone off (bleed pulled the model)
+        (72, 1.0, 1.2, 50),  # no voiced frame under it, overlapping nothing kept: kept
+        (67, 1.2, 1.6, 90),
+        (60, 1.25, 1.5, 40),
+    ]  # the part's, and a lower voice's
+    assert follow_melody(events, f0, 0.01) == [
+        (62, 0.0, 0.5, 80),
+        (64, 0.5, 1.0, 80),
+        (72, 1.0, 1.2, 50),
+        (67, 1.2, 1.6, 90),
+    ]
 
 
 def test_pitch_bends_follow_the_track_within_each_note_and_hold_where_it_slips():
@@ -237,8 +247,11 @@ def test_a_long_part_is_revoiced_in_pieces_without_seams(monkeypatch):
 
     rng = np.random.default_rng(3)
     singer = Singer.random("alto", rng)
-    phrases = [Note(0.1 + 1.2 * i + 0.3 * j, 0.28, p, "a") for i, ph in enumerate([[60, 62, 64], [65, 67, 65],
-               [64, 62, 60], [59, 60, 62], [64, 65, 67]]) for j, p in enumerate(ph)]  # 0.3 s breaths between
+    phrases = [
+        Note(0.1 + 1.2 * i + 0.3 * j, 0.28, p, "a")
+        for i, ph in enumerate([[60, 62, 64], [65, 67, 65], [64, 62, 60], [59, 60, 62], [64, 65, 67]])
+        for j, p in enumerate(ph)
+    ]  # 0.3 s breaths between
     x = 0.1 * sing(phrases, voice="alto", sample_rate=SR, length_s=6.3, seconds_per_quarter=1.0, rng=rng, singer=singer)
     whole = vt.revoice(x, sample_rate=SR, voice="alto", map={"alto": "bass"}).parts["alto"][0]
     monkeypatch.setattr(analysis, "PIECE_S", 1.0)  # 6 s in ~1 s pieces: the path an hour-long part takes
@@ -322,7 +335,8 @@ def harmonic_to_rest_db(y, f0_hz, hop_s=0.01):
 
 
 def test_a_separated_part_is_revoiced_without_its_bleed(alto, monkeypatch):
-    from voicetools.revoice import _transform_part, separation_loss
+    from voicetools.revoice import separation_loss
+    from voicetools.revoice.revoice import _transform_part
     from voicetools.revoice.targets import parse_target
 
     # the combs alone: this alto never went through the separator, whose loss the voice route also undoes
@@ -332,9 +346,21 @@ def test_a_separated_part_is_revoiced_without_its_bleed(alto, monkeypatch):
     an = analyse(x, SR, voice="alto")
     out = {}
     for separated_by in (None, "satb-convtasnet"):
-        y, shift = _transform_part(x, SR, "alto", parse_target("tenor:-12"), an, pitch=0.0, formant=1.0,
-                                   breathiness=0.0, timbre_models={}, notes_model=None, notes=[],
-                                   separated_by=separated_by, median_midi=63)
+        y, shift = _transform_part(
+            x,
+            SR,
+            "alto",
+            parse_target("tenor:-12"),
+            an,
+            pitch=0.0,
+            formant=1.0,
+            breathiness=0.0,
+            timbre_models={},
+            notes_model=None,
+            notes=[],
+            separated_by=separated_by,
+            median_midi=63,
+        )
         out[separated_by is not None] = harmonic_to_rest_db(y, an.f0_hz * 2 ** (shift / 12))
     # as a solo voice the bleed is moved and recoloured with the part; as a separated part it is combed
     # out before PSOLA and again after the colour, whose boosts lift what was left

@@ -26,8 +26,9 @@ def test_handler_gives_before_after_players_and_a_wav(app, upload_dir):
     x = 0.2 * np.sin(2 * np.pi * 330 * t) + 0.1 * np.sin(2 * np.pi * 131 * t)
     path = upload_dir / "my choir.wav"
     sf.write(str(path), x, 16000)
-    html, wav = app.voicetools.handlers["revoice"](str(path), "choir (separate S/A/T/B)", "tenor", "keep",
-                                                    "keep", "tiny-timbre", 0, 1.0, 0.0)
+    html, wav = app.voicetools.handlers["revoice"](
+        str(path), "choir (separate S/A/T/B)", "tenor", "keep", "keep", "tiny-timbre", 0, 1.0, 0.0
+    )
     assert re.findall(r'<div class="vt-player" data-stem="(\w+)"', html) == ["before", "after"]
     assert "soprano → tenor:" in html and "bass → tiny-timbre:+0" in html and "Tiny-satb is a random-weight" in html
     y, sr = sf.read(wav)
@@ -37,8 +38,7 @@ def test_handler_gives_before_after_players_and_a_wav(app, upload_dir):
 def test_solo_mode_uses_that_parts_target(app, upload_dir):
     path = upload_dir / "solo.wav"
     sf.write(str(path), 0.2 * np.sin(2 * np.pi * 300 * np.arange(16000) / 16000), 16000)
-    html, wav = app.voicetools.handlers["revoice"](str(path), "alto", "keep", "tenor:+0", "keep", "keep", -2, 1.0,
-                                                    0.0)
+    html, wav = app.voicetools.handlers["revoice"](str(path), "alto", "keep", "tenor:+0", "keep", "keep", -2, 1.0, 0.0)
     assert "alto → tenor:-2" in html
 
 
@@ -68,8 +68,9 @@ def test_every_part_kept_gives_the_input_back_with_a_notice(app, upload_dir):
     path = upload_dir / "kept.wav"
     sf.write(str(path), x, sr)
     with pytest.warns(UserWarning, match="Every part is set to “keep” and nothing is transposed"):
-        html, wav = app.voicetools.handlers["revoice"](str(path), "choir (separate S/A/T/B)", "keep", "keep", "keep",
-                                                        "keep", 0, 1.0, 0.0)
+        html, wav = app.voicetools.handlers["revoice"](
+            str(path), "choir (separate S/A/T/B)", "keep", "keep", "keep", "keep", 0, 1.0, 0.0
+        )
     y, got_sr = sf.read(wav)
     # not run through the 8 kHz separation, so nothing above 4 kHz is lost
     assert got_sr == sr and np.abs(y - x).max() < 1e-3
@@ -81,6 +82,8 @@ def test_the_after_heading_is_short_and_the_targets_a_one_line_caption(app, uplo
     sf.write(str(path), 0.2 * np.sin(2 * np.pi * 300 * np.arange(16000) / 16000), 16000)
     html, _ = app.voicetools.handlers["revoice"](str(path), "alto", "keep", "tenor", "keep", "keep", 0, 1.0, 0.0)
     assert re.findall(r'<span class="vt-name">([^<]+)</span>', html) == ["Before", "After"]
-    assert re.findall(r'<div class="vt-caption" title="[^"]*">([^<]+)</div>', html) == ["The input, in mono",
-                                                                                      "alto → tenor:+0"]
+    assert re.findall(r'<div class="vt-caption" title="[^"]*">([^<]+)</div>', html) == [
+        "The input, in mono",
+        "alto → tenor:+0",
+    ]
     assert re.findall(r'download="[^"]+">(Download [^<]+)</a>', html)[1].startswith("Download re-voiced (WAV, ")

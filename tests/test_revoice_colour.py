@@ -21,8 +21,15 @@ def sung(voice, vowel, pitch, seed=0):
     rng = np.random.default_rng(seed)
     s = Singer.random(voice, rng)
     s.vibrato_cents, s.jitter, s.formant_scale, s.tilt_db_per_oct = 0.0, 0.0, 1.0, 0.0
-    return 0.1 * sing([Note(0.0, 2.0, pitch, vowel)], voice=voice, sample_rate=SR, length_s=2.3,
-                      seconds_per_quarter=1.0, rng=rng, singer=s)
+    return 0.1 * sing(
+        [Note(0.0, 2.0, pitch, vowel)],
+        voice=voice,
+        sample_rate=SR,
+        length_s=2.3,
+        seconds_per_quarter=1.0,
+        rng=rng,
+        singer=s,
+    )
 
 
 def fits(x, voice):
@@ -35,9 +42,15 @@ def fits(x, voice):
     return t @ a / (np.linalg.norm(t, axis=1) * np.linalg.norm(a))
 
 
-@pytest.mark.parametrize("source,target,vowel,pitch", [
-    ("soprano", "bass", "a", 50), ("tenor", "alto", "o", 55), ("alto", "tenor", "e", 57), ("bass", "soprano", "a", 52),
-])
+@pytest.mark.parametrize(
+    "source,target,vowel,pitch",
+    [
+        ("soprano", "bass", "a", 50),
+        ("tenor", "alto", "o", 55),
+        ("alto", "tenor", "e", 57),
+        ("bass", "soprano", "a", 52),
+    ],
+)
 def test_recolour_moves_the_vowel_to_the_target_types_envelope(source, target, vowel, pitch):
     x = sung(source, vowel, pitch)
     y = recolour(x, SR, source, target)
@@ -48,7 +61,7 @@ def test_recolour_moves_the_vowel_to_the_target_types_envelope(source, target, v
     # still the vowel that was sung: the target's table names the same vowel the source's named before
     assert int(np.argmax(fits(y, target))) == int(np.argmax(fits(x, source)))
     e = cents_error(f0_track(x, SR), f0_track(y, SR), 0.0)
-    assert len(e) > 150 and np.sqrt(np.mean(e ** 2)) < 5.0
+    assert len(e) > 150 and np.sqrt(np.mean(e**2)) < 5.0
 
 
 def test_recolour_is_the_identity_for_the_same_type_and_silence():
@@ -57,8 +70,10 @@ def test_recolour_is_the_identity_for_the_same_type_and_silence():
     assert not np.any(recolour(np.zeros(8000, np.float32), SR, "alto", "bass"))
 
 
-@pytest.mark.parametrize("source,target,f0", [("soprano", "bass", 98.0), ("tenor", "soprano", 131.0),
-                                               ("alto", "bass", 196.0), ("bass", "alto", 392.0)])
+@pytest.mark.parametrize(
+    "source,target,f0",
+    [("soprano", "bass", 98.0), ("tenor", "soprano", 131.0), ("alto", "bass", 196.0), ("bass", "alto", 392.0)],
+)
 def test_recolour_keeps_the_lowest_harmonics_balance_and_changes_the_envelope_smoothly(source, target, f0):
     # a flat harmonic tone: the change of each harmonic's level is the correction the colour applied
     t = np.arange(int(1.5 * SR)) / SR

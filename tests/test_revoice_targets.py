@@ -14,26 +14,32 @@ SR = 16000
 PARTS = ["soprano", "alto", "tenor", "bass"]
 
 
-@pytest.mark.parametrize("spec, expected", [
-    ("tenor:+0", Target("voice", "tenor", 0.0)),
-    ("Bass", Target("voice", "bass", None)),
-    ("alto:-50c", Target("voice", "alto", -0.5)),
-    ("gm:71", Target("gm", 71, None)),
-    ("gm:clarinet:-12", Target("gm", 71, -12.0)),
-    ("gm:choir_aahs", Target("gm", 52, None)),
-    ("singing:+2", Target("singing", None, 2.0)),
-    ("keep", Target("keep", None, None)),
-    ("tiny-timbre:+3", Target("timbre", "tiny-timbre", 3.0)),
-])
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("tenor:+0", Target("voice", "tenor", 0.0)),
+        ("Bass", Target("voice", "bass", None)),
+        ("alto:-50c", Target("voice", "alto", -0.5)),
+        ("gm:71", Target("gm", 71, None)),
+        ("gm:clarinet:-12", Target("gm", 71, -12.0)),
+        ("gm:choir_aahs", Target("gm", 52, None)),
+        ("singing:+2", Target("singing", None, 2.0)),
+        ("keep", Target("keep", None, None)),
+        ("tiny-timbre:+3", Target("timbre", "tiny-timbre", 3.0)),
+    ],
+)
 def test_target_grammar(spec, expected):
     assert parse_target(spec) == expected
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("baritone", "unknown target 'baritone'; choose a voice type (soprano, alto, tenor, bass), a timbre ("),
-    ("gm:999", "General MIDI programs are 0-127"),
-    ("tenor:up", "bad shift 'up'"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("baritone", "unknown target 'baritone'; choose a voice type (soprano, alto, tenor, bass), a timbre ("),
+        ("gm:999", "General MIDI programs are 0-127"),
+        ("tenor:up", "bad shift 'up'"),
+    ],
+)
 def test_bad_targets_name_the_valid_choices(spec, message):
     with pytest.raises(vt.ParameterError, match=None) as info:
         parse_target(spec)
@@ -57,8 +63,13 @@ def test_default_octave_is_the_one_nearest_the_target_range():
 
 def test_choir_pipeline_separates_maps_and_remixes(tone):
     x = np.concatenate([tone(220.0, seconds=1.0, sample_rate=SR), tone(330.0, seconds=1.0, sample_rate=SR)])
-    res = vt.revoice(x, sample_rate=SR, map={"soprano": "tenor:+0", "alto": "tiny-timbre"}, gains_db={"bass": -60},
-                     separation_model="tiny-satb")
+    res = vt.revoice(
+        x,
+        sample_rate=SR,
+        map={"soprano": "tenor:+0", "alto": "tiny-timbre"},
+        gains_db={"bass": -60},
+        separation_model="tiny-satb",
+    )
     assert list(res.parts) == PARTS and res.audio.shape == (1, len(x))
     assert res.targets == {"soprano": "tenor:+0", "alto": "tiny-timbre:+0", "tenor": "keep", "bass": "keep"}
     np.testing.assert_allclose(res.parts["tenor"], res.originals["tenor"], atol=1e-6)  # keep = untouched
@@ -93,8 +104,9 @@ def solo(tmp_path, tone):
 
 def test_cli_solo_writes_the_file_and_json(solo, tmp_path, cli):
     out = tmp_path / "out.wav"
-    code, stdout, err = cli("revoice", solo, "--voice", "alto", "--formant", "1.15", "--pitch", "-12", "-o", out,
-                            "--json")
+    code, stdout, err = cli(
+        "revoice", solo, "--voice", "alto", "--formant", "1.15", "--pitch", "-12", "-o", out, "--json"
+    )
     assert code == 0, err
     summary = json.loads(stdout)
     assert summary["output"] == str(out) and summary["targets"] == {"alto": "keep:-12"}
@@ -105,18 +117,33 @@ def test_cli_solo_writes_the_file_and_json(solo, tmp_path, cli):
 
 
 def test_cli_choir_with_map_and_stems(solo, tmp_path, cli):
-    code, stdout, err = cli("revoice", solo, "--map", "soprano=tenor:+0", "--map", "bass=tiny-timbre",
-                            "--separation-model", "tiny-satb", "-o", tmp_path, "--stems", "-q")
+    code, stdout, err = cli(
+        "revoice",
+        solo,
+        "--map",
+        "soprano=tenor:+0",
+        "--map",
+        "bass=tiny-timbre",
+        "--separation-model",
+        "tiny-satb",
+        "-o",
+        tmp_path,
+        "--stems",
+        "-q",
+    )
     assert code == 0, err
     assert (tmp_path / "solo-revoiced.wav").exists()
     assert sorted(p.name for p in (tmp_path / "solo-revoiced").iterdir()) == sorted(f"{p}.wav" for p in PARTS)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--map", "soprano=baritone"], "unknown target 'baritone'; choose a voice type"),
-    (["--map", "sopran=tenor"], "unknown part 'sopran'; this input's parts are: soprano, alto, tenor, bass"),
-    (["--gain", "basso=-3"], "unknown part 'basso' in --gain"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--map", "soprano=baritone"], "unknown target 'baritone'; choose a voice type"),
+        (["--map", "sopran=tenor"], "unknown part 'sopran'; this input's parts are: soprano, alto, tenor, bass"),
+        (["--gain", "basso=-3"], "unknown part 'basso' in --gain"),
+    ],
+)
 def test_cli_bad_names_are_one_error_line(solo, tmp_path, cli, assert_one_error_line, argv, message):
     code, _, err = cli("revoice", solo, "--separation-model", "tiny-satb", "-o", tmp_path / "x.wav", *argv)
     assert_one_error_line(code, err)
@@ -131,12 +158,16 @@ def test_cli_bad_input_file_is_one_error_line(tmp_path, cli, assert_one_error_li
     assert "not a readable audio file" in err and not (tmp_path / "x.wav").exists()
 
 
-@pytest.mark.parametrize("samples,rate,message", [
-    (400, 16000, "25 ms of audio is too short; voicetools needs at least 0.1 s"),  # a click
-    (4000, 1000, "sample rate is 1000 Hz; voicetools needs at least 8000 Hz"),  # Praat hung on it
-])
-def test_cli_too_short_or_too_coarse_input_is_one_error_line(tmp_path, cli, assert_one_error_line, samples, rate,
-                                                             message):
+@pytest.mark.parametrize(
+    "samples,rate,message",
+    [
+        (400, 16000, "25 ms of audio is too short; voicetools needs at least 0.1 s"),  # a click
+        (4000, 1000, "sample rate is 1000 Hz; voicetools needs at least 8000 Hz"),  # Praat hung on it
+    ],
+)
+def test_cli_too_short_or_too_coarse_input_is_one_error_line(
+    tmp_path, cli, assert_one_error_line, samples, rate, message
+):
     path = tmp_path / "in.wav"
     sf.write(path, 0.1 * np.random.default_rng(0).standard_normal(samples).astype(np.float32), rate)
     code, _, err = cli("revoice", path, "--separation-model", "tiny-satb", "-o", tmp_path / "x.wav")

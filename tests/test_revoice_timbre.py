@@ -47,17 +47,22 @@ def test_harmonic_synth_plays_the_given_f0():
     y = net.render(f0, torch.full((1, n), -20.0), torch.ones(1, n), block_frames=60)[0].numpy()
     assert y.shape == (n * 128,) and np.isfinite(y).all()
     e = cents_error(np.full(200, 196.0), f0_track(y, SR)[:200], 0.0)
-    assert len(e) > 150 and np.sqrt(np.mean(e ** 2)) < 20
+    assert len(e) > 150 and np.sqrt(np.mean(e**2)) < 20
 
 
 def test_training_learns_the_target_timbre_and_keeps_the_melody(tmp_path):
     target = melody([57, 60, 62, 64, 65, 67, 69, 62, 60, 64], odd_only=True)
-    model, summary = train_timbre([target], tmp_path / "run", minutes=1.0, steps=100, batch_size=4, hidden=32,
-                                  clip_frames=50)
+    model, summary = train_timbre(
+        [target], tmp_path / "run", minutes=1.0, steps=100, batch_size=4, hidden=32, clip_frames=50
+    )
     assert summary["best_valid_loss"] < 0.8 * summary["initial_valid_loss"]
     src = melody([59, 63, 66], seconds_each=0.8)  # all harmonics: even ones as strong as the odd
-    y = apply_timbre(vt.checkpoints.LoadedModel("t", model, {"task": "timbre", "model_args": model.model_args}),
-                     src, SR, semitones=-2)
+    y = apply_timbre(
+        vt.checkpoints.LoadedModel("t", model, {"task": "timbre", "model_args": model.model_args}),
+        src,
+        SR,
+        semitones=-2,
+    )
     assert y.shape == src.shape
     e = np.abs(cents_error(f0_track(src, SR), f0_track(y, SR), -2))
     # the harmonic synth plays the given F0; the few frames off are the tracker's at note edges
@@ -112,8 +117,15 @@ def test_midi_reorchestration_plays_the_transcribed_notes():
     rng = np.random.default_rng(1)
     s = Singer.random("alto", rng)
     s.vibrato_cents = 0.0
-    x = sing([Note(0.2, 0.9, 62, "a"), Note(1.1, 0.9, 65, "o"), Note(2.0, 0.9, 69, "a")], voice="alto",
-             sample_rate=SR, length_s=3.2, seconds_per_quarter=1.0, rng=rng, singer=s)
+    x = sing(
+        [Note(0.2, 0.9, 62, "a"), Note(1.1, 0.9, 65, "o"), Note(2.0, 0.9, 69, "a")],
+        voice="alto",
+        sample_rate=SR,
+        length_s=3.2,
+        seconds_per_quarter=1.0,
+        rng=rng,
+        singer=s,
+    )
     model = vt.checkpoints.resolve_model("voice2midi", "transcription")
     y, n_notes = reorchestrate(0.1 * x, SR, program=71, voice="alto", semitones=-12, model=model)
     assert n_notes == 3 and y.shape == x.shape
@@ -134,8 +146,15 @@ def test_midi_reorchestration_follows_the_sung_intonation_with_pitch_bends(progr
     rng = np.random.default_rng(1)
     s = Singer.random("alto", rng)
     s.vibrato_cents = 60.0  # a wide vibrato: plain MIDI notes would miss it by up to 60 cents
-    x = 0.1 * sing([Note(0.2, 0.9, 62, "a"), Note(1.1, 0.9, 65, "o"), Note(2.0, 0.9, 69, "a")], voice="alto",
-                   sample_rate=SR, length_s=3.2, seconds_per_quarter=1.0, rng=rng, singer=s)
+    x = 0.1 * sing(
+        [Note(0.2, 0.9, 62, "a"), Note(1.1, 0.9, 65, "o"), Note(2.0, 0.9, 69, "a")],
+        voice="alto",
+        sample_rate=SR,
+        length_s=3.2,
+        seconds_per_quarter=1.0,
+        rng=rng,
+        singer=s,
+    )
     model = vt.checkpoints.resolve_model("voice2midi", "transcription")
     f0 = f0_track(x, SR, voice="alto")
     errors = {}
@@ -144,7 +163,7 @@ def test_midi_reorchestration_follows_the_sung_intonation_with_pitch_bends(progr
         shift = -12.3 if track is not None else -12.0  # plain notes take whole semitones only
         errors[name] = cents_error(f0, f0_track(y, SR, voice="alto", shift_semitones=-12), shift)
         assert n_notes == 3 and len(errors[name]) > 200
-    rms = {k: float(np.sqrt(np.mean(e ** 2))) for k, e in errors.items()}
+    rms = {k: float(np.sqrt(np.mean(e**2))) for k, e in errors.items()}
     assert rms["bent"] < 15.0 and rms["bent"] < 0.6 * rms["plain"]  # the vibrato and the 30 cents followed
     assert np.mean(np.abs(errors["bent"]) < 25) > 0.9
 
@@ -166,13 +185,25 @@ def test_pitch_bends_move_the_output_at_the_frame_the_track_moves():
 def test_legato_phrases_hold_one_note_per_phrase_and_carry_the_melody_on_the_bend():
     from voicetools.revoice.orchestrate import legato_phrases
 
-    events = [(60, 0.0, 0.5, 100), (64, 0.5, 1.0, 50), (62, 1.05, 1.4, 100),  # one phrase (gaps under 0.3 s)
-              (60, 2.0, 2.5, 80)]  # after a rest: a new phrase
+    events = [
+        (60, 0.0, 0.5, 100),
+        (64, 0.5, 1.0, 50),
+        (62, 1.05, 1.4, 100),  # one phrase (gaps under 0.3 s)
+        (60, 2.0, 2.5, 80),
+    ]  # after a rest: a new phrase
     held, bends, controls = legato_phrases(events, [(0.2, 0.3)])  # 30 cents of intonation in the first note
     assert held == [(62, 0.0, 1.4, 100), (60, 2.0, 2.5, 80)]  # held at the middle of the phrase's range
     assert bends == [(0.0, -2.0), (0.2, pytest.approx(-1.7)), (0.5, 2.0), (1.05, 0.0), (2.0, 0.0)]
-    assert controls == [(0.0, 11, 127), (0.5, 11, 64), (1.0, 11, 0), (1.05, 11, 127), (1.4, 11, 0),  # rest: silent
-                        (2.0, 120, 0), (2.0, 11, 127), (2.5, 11, 0)]  # the last phrase's release cut first
+    assert controls == [
+        (0.0, 11, 127),
+        (0.5, 11, 64),
+        (1.0, 11, 0),
+        (1.05, 11, 127),
+        (1.4, 11, 0),  # rest: silent
+        (2.0, 120, 0),
+        (2.0, 11, 127),
+        (2.5, 11, 0),
+    ]  # the last phrase's release cut first
 
 
 def test_reorchestration_separates_notes_where_the_part_breaks_its_voicing():
@@ -180,8 +211,10 @@ def test_reorchestration_separates_notes_where_the_part_breaks_its_voicing():
 
     hz = lambda m: 440 * 2 ** ((m - 69) / 12)  # noqa: E731
     f0 = np.r_[np.full(50, hz(62)), np.zeros(3), np.full(47, hz(64))]  # a consonant just after the change
-    assert follow_melody([(62, 0.0, 0.5, 90), (64, 0.5, 1.0, 90)], f0, 0.01) == [(62, 0.0, 0.5, 90),
-                                                                                  (64, 0.53, 1.0, 90)]
+    assert follow_melody([(62, 0.0, 0.5, 90), (64, 0.5, 1.0, 90)], f0, 0.01) == [
+        (62, 0.0, 0.5, 90),
+        (64, 0.53, 1.0, 90),
+    ]
 
 
 @pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
@@ -195,8 +228,10 @@ def test_choir_aahs_plays_a_line_in_tune_and_on_time_only_legato():
     def errors(y):  # median error (cents) just after each note change, and in each note's middle
         f = f0_track(y, SR)
         cents = lambda a, b, p: np.median(1200 * np.log2(f[a:b][f[a:b] > 0] / (440 * 2 ** ((p - 69) / 12))))  # noqa
-        return ([cents(int(s * 100) + 3, int(s * 100) + 15, p) for p, s, _, _ in notes[1:]],
-                [cents(int(s * 100) + 30, int(e * 100) - 10, p) for p, s, e, _ in notes])
+        return (
+            [cents(int(s * 100) + 3, int(s * 100) + 15, p) for p, s, _, _ in notes[1:]],
+            [cents(int(s * 100) + 30, int(e * 100) - 10, p) for p, s, e, _ in notes],
+        )
 
     change, middle = errors(render_notes(notes, 52, SR, 3.6, legato=True, in_tune=True))
     assert max(abs(c) for c in change + middle) < 20  # at the new note from its first 30 ms, and in tune

@@ -59,8 +59,12 @@ def assert_parts_play_their_notes(stems, parts, *, exact=True, context=None):
 
 # (soundfont, S, A, T, B programs): Bach10's own line-up (violin, clarinet, tenor sax, bassoon) and
 # other sustained families, none of them a voice
-LINEUPS = [("FluidR3_GM.sf2", 40, 71, 66, 70), ("TimGM6mb.sf2", 73, 20, 60, 70),
-           ("sf_GMbank.sf2", 68, 41, 57, 43), ("OPL-3_FM_128M.sf2", 56, 65, 49, 58)]
+LINEUPS = [
+    ("FluidR3_GM.sf2", 40, 71, 66, 70),
+    ("TimGM6mb.sf2", 73, 20, 60, 70),
+    ("sf_GMbank.sf2", 68, 41, 57, 43),
+    ("OPL-3_FM_128M.sf2", 56, 65, 49, 58),
+]
 
 
 @needs_fluidsynth
@@ -101,8 +105,12 @@ def test_a_doubled_section_and_its_tuning_are_heard():
     fonts = soundfonts_or_skip()
     gm, other = font_or_skip("FluidR3_GM.sf2"), fonts[-1]
     unison = {v: [Note(0.0, 4.0, 69, "")] for v in VOICES}  # A4 for two seconds in every part
-    plan = (section((gm, 73, 0.0, 0.0)), section((gm, 73, 15.0, 0.0)), section((gm, 73, -15.0, 0.0)),
-            section((gm, 73, 0.0, 0.0), (other, 40, 0.0, -3.0)))
+    plan = (
+        section((gm, 73, 0.0, 0.0)),
+        section((gm, 73, 15.0, 0.0)),
+        section((gm, 73, -15.0, 0.0)),
+        section((gm, 73, 0.0, 0.0), (other, 40, 0.0, -3.0)),
+    )
     stems = render_ensemble(Chorale("test/unison", unison, 4.0), Version(0, SPQ, 0), sample_rate=SR, plan=plan)
     mid = slice(int(0.5 * SR), int(1.8 * SR))
     # against the soprano: the samples have a tuning of their own (FluidR3's flute A4 is ~25 cents flat)
@@ -142,6 +150,7 @@ def test_the_plan_draws_sustained_families_with_spread_between_parts():
 
 # --- MuseScore General is kept for testing, never rendered with -----------------------------------
 
+
 def fake_soundfont(path, name):
     """A RIFF/sfbk file with just an INFO list naming it."""
     inam = name.encode() + b"\0" * (2 - len(name) % 2)
@@ -178,6 +187,7 @@ def test_musescore_soundfonts_are_refused(tmp_path):
 
 
 # --- rooms, microphone, noise -------------------------------------------------------------------
+
 
 def test_parts_stand_at_their_own_places_in_the_room():
     pytest.importorskip("pyroomacoustics")
@@ -218,8 +228,9 @@ def test_recorded_mixtures_keep_targets_summing_to_the_mixture():
     pool = RoomPool(size=2)
     for seed in range(6):
         rooms = pool if seed % 2 else None  # reused rooms and new ones
-        mixture, targets = mix(stems, np.random.default_rng(seed), sample_rate=SR, recording=True, reverb_p=1.0,
-                               rooms=rooms)
+        mixture, targets = mix(
+            stems, np.random.default_rng(seed), sample_rate=SR, recording=True, reverb_p=1.0, rooms=rooms
+        )
         assert mixture.shape == (stems.shape[-1],) and targets.shape == (4, stems.shape[-1])
         assert mixture.dtype == targets.dtype == np.float32 and np.isfinite(targets).all()
         np.testing.assert_allclose(targets.sum(0), mixture, atol=1e-5)
@@ -257,7 +268,7 @@ def test_coloured_noise_is_pink_or_brown():
         x = coloured_noise(SR * 8, rng, exponent=exponent)
         power = np.abs(np.fft.rfft(x)) ** 2
         freqs = np.fft.rfftfreq(len(x), 1 / SR)
-        band = lambda f: power[(freqs >= f) & (freqs < 2 * f)].mean()  # noqa: E731
+        band = lambda f, power=power, freqs=freqs: power[(freqs >= f) & (freqs < 2 * f)].mean()  # noqa: E731
         per_octave = [10 * np.log10(band(2 * f) / band(f)) for f in (100, 200, 400, 800, 1600)]
         assert _rms(x) == pytest.approx(1.0, rel=1e-3)
         assert np.mean(per_octave) == pytest.approx(slope_db, abs=0.7), per_octave
@@ -277,6 +288,7 @@ def test_without_pyroomacoustics_each_part_gets_a_synthetic_room(monkeypatch):
 
 
 # --- the stem files -----------------------------------------------------------------------------
+
 
 @needs_fluidsynth
 def test_an_old_stem_file_gets_the_new_renderer_appended(tmp_path, monkeypatch):

@@ -82,15 +82,21 @@ def test_numpy_in_numpy_out_and_torch_in_torch_out(identity_model):
 
 def test_to_dict(identity_model):
     res = vt.separate(_music(1.25, SR), sample_rate=SR, model=identity_model)
-    assert res.to_dict() == {"model": "identity", "sample_rate": SR, "duration_s": 1.25, "sources": SOURCES,
-                             "warnings": []}
+    assert res.to_dict() == {
+        "model": "identity",
+        "sample_rate": SR,
+        "duration_s": 1.25,
+        "sources": SOURCES,
+        "warnings": [],
+    }
 
 
 def test_callback_counts_every_chunk(identity_model):
     x = _music(5.0, SR)
     calls = []
-    vt.separate(x, sample_rate=SR, model=identity_model, segment_s=1.0, overlap_s=0.5,
-                callback=lambda *a: calls.append(a))
+    vt.separate(
+        x, sample_rate=SR, model=identity_model, segment_s=1.0, overlap_s=0.5, callback=lambda *a: calls.append(a)
+    )
     n = OverlapAdd.n_chunks(len(x), SR, SR // 2)
     assert identity_model.model.calls == n
     assert calls == [("separate", i, n) for i in range(1, n + 1)]
@@ -106,8 +112,9 @@ def test_separate_file_streams_to_the_same_answer(identity_model, tmp_path, rate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary = vt.separate_file(path, tmp_path / "out", model=identity_model, block_s=0.37, segment_s=1.0,
-                                   overlap_s=0.25, format="flac")
+        summary = vt.separate_file(
+            path, tmp_path / "out", model=identity_model, block_s=0.37, segment_s=1.0, overlap_s=0.25, format="flac"
+        )
         in_memory = vt.separate(path, model=identity_model, segment_s=1.0, overlap_s=0.25)
     assert summary["duration_s"] == pytest.approx(3.0) and summary["channels"] == channels
     for s in SOURCES:
@@ -127,11 +134,14 @@ def test_ogg_output(identity_model, tmp_path):
     assert info.format == "OGG" and info.samplerate == SR
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(segment_s=0.0), "segment_s"),
-    (dict(segment_s=1.0, overlap_s=1.0), "overlap_s"),
-    (dict(segment_s=1.0, overlap_s=-0.1), "overlap_s"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(segment_s=0.0), "segment_s"),
+        (dict(segment_s=1.0, overlap_s=1.0), "overlap_s"),
+        (dict(segment_s=1.0, overlap_s=-0.1), "overlap_s"),
+    ],
+)
 def test_bad_chunking_arguments(identity_model, kwargs, match):
     with pytest.raises(ParameterError, match=match):
         vt.separate(_music(0.5, SR), sample_rate=SR, model=identity_model, **kwargs)
@@ -159,12 +169,15 @@ def test_stream_block_size_does_not_change_the_result():
     """Real model, overlap-add: changing only the block size of the stream changes nothing."""
     x = _music(3.0, SR)
     model = vt.load_model("tiny-satb")
-    from voicetools.separation import _stream
+    from voicetools.separation.separate import _stream
 
     def run(block):
         blocks = (x[i : i + block, None] for i in range(0, len(x), block))
-        return np.concatenate(list(_stream(blocks, SR, model, n_frames=len(x), segment_s=1.0, overlap_s=0.25,
-                                           callback=None, device="cpu")))
+        return np.concatenate(
+            list(
+                _stream(blocks, SR, model, n_frames=len(x), segment_s=1.0, overlap_s=0.25, callback=None, device="cpu")
+            )
+        )
 
     whole = run(len(x))
     assert whole.shape == (len(x), 4)
@@ -194,8 +207,9 @@ def test_refinement_comes_from_the_model_config_unless_overridden(identity_model
     from voicetools.separation import refinement
 
     assert refinement(identity_model) == (1, None)  # nothing named: the bare network
-    tuned = LoadedModel("tuned", identity_model.model, {**identity_model.config,
-                                                        "inference": {"shifts": 4, "wiener_power": 1.5}})
+    tuned = LoadedModel(
+        "tuned", identity_model.model, {**identity_model.config, "inference": {"shifts": 4, "wiener_power": 1.5}}
+    )
     assert refinement(tuned) == (4, 1.5)
     assert refinement(tuned, shifts=1, wiener=False) == (1, None)
     assert refinement(identity_model, wiener=True) == (1, 2.0)

@@ -33,9 +33,23 @@ def _sha(path) -> str:
 def test_a_stop_signal_mid_write_leaves_no_stems_and_no_temp_folder(signum, long_noise, tmp_path):
     before = _sha(long_noise)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "voicetools.cli", "separate", str(long_noise), "-o", str(out),
-                             "--model", "tiny-satb", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # $VOICETOOLS_CACHE: the test's own, with the tiny models
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "voicetools.cli",
+            "separate",
+            str(long_noise),
+            "-o",
+            str(out),
+            "--model",
+            "tiny-satb",
+            "-q",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # $VOICETOOLS_CACHE: the test's own, with the tiny models
     try:
         # wait until stems are being written into the hidden temp folder, then a little more
         deadline = time.monotonic() + 120

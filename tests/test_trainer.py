@@ -114,8 +114,9 @@ def test_time_limit_stops_at_an_epoch_end_and_fit_continues(tmp_path):
 def test_best_checkpoint_follows_the_validation_metric(tmp_path):
     scores = iter([0.3, 0.9, 0.5, 0.7])
     run = tmp_path / "run"
-    trainer = Trainer(_model(), _loss, run, _config(epochs=4), validate=lambda m: {"acc": next(scores)},
-                      monitor="acc", mode="max")
+    trainer = Trainer(
+        _model(), _loss, run, _config(epochs=4), validate=lambda m: {"acc": next(scores)}, monitor="acc", mode="max"
+    )
     result = trainer.fit(_problem())
     assert result["best"] == 0.9
     best = torch.load(run / "best.pt", weights_only=True)
@@ -140,8 +141,9 @@ def test_early_stopping_with_patience(tmp_path):
 
 
 def test_plateau_scheduler_halves_the_rate(tmp_path):
-    trainer = Trainer(_model(), _loss, tmp_path / "run", _config(epochs=6, scheduler="plateau"),
-                      validate=lambda m: {"loss": 1.0})  # never improves
+    trainer = Trainer(
+        _model(), _loss, tmp_path / "run", _config(epochs=6, scheduler="plateau"), validate=lambda m: {"loss": 1.0}
+    )  # never improves
     trainer.fit(_problem())
     lrs = [r["lr"] for r in _log(tmp_path / "run")]
     assert lrs[0] == pytest.approx(0.05) and lrs[-1] < lrs[0]

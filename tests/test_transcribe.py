@@ -31,8 +31,14 @@ def sung_melody(pitches=MELODY, *, beat_s=0.45, rest_every=3, sample_rate=SR, se
         notes.append(Note(q, 0.9 if (i + 1) % rest_every == 0 else 1.0, p, "la"))
         q += 1.0
     length_s = (q + 0.5) * beat_s
-    x = sing(notes, voice="alto", sample_rate=sample_rate, length_s=length_s, seconds_per_quarter=beat_s,
-             rng=np.random.default_rng(seed))
+    x = sing(
+        notes,
+        voice="alto",
+        sample_rate=sample_rate,
+        length_s=length_s,
+        seconds_per_quarter=beat_s,
+        rng=np.random.default_rng(seed),
+    )
     x = 0.3 * x / np.abs(x).max()
     return x.astype(np.float32), [(n.pitch, n.start_q * beat_s, (n.start_q + n.dur_q) * beat_s) for n in notes]
 
@@ -50,6 +56,7 @@ def match(ref, est, tol_s=0.05):
 
 
 # --- decoding and labels (no model) ---------------------------------------------------------------
+
 
 def _one_hot(pitch_classes, n_classes=50):
     return np.eye(n_classes)[pitch_classes]
@@ -90,6 +97,7 @@ def test_quantize_and_tempo():
 
 # --- the shipped model on sung melodies ---------------------------------------------------------
 
+
 @needs_model
 def test_sung_melody_gives_its_notes():
     x, ref = sung_melody()
@@ -128,12 +136,14 @@ def test_cli_writes_the_melody_as_midi_with_json_and_plot(tmp_path, write_wav, c
 
 # --- options, parts, silence, bad input (tiny random model: fast) --------------------------------
 
+
 def test_parts_writes_four_named_tracks(tmp_path, write_wav, cli):
     x, _ = sung_melody()
     path = write_wav("choir.wav", x)
     out = tmp_path / "choir.mid"
-    code, _, err = cli("transcribe", path, "--parts", "-o", out, "--model", "tiny-voice2midi",
-                       "--separation-model", "tiny-satb", "-q")
+    code, _, err = cli(
+        "transcribe", path, "--parts", "-o", out, "--model", "tiny-voice2midi", "--separation-model", "tiny-satb", "-q"
+    )
     assert code == 0, err
     assert [i.name for i in pretty_midi.PrettyMIDI(str(out)).instruments] == ["soprano", "alto", "tenor", "bass"]
 
@@ -151,8 +161,15 @@ def test_silence_gives_an_empty_valid_midi_and_says_so(tmp_path, write_wav, cli)
 def test_options_quantize_tempo_and_pitch_bend(tone):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = vt.transcribe(tone(440.0, 2.0), sample_rate=SR, model="tiny-voice2midi", quantize="1/8",
-                            tempo_bpm=90, pitch_bend=True, onset_threshold=0.3)
+        res = vt.transcribe(
+            tone(440.0, 2.0),
+            sample_rate=SR,
+            model="tiny-voice2midi",
+            quantize="1/8",
+            tempo_bpm=90,
+            pitch_bend=True,
+            onset_threshold=0.3,
+        )
     assert res.tempo_bpm == 90 and res.to_dict()["quantize"] == "1/8"
     step = 60 / 90 / 2
     t0 = min((n.start_s for n in res.notes), default=0.0)

@@ -55,8 +55,12 @@ def test_annotations_are_read_from_csv_and_midi(folder):
 def test_user_folder_is_scored(folder, tmp_path):
     d, _ = folder
     out = tmp_path / "result.json"
-    assert load_benchmark().main(["--data", str(d), "--no-chorales", "--systems", "voicetools", "--no-speed",
-                                  "--out", str(out)]) == 0
+    assert (
+        load_benchmark().main(
+            ["--data", str(d), "--no-chorales", "--systems", "voicetools", "--no-speed", "--out", str(out)]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     text = json.dumps(report)
     assert "data:my_songs" in text

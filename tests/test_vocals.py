@@ -60,8 +60,13 @@ def test_streaming_in_small_blocks_equals_one_block(tmp_path):
 
 def test_progress_callback_counts_chunks():
     calls = []
-    vt.extract_vocals(_song(2.5), sample_rate=SR, model="tiny-vocals", overlap=0.25,
-                      callback=lambda stage, done, total: calls.append((stage, done, total)))
+    vt.extract_vocals(
+        _song(2.5),
+        sample_rate=SR,
+        model="tiny-vocals",
+        overlap=0.25,
+        callback=lambda stage, done, total: calls.append((stage, done, total)),
+    )
     # 1 s segments, 0.75 s hop: 2.5 s takes 3 chunks
     assert [c[1] for c in calls] == [1, 2, 3] and calls[-1][2] == 3 and calls[0][0] == "vocals"
 
@@ -72,8 +77,15 @@ def test_silent_input_gives_silent_stems_and_a_warning():
     assert all(np.abs(s).max() < 1e-6 for s in res.stems.values())
 
 
-@pytest.mark.parametrize("kwargs,match", [({"stems": "drums"}, "stems"), ({"overlap": 1.0}, "overlap"),
-                                          ({"jobs": 0}, "jobs"), ({"model": "nope"}, "htdemucs")])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"stems": "drums"}, "stems"),
+        ({"overlap": 1.0}, "overlap"),
+        ({"jobs": 0}, "jobs"),
+        ({"model": "nope"}, "htdemucs"),
+    ],
+)
 def test_bad_arguments_name_the_valid_choices(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         vt.extract_vocals(_song(0.5), sample_rate=SR, **{"model": "tiny-vocals", **kwargs})
@@ -99,8 +111,9 @@ def test_cli_writes_stems_json_and_refuses_to_overwrite(tmp_path, cli, assert_on
     path = tmp_path / "song.wav"
     sf.write(str(path), _song(1.5, 22050, 2).T, 22050)
     out = tmp_path / "sep"
-    code, stdout, err = cli("vocals", path, "-o", out, "--model", "tiny-vocals", "--format", "flac", "--json",
-                            "-j", "1", "-q")
+    code, stdout, err = cli(
+        "vocals", path, "-o", out, "--model", "tiny-vocals", "--format", "flac", "--json", "-j", "1", "-q"
+    )
     assert code == 0, err
     import json
 
@@ -126,8 +139,9 @@ def test_failure_mid_stream_leaves_no_partial_folder(tmp_path):
     out = tmp_path / "new" / "stems"
     calls = []
     with pytest.raises(AudioLoadError, match="NaN") as info:
-        vt.extract_vocals_file(path, out, model="tiny-vocals", block_s=1.0,
-                               callback=lambda stage, done, total: calls.append(done))
+        vt.extract_vocals_file(
+            path, out, model="tiny-vocals", block_s=1.0, callback=lambda stage, done, total: calls.append(done)
+        )
     assert str(path) in str(info.value) and len(calls) >= 2  # it failed after chunks were written
     assert not (tmp_path / "new").exists()
 

@@ -23,8 +23,10 @@ def _clip(folder, name, seconds, f0, seed):
 @pytest.fixture
 def corpus(tmp_path):
     (tmp_path / "audio").mkdir()
-    paths = [_clip(tmp_path, f"{singer}_1_0{i}", 4.0 + i, 200 + 50 * i, i)
-             for i, singer in enumerate(["amy", "abjones", "leon", "khair"])]
+    paths = [
+        _clip(tmp_path, f"{singer}_1_0{i}", 4.0 + i, 200 + 50 * i, i)
+        for i, singer in enumerate(["amy", "abjones", "leon", "khair"])
+    ]
     return tmp_path, paths
 
 

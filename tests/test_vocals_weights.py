@@ -29,11 +29,26 @@ def _save_demucs_file(folder, sig="955717e8", seed=0):
     from demucs.states import get_state
 
     torch.manual_seed(seed)
-    model = HTDemucs(sources=SOURCES, audio_channels=2, samplerate=SR, segment=Fraction(3, 2), channels=8,
-                     depth=2, nfft=512, t_layers=1, t_heads=2, dconv_comp=4)
+    model = HTDemucs(
+        sources=SOURCES,
+        audio_channels=2,
+        samplerate=SR,
+        segment=Fraction(3, 2),
+        channels=8,
+        depth=2,
+        nfft=512,
+        t_layers=1,
+        t_heads=2,
+        dconv_comp=4,
+    )
     args, kwargs = model._init_args_kwargs  # what demucs.states.serialize_model stores
-    package = {"klass": model.__class__, "args": args, "kwargs": kwargs, "state": get_state(model, None),
-               "training_args": {"dummy": 1}}
+    package = {
+        "klass": model.__class__,
+        "args": args,
+        "kwargs": kwargs,
+        "state": get_state(model, None),
+        "training_args": {"dummy": 1},
+    }
     tmp = folder / "tmp.th"
     torch.save(package, tmp)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
@@ -85,7 +100,7 @@ def test_a_corrupt_hub_file_fails_its_checksum(tmp_path, monkeypatch):
 
 
 def test_bag_of_models_yaml(tmp_path):
-    a, b = _save_demucs_file(tmp_path, "aaaa0001", 0), _save_demucs_file(tmp_path, "bbbb0002", 1)
+    _, b = _save_demucs_file(tmp_path, "aaaa0001", 0), _save_demucs_file(tmp_path, "bbbb0002", 1)
     (tmp_path / "bag.yaml").write_text("models: ['aaaa0001', 'bbbb0002']\nweights: [[1,1,1,0],[0,0,0,1]]\n")
     x = (0.1 * np.random.default_rng(1).standard_normal((2, int(1.5 * SR)))).astype(np.float32)
     bag = vt.extract_vocals(x, sample_rate=SR, weights=tmp_path / "bag.yaml", stems="all").stems
@@ -100,14 +115,18 @@ class Evil:
         return (os.system, ("touch pwned",))
 
 
-@pytest.mark.parametrize("payload,match", [
-    ({"klass": Evil(), "args": [], "kwargs": {}, "state": {}}, "refused.*not a Demucs model class"),
-    ({"klass": pickle.Pickler, "args": [], "kwargs": {}, "state": {}}, "refused.*not a Demucs model class"),
-    ({"weight": torch.zeros(3)}, "not a Demucs checkpoint"),
-    ({"klass": dict, "args": [], "kwargs": {}, "state": {}}, "not a Demucs"),
-])
-def test_foreign_pickles_are_refused_in_one_line_and_never_run(payload, match, tmp_path, monkeypatch, cli,
-                                                               assert_one_error_line):
+@pytest.mark.parametrize(
+    "payload,match",
+    [
+        ({"klass": Evil(), "args": [], "kwargs": {}, "state": {}}, "refused.*not a Demucs model class"),
+        ({"klass": pickle.Pickler, "args": [], "kwargs": {}, "state": {}}, "refused.*not a Demucs model class"),
+        ({"weight": torch.zeros(3)}, "not a Demucs checkpoint"),
+        ({"klass": dict, "args": [], "kwargs": {}, "state": {}}, "not a Demucs"),
+    ],
+)
+def test_foreign_pickles_are_refused_in_one_line_and_never_run(
+    payload, match, tmp_path, monkeypatch, cli, assert_one_error_line
+):
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "weights.th"
     torch.save(payload, path)

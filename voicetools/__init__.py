@@ -4,22 +4,38 @@
 >>> stems = vt.separate("choir.wav")          # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
-
 from .checkpoints import available_models, load_model
-from .errors import AudioLoadError, ModelLoadError, ParameterError, VoicetoolsError
 from .classify import ClassificationResult, classify
 from .diarize import DiarizationResult, diarize
+from .errors import AudioLoadError, ModelLoadError, ParameterError, VoicetoolsError
 from .pronounce import PronunciationResult, pronounce
 from .revoice import RevoiceResult, revoice
 from .separation import SeparationResult, separate, separate_file
 from .transcribe import TranscriptionResult, transcribe
+from .version import __version__
 from .vocals import extract_vocals, extract_vocals_file
 
 __all__ = [
-    "__version__", "available_models", "load_model", "separate", "separate_file", "SeparationResult",
-    "VoicetoolsError", "AudioLoadError", "ModelLoadError", "ParameterError", "classify", "ClassificationResult",
-    "transcribe", "TranscriptionResult", "extract_vocals", "extract_vocals_file", "diarize", "DiarizationResult",
-    "revoice", "RevoiceResult",
-    "pronounce", "PronunciationResult",
+    "__version__",
+    "available_models",
+    "load_model",
+    "separate",
+    "separate_file",
+    "SeparationResult",
+    "VoicetoolsError",
+    "AudioLoadError",
+    "ModelLoadError",
+    "ParameterError",
+    "classify",
+    "ClassificationResult",
+    "transcribe",
+    "TranscriptionResult",
+    "extract_vocals",
+    "extract_vocals_file",
+    "diarize",
+    "DiarizationResult",
+    "revoice",
+    "RevoiceResult",
+    "pronounce",
+    "PronunciationResult",
 ]

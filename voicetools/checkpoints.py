@@ -13,34 +13,49 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 
-from .errors import ModelLoadError, ParameterError
+from .errors import ModelLoadError, ParameterError, first_line
 from .files import sha256_of
+from .nn.classifiers import AudioClassifier
+from .nn.convtasnet import ConvTasNet
+from .nn.ddsp import DDSPDecoder
+from .nn.htdemucs import build_htdemucs
+from .nn.phones import PhoneNet
+from .nn.speaker import SpeakerLSTM
+from .nn.tones import ToneNet
+from .nn.voice2midi import Voice2Midi
+from .version import __version__
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 REGISTRY_FILE = CHECKPOINT_DIR / "registry.json"
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 
 
-def _architectures():
-    from .nn.classifiers import AudioClassifier
-    from .nn.convtasnet import ConvTasNet
-    from .nn.ddsp import DDSPDecoder
-    from .nn.phones import PhoneNet
-    from .nn.speaker import SpeakerLSTM
-    from .nn.tones import ToneNet
-    from .nn.voice2midi import Voice2Midi
-    from .nn.htdemucs import build_htdemucs
+# How each ``model_name`` of a config.json is built from its ``model_args``: the networks of ``voicetools.nn``.
+# Another network is added with ``register_architecture``; nothing here imports a task package.
+ARCHITECTURES: dict[str, Callable[[dict], torch.nn.Module]] = {
+    "ConvTasNet": ConvTasNet.from_model_args,
+    "AudioClassifier": AudioClassifier.from_model_args,
+    "Voice2Midi": Voice2Midi.from_model_args,
+    "SpeakerLSTM": SpeakerLSTM.from_model_args,
+    "HTDemucs": build_htdemucs,
+    "DDSPDecoder": DDSPDecoder.from_model_args,
+    "PhoneNet": PhoneNet.from_model_args,
+    "ToneNet": ToneNet.from_model_args,
+}
 
-    return {"ConvTasNet": ConvTasNet.from_model_args, "AudioClassifier": AudioClassifier.from_model_args,
-            "Voice2Midi": Voice2Midi.from_model_args, "SpeakerLSTM": SpeakerLSTM.from_model_args,
-            "HTDemucs": build_htdemucs,
-            "DDSPDecoder": DDSPDecoder.from_model_args, "PhoneNet": PhoneNet.from_model_args,
-            "ToneNet": ToneNet.from_model_args}
+
+def register_architecture(name: str, build: Callable[[dict], torch.nn.Module]) -> None:
+    """Let checkpoints whose config names ``model_name: name`` be built by ``build(model_args)``."""
+    ARCHITECTURES[name] = build
 
 
 @dataclass
@@ -87,30 +102,20 @@ def available_models(task: str | None = None) -> list[str]:
     return sorted(names)
 
 
-def _first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type when empty), for one-line errors."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _build(config: dict, state_dict: dict | None, origin: str) -> torch.nn.Module:
     arch = config.get("model_name")
-    builders = _architectures()
-    if arch not in builders:
-        raise ModelLoadError(f"{origin}: unknown model type {arch!r}; supported: {sorted(builders)}")
+    if arch not in ARCHITECTURES:
+        raise ModelLoadError(f"{origin}: unknown model type {arch!r}; supported: {sorted(ARCHITECTURES)}")
     try:
-        model = builders[arch](config["model_args"])
+        model = ARCHITECTURES[arch](config["model_args"])
         if state_dict is not None:
             model.load_state_dict(state_dict)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(f"{origin}: weights do not fit the model ({_first_line(exc)})") from None
+        raise ModelLoadError(f"{origin}: weights do not fit the model ({first_line(exc)})") from None
     return model.eval()
 
 
 def _load_folder(folder: Path, name: str, sha256: str | None = None) -> LoadedModel:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     cfg_path, weights = folder / CONFIG, folder / WEIGHTS
     if not cfg_path.exists() or not weights.exists():
         raise ModelLoadError(f"checkpoint {name!r} is incomplete: {folder} needs {CONFIG} and {WEIGHTS}")
@@ -125,17 +130,19 @@ def _load_folder(folder: Path, name: str, sha256: str | None = None) -> LoadedMo
 
 
 def _load_asteroid(path: Path) -> LoadedModel:
-    import pickle
-
     try:
         package = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: not a loadable weights file ({_first_line(exc)[:160]})") from None
+        raise ModelLoadError(f"{path}: not a loadable weights file ({first_line(exc)[:160]})") from None
     if not isinstance(package, dict) or not {"model_name", "model_args", "state_dict"} <= set(package):
         raise ModelLoadError(f"{path}: not an asteroid checkpoint (needs model_name, model_args, state_dict)")
     args = package["model_args"]
-    config = {"model_name": package["model_name"], "model_args": args, "task": "separation",
-              "sources": [f"source{i + 1}" for i in range(int(args.get("n_src", 0)))]}
+    config = {
+        "model_name": package["model_name"],
+        "model_args": args,
+        "task": "separation",
+        "sources": [f"source{i + 1}" for i in range(int(args.get("n_src", 0)))],
+    }
     return LoadedModel(path.stem, _build(config, package["state_dict"], str(path)), config)
 
 
@@ -176,24 +183,41 @@ def resolve_model(model, task: str) -> LoadedModel:
     return loaded
 
 
-def save_checkpoint(model: torch.nn.Module, out_dir: str | os.PathLike, *, task: str, architecture: str,
-                    sources: list[str] | None = None, **meta) -> str:
+def save_checkpoint(
+    model: torch.nn.Module,
+    out_dir: str | os.PathLike,
+    *,
+    task: str,
+    architecture: str,
+    sources: list[str] | None = None,
+    **meta,
+) -> str:
     """Write ``model.safetensors`` + ``config.json`` into ``out_dir``; returns the weights' sha256."""
-    from safetensors.torch import save_file
-
-    from . import __version__
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / WEIGHTS))
-    config = {"model_name": architecture, "task": task, "model_args": model.model_args,
-              "sources": sources or [], "voicetools_version": __version__, "torch_version": torch.__version__, **meta}
+    config = {
+        "model_name": architecture,
+        "task": task,
+        "model_args": model.model_args,
+        "sources": sources or [],
+        "voicetools_version": __version__,
+        "torch_version": torch.__version__,
+        **meta,
+    }
     (out / CONFIG).write_text(json.dumps(config, indent=1) + "\n")
     return sha256_of(out / WEIGHTS)
 
 
-def publish_checkpoint(model: torch.nn.Module, out_dir: str | os.PathLike, *, task: str, architecture: str,
-                       sources: list[str] | None = None, **meta) -> str:
+def publish_checkpoint(
+    model: torch.nn.Module,
+    out_dir: str | os.PathLike,
+    *,
+    task: str,
+    architecture: str,
+    sources: list[str] | None = None,
+    **meta,
+) -> str:
     """``save_checkpoint``, and when ``out_dir`` is a folder of the shipped ``checkpoints/``, also
     ``register_checkpoint`` it; returns the weights' sha256."""
     sha = save_checkpoint(model, out_dir, task=task, architecture=architecture, sources=sources, **meta)
@@ -210,9 +234,14 @@ def register_checkpoint(name: str, *, checkpoint_dir: Path | None = None) -> dic
     checkpoint_dir = Path(checkpoint_dir or CHECKPOINT_DIR)
     folder = checkpoint_dir / name
     config = json.loads((folder / CONFIG).read_text())
-    entry = {"path": name, "sha256": sha256_of(folder / WEIGHTS), "task": config["task"],
-             "model_name": config["model_name"], "sample_rate": config["model_args"]["sample_rate"],
-             "card": f"{name}/MODEL_CARD.md"}
+    entry = {
+        "path": name,
+        "sha256": sha256_of(folder / WEIGHTS),
+        "task": config["task"],
+        "model_name": config["model_name"],
+        "sample_rate": config["model_args"]["sample_rate"],
+        "card": f"{name}/MODEL_CARD.md",
+    }
     for key in ("labels", "sources"):
         if config.get(key):
             entry[key] = config[key]

@@ -7,7 +7,7 @@ It is model-agnostic: ``fn`` maps a (channels, segment) tensor to (n_out, segmen
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -19,8 +19,9 @@ class OverlapAdd:
     ``segment - overlap`` samples, and the output has exactly as many samples as were pushed.
     """
 
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], *, segment: int, overlap: int, n_out: int,
-                 channels: int = 1):
+    def __init__(
+        self, fn: Callable[[torch.Tensor], torch.Tensor], *, segment: int, overlap: int, n_out: int, channels: int = 1
+    ):
         if not 0 <= overlap < segment:
             raise ValueError(f"overlap must be in [0, segment), got {overlap} for segment {segment}")
         self.fn, self.segment, self.overlap, self.n_out = fn, segment, overlap, n_out

@@ -27,3 +27,9 @@ class MissingDependencyError(VoicetoolsError, ImportError):
 
 class NotThisSentenceError(VoicetoolsError):
     """A recording given as a reading of a sentence is something else (another sentence, music, noise)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type when empty), for one-line errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -24,8 +24,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+from tqdm import tqdm
+
+from .errors import MissingDependencyError, ParameterError, VoicetoolsError
 from .files import sha256_of
-from .errors import ParameterError, VoicetoolsError
 
 DEMUCS_ROOT_URL = "https://dl.fbaipublicfiles.com/demucs/"
 ATTEMPTS = 4  # connection drops survived per file within one run (each resumes where it stopped)
@@ -38,8 +41,6 @@ class FetchError(VoicetoolsError):
 
 def hub_dir() -> Path:
     """Where torch hub (and so ``demucs``) keeps downloaded weights: ``<torch hub>/checkpoints``."""
-    import torch
-
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
@@ -52,8 +53,6 @@ def demucs_remote() -> Path:
     """demucs' ``remote/`` folder, found without importing demucs (keeps ``voicetools --help`` fast)."""
     spec = importlib.util.find_spec("demucs")
     if spec is None or not spec.submodule_search_locations:
-        from .errors import MissingDependencyError
-
         raise MissingDependencyError("the demucs package is missing: pip install demucs")
     return Path(list(spec.submodule_search_locations)[0]) / "remote"
 
@@ -68,7 +67,7 @@ class RemoteFile:
     def relative(self) -> str:
         """The path under the project's root URL (what a mirror serves)."""
         root = DEMUCS_ROOT_URL if self.url.startswith(DEMUCS_ROOT_URL) else self.url.rsplit("/", 2)[0] + "/"
-        return self.url[len(root):]
+        return self.url[len(root) :]
 
     def present(self) -> bool:
         return self.dest.is_file()
@@ -102,8 +101,9 @@ def _demucs_models() -> dict[str, OfficialModel]:
         sigs = [str(s) for s in (yaml.safe_load(spec.read_text()) or {}).get("models", [])]
         if not sigs or any(s not in urls for s in sigs):
             continue
-        files = tuple(RemoteFile(urls[s][0], hub_dir() / urls[s][1], urls[s][1].rsplit("-", 1)[1].split(".")[0])
-                      for s in sigs)
+        files = tuple(
+            RemoteFile(urls[s][0], hub_dir() / urls[s][1], urls[s][1].rsplit("-", 1)[1].split(".")[0]) for s in sigs
+        )
         out[spec.stem] = OfficialModel(spec.stem, "demucs", files)
     return out
 
@@ -113,9 +113,12 @@ def _whisper_models() -> dict[str, OfficialModel]:
         import whisper
     except ImportError:
         return {}
-    return {name: OfficialModel(name, "whisper", (RemoteFile(url, whisper_cache() / os.path.basename(url),
-                                                             url.split("/")[-2]),))
-            for name, url in whisper._MODELS.items()}
+    return {
+        name: OfficialModel(
+            name, "whisper", (RemoteFile(url, whisper_cache() / os.path.basename(url), url.split("/")[-2]),)
+        )
+        for name, url in whisper._MODELS.items()
+    }
 
 
 def catalog() -> dict[str, OfficialModel]:
@@ -126,11 +129,17 @@ def catalog() -> dict[str, OfficialModel]:
 
 
 def _bar(total: int | None, initial: int, desc: str, quiet: bool):
-    from tqdm import tqdm
-
     # disable=None: no bar (and no carriage returns) when stderr is not a terminal
-    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
-                disable=True if quiet else None, file=sys.stderr)
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        disable=True if quiet else None,
+        file=sys.stderr,
+    )
 
 
 def _get(url: str, part: Path, quiet: bool) -> None:
@@ -172,13 +181,17 @@ def download(url: str, dest: Path, sha256: str, *, quiet: bool = False) -> Path:
             reason = getattr(exc, "reason", exc)
             progressed = part.exists() and part.stat().st_size > before
             if attempt == ATTEMPTS or not progressed:
-                raise FetchError(f"cannot download from {host} ({reason}); check the network connection "
-                                 "or proxy (HTTPS_PROXY); run the same command again to resume") from None
+                raise FetchError(
+                    f"cannot download from {host} ({reason}); check the network connection "
+                    "or proxy (HTTPS_PROXY); run the same command again to resume"
+                ) from None
     digest = sha256_of(part)
     if not digest.startswith(sha256.lower()):
         part.unlink()
-        raise FetchError(f"{dest.name}: checksum mismatch (expected {sha256}, got {digest[: len(sha256)]}); "
-                         "the download was removed, nothing was installed")
+        raise FetchError(
+            f"{dest.name}: checksum mismatch (expected {sha256}, got {digest[: len(sha256)]}); "
+            "the download was removed, nothing was installed"
+        )
     os.replace(part, dest)
     return dest
 

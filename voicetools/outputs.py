@@ -25,9 +25,13 @@ from .errors import VoicetoolsError
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")  # what audio.io.save_audio writes, by suffix
 
 # the OS saying "not here": permissions, read-only filesystem, no space, quota
-_REFUSED = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-            errno.EROFS: "read-only filesystem", errno.ENOSPC: "no space left on the device",
-            errno.EDQUOT: "disk quota exceeded"}
+_REFUSED = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only filesystem",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+}
 
 
 def check_folder(path: str | os.PathLike) -> Path:
@@ -57,8 +61,10 @@ def is_file_output(output: str, suffixes: tuple[str, ...]) -> bool:
         return False
     if p.suffix.lower() in suffixes:
         return True
-    raise VoicetoolsError(f"-o {output}: not a {'/'.join(suffixes)} file; name one of those, or a folder "
-                          "(without an extension, or ending in /)")
+    raise VoicetoolsError(
+        f"-o {output}: not a {'/'.join(suffixes)} file; name one of those, or a folder "
+        "(without an extension, or ending in /)"
+    )
 
 
 def _check_writable(folder: Path) -> None:
@@ -67,8 +73,9 @@ def _check_writable(folder: Path) -> None:
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise VoicetoolsError(f"{existing} is a file, not a folder, so {folder} cannot be created; "
-                              "choose another output location")
+        raise VoicetoolsError(
+            f"{existing} is a file, not a folder, so {folder} cannot be created; choose another output location"
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
         reason = "read-only filesystem" if _read_only(existing) else "permission denied"
         raise VoicetoolsError(f"cannot write in {existing} ({reason}); choose another output location")
@@ -90,8 +97,9 @@ def writing_errors(path: str | os.PathLike):
         reason = refusal(exc)
         if reason is None:
             raise
-        raise VoicetoolsError(f"cannot write {exc.filename or path} ({reason}); "
-                              "choose another output location") from None
+        raise VoicetoolsError(
+            f"cannot write {exc.filename or path} ({reason}); choose another output location"
+        ) from None
 
 
 def refusal(exc: BaseException) -> str | None:

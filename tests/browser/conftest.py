@@ -18,11 +18,20 @@ from browser_helpers import write_choir
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
-    "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
     # a synthetic microphone (a beep), granted without a prompt, for the recording test
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
 ]
 
 
@@ -39,8 +48,12 @@ def pytest_collection_modifyitems(items):
 
 
 def chromium_path():
-    for p in (os.environ.get("VOICETOOLS_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-              shutil.which("chromium-browser")):
+    for p in (
+        os.environ.get("VOICETOOLS_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if p and os.path.exists(p):
             return p
     return None
@@ -103,8 +116,9 @@ def browser():
 
 
 def open_page(browser, url):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True,
-                                  permissions=["microphone"])
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 1000}, accept_downloads=True, permissions=["microphone"]
+    )
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     pg.goto(url)

@@ -7,6 +7,7 @@ what the tabs share, and each tab's class adds its own.
 # what every tab says of an upload that is not audio (the ``broken`` file of the ``files`` fixture)
 UNREADABLE = "“broken.wav” could not be read as audio. Upload a WAV, FLAC, OGG, MP3 or AIFF file."
 
+
 class Tab:
     NAME: str | None = None  # the tab's label; None: the first tab, open on load
     KEY = ""
@@ -48,14 +49,17 @@ class Tab:
 
     def watch_run_button(self):
         """From now on, remember whether the Run button was ever disabled (a job may be over quickly)."""
-        self.page.evaluate("""(sel) => {
+        self.page.evaluate(
+            """(sel) => {
             window.vtRunWasDisabled = false;
             const look = () => {
                 const b = document.querySelector(sel);
                 if (b && b.disabled) window.vtRunWasDisabled = true;
             };
             new MutationObserver(look).observe(document.body, {attributes: true, subtree: true, childList: true});
-        }""", f"#vt-{self.KEY}-run")
+        }""",
+            f"#vt-{self.KEY}-run",
+        )
 
     def run_was_disabled(self) -> bool:
         return self.page.evaluate("() => window.vtRunWasDisabled")
@@ -65,7 +69,8 @@ class Tab:
         return self.page.eval_on_selector_all(
             "[data-testid=toast-body]",
             "els => els.map(e => ({heading: e.querySelector('.toast-title').innerText.trim(),"
-            " messages: [...e.querySelectorAll('[data-testid=toast-text]')].map(m => m.innerText.trim())}))")
+            " messages: [...e.querySelectorAll('[data-testid=toast-text]')].map(m => m.innerText.trim())}))",
+        )
 
     def wait_for_error(self, title: str, timeout_ms: int = 30_000):
         self.page.locator("[data-testid=toast-text] .vt-error-title", has_text=title).first.wait_for(timeout=timeout_ms)
@@ -75,7 +80,9 @@ class Tab:
         self.page.wait_for_function(
             """(title) => { const m = document.querySelectorAll('[data-testid=toast-text]');
                            return m.length === 1 && m[0].querySelector('.vt-error-title')?.innerText === title; }""",
-            arg=title, timeout=timeout_ms)
+            arg=title,
+            timeout=timeout_ms,
+        )
         return self.page.inner_text("[data-testid=toast-text]").strip()
 
     def error_pills(self) -> int:
@@ -90,7 +97,9 @@ class Tab:
         """``n`` players whose audio has loaded its metadata."""
         self.page.wait_for_function(
             f"""() => [...document.querySelectorAll('{self.PLAYER} audio')].filter(a => a.readyState >= 1)
-                .length === {n}""", timeout=timeout_ms)
+                .length === {n}""",
+            timeout=timeout_ms,
+        )
 
     def stems(self) -> list[str]:
         return self.page.eval_on_selector_all(self.PLAYER, "els => els.map(e => e.dataset.stem)")
@@ -99,14 +108,16 @@ class Tab:
         return self.page.eval_on_selector_all(f"{self.PLAYER} audio", "els => els.map(a => a.duration)")
 
     def audio_labels(self) -> list[str]:
-        return self.page.eval_on_selector_all(f"{self.PLAYER} audio",
-                                              "els => els.map(a => a.getAttribute('aria-label'))")
+        return self.page.eval_on_selector_all(
+            f"{self.PLAYER} audio", "els => els.map(a => a.getAttribute('aria-label'))"
+        )
 
     def plots(self) -> list[dict]:
         """Each player's plot as the browser drew it: alt text and the image's own size."""
         return self.page.eval_on_selector_all(
             f"{self.PLAYER} img.vt-spec",
-            "els => els.map(i => ({alt: i.alt, width: i.naturalWidth, height: i.naturalHeight, shown: i.height}))")
+            "els => els.map(i => ({alt: i.alt, width: i.naturalWidth, height: i.naturalHeight, shown: i.height}))",
+        )
 
     def play(self, i: int = 0):
         self.page.evaluate(f"() => document.querySelectorAll('{self.PLAYER} audio')[{i}].play()")
@@ -134,13 +145,17 @@ class SeparateTab(Tab):
         box.locator("audio[src^='blob:']").first.wait_for(state="attached")
 
     def wait_for_players(self, n: int = 4, timeout_ms: int = 90_000):
-        self.page.wait_for_function(f"() => document.querySelectorAll('{self.PLAYER} audio').length === {n}",
-                                    timeout=timeout_ms)
+        self.page.wait_for_function(
+            f"() => document.querySelectorAll('{self.PLAYER} audio').length === {n}", timeout=timeout_ms
+        )
 
     def wait_for_audio_ready(self, timeout_ms: int = 30_000):
         """Every player's source loaded its metadata (so the server really serves it)."""
-        self.page.wait_for_function(f"""() => [...document.querySelectorAll('{self.PLAYER} audio')]
-                                        .every(a => a.currentSrc && a.readyState >= 1)""", timeout=timeout_ms)
+        self.page.wait_for_function(
+            f"""() => [...document.querySelectorAll('{self.PLAYER} audio')]
+                                        .every(a => a.currentSrc && a.readyState >= 1)""",
+            timeout=timeout_ms,
+        )
 
     def player_count(self) -> int:
         return self.page.locator(self.PLAYER).count()
@@ -189,8 +204,9 @@ class TranscribeTab(Tab):
 
     def wait_for_player(self, timeout_ms: int = 90_000):
         self.page.wait_for_function(f"() => document.querySelector('{self.PLAYER} audio') !== null", timeout=timeout_ms)
-        self.page.wait_for_function(f"() => document.querySelector('{self.PLAYER} audio').readyState >= 1",
-                                    timeout=timeout_ms)
+        self.page.wait_for_function(
+            f"() => document.querySelector('{self.PLAYER} audio').readyState >= 1", timeout=timeout_ms
+        )
 
     def summary(self) -> str:
         return self.page.inner_text("#vt-transcribe-players .vt-note")
@@ -218,13 +234,15 @@ class ClassifyTab(Tab):
         return self.page.eval_on_selector_all(
             "#vt-classify-bars .vt-bar",
             "els => els.map(e => [e.dataset.label, parseFloat(e.dataset.p),"
-            " e.querySelector('.vt-bar-fill').getBoundingClientRect().width])")
+            " e.querySelector('.vt-bar-fill').getBoundingClientRect().width])",
+        )
 
     def segments(self) -> list[tuple[str, float, float]]:
         """(label, start, drawn left edge in px) per timeline cell."""
         return self.page.eval_on_selector_all(
             "#vt-classify-timeline .vt-segment",
-            "els => els.map(e => [e.dataset.label, parseFloat(e.dataset.start), e.getBoundingClientRect().left])")
+            "els => els.map(e => [e.dataset.label, parseFloat(e.dataset.start), e.getBoundingClientRect().left])",
+        )
 
     def json_link(self, name: str):
         return self.link(name)
@@ -251,13 +269,17 @@ class DiarizeTab(Tab):
         self.page.wait_for_selector(f"{self.PLAYER} #vt-diarize-timeline .vt-speaker-row", timeout=timeout_ms)
 
     def rows(self) -> list[str]:
-        return self.page.eval_on_selector_all("#vt-diarize-timeline .vt-speaker-row", "els => els.map(e => e.dataset.speaker)")
+        return self.page.eval_on_selector_all(
+            "#vt-diarize-timeline .vt-speaker-row", "els => els.map(e => e.dataset.speaker)"
+        )
 
     def turns(self) -> list[tuple[str, float, str]]:
         """(speaker, start s, drawn colour) per bar."""
         return self.page.eval_on_selector_all(
             "#vt-diarize-timeline .vt-turn",
-            "els => els.map(e => [e.dataset.speaker, parseFloat(e.dataset.start), getComputedStyle(e).backgroundColor])")
+            "els => els.map(e => [e.dataset.speaker, parseFloat(e.dataset.start), "
+            "getComputedStyle(e).backgroundColor])",
+        )
 
     def bar_box(self, i: int):
         return self.page.locator("#vt-diarize-timeline .vt-turn").nth(i).bounding_box()
@@ -287,11 +309,16 @@ class PronounceTab(Tab):
 
     def wait_for_reference(self, timeout_ms: int = 60_000):
         self.page.wait_for_selector("#vt-pronounce-pinyin .vt-pinyin", timeout=timeout_ms)
-        self.page.wait_for_selector("#vt-pronounce-reference audio, #vt-pronounce-reference [data-testid='waveform-x']",
-                                    state="attached", timeout=timeout_ms)
+        self.page.wait_for_selector(
+            "#vt-pronounce-reference audio, #vt-pronounce-reference [data-testid='waveform-x']",
+            state="attached",
+            timeout=timeout_ms,
+        )
 
     def pinyin(self) -> list[str]:
-        return self.page.eval_on_selector_all("#vt-pronounce-pinyin .vt-pinyin", "els => els.map(e => e.dataset.pinyin)")
+        return self.page.eval_on_selector_all(
+            "#vt-pronounce-pinyin .vt-pinyin", "els => els.map(e => e.dataset.pinyin)"
+        )
 
     def upload(self, path):
         """The microphone is the box's first source; switch it to upload, then give the file."""
@@ -304,8 +331,13 @@ class PronounceTab(Tab):
 
     def rows(self) -> list[tuple[int, int, bool]]:
         """(expected tone, heard tone, ok) per syllable row."""
-        return [(int(e), int(h), o == "1") for e, h, o in self.page.eval_on_selector_all(
-            "#vt-pronounce-table .vt-syllable", "els => els.map(e => [e.dataset.expected, e.dataset.heard, e.dataset.ok])")]
+        return [
+            (int(e), int(h), o == "1")
+            for e, h, o in self.page.eval_on_selector_all(
+                "#vt-pronounce-table .vt-syllable",
+                "els => els.map(e => [e.dataset.expected, e.dataset.heard, e.dataset.ok])",
+            )
+        ]
 
     def plot(self):
         return self.page.locator("#vt-pronounce-plot img")

@@ -13,13 +13,15 @@ from pages import ClassifyTab, DiarizeTab, PronounceTab, RevoiceTab, SeparateTab
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FILES = ("choir.wav", "song.wav", "meeting.wav", "reading.wav")
 # each tab, its example's label, the players it shows and the width of their plots (px)
-TABS = [(SeparateTab, "choir.wav", "choir.wav", 4, 640),
-        (TranscribeTab, "choir.wav (one track per voice)", "choir.wav", 1, 1180),
-        (VocalsTab, "song.wav", "song.wav", 2, 640),
-        (RevoiceTab, "choir.wav: soprano → clarinet", "choir.wav", 2, 640),
-        (ClassifyTab, "meeting.wav", "meeting.wav", 0, 0),
-        (DiarizeTab, "meeting.wav", "meeting.wav", 1, 1180),
-        (PronounceTab, "(reading.wav)", "reading.wav", 0, 0)]
+TABS = [
+    (SeparateTab, "choir.wav", "choir.wav", 4, 640),
+    (TranscribeTab, "choir.wav (one track per voice)", "choir.wav", 1, 1180),
+    (VocalsTab, "song.wav", "song.wav", 2, 640),
+    (RevoiceTab, "choir.wav: soprano → clarinet", "choir.wav", 2, 640),
+    (ClassifyTab, "meeting.wav", "meeting.wav", 0, 0),
+    (DiarizeTab, "meeting.wav", "meeting.wav", 1, 1180),
+    (PronounceTab, "(reading.wav)", "reading.wav", 0, 0),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -59,9 +61,12 @@ def test_run_is_disabled_while_its_job_runs_and_progress_is_told(page, tmp_path)
     tab.watch_run_button()
     tab.run()
     # the steps the code reports, over the result area: per chunk, not just a spinner
-    page.wait_for_function("""() => /Separating voices: chunk \\d+ of \\d+/.test(
+    page.wait_for_function(
+        """() => /Separating voices: chunk \\d+ of \\d+/.test(
         document.querySelector('#vt-separate-players [data-testid=status-tracker]')?.innerText || '')""",
-                           polling="raf", timeout=60_000)
+        polling="raf",
+        timeout=60_000,
+    )
     tab.wait_for_players()
     assert tab.run_was_disabled()
     page.wait_for_function("() => !document.querySelector('#vt-separate-run').disabled")
@@ -72,13 +77,19 @@ def test_a_waiting_job_is_told_its_place_in_words(page, other_page, tmp_path):
     first.upload(write_choir(tmp_path / "long.wav", seconds=150.0))
     second.upload(write_choir(tmp_path / "short.wav", seconds=2.0))
     first.run()
-    page.wait_for_function("""() => /Separating voices/.test(
+    page.wait_for_function(
+        """() => /Separating voices/.test(
         document.querySelector('#vt-separate-players [data-testid=status-tracker]')?.innerText || '')""",
-                           polling="raf", timeout=60_000)
+        polling="raf",
+        timeout=60_000,
+    )
     second.run()  # one job at a time (--concurrency 1): this one waits
-    other_page.wait_for_function("""() => /Next in line|Waiting in line: \\d+ jobs? ahead of yours/.test(
+    other_page.wait_for_function(
+        """() => /Next in line|Waiting in line: \\d+ jobs? ahead of yours/.test(
         document.querySelector('#vt-separate-players [data-testid=status-tracker]')?.innerText || '')""",
-                                 polling="raf", timeout=30_000)
+        polling="raf",
+        timeout=30_000,
+    )
     assert "queue:" not in other_page.inner_text("#vt-separate-players")
     first.wait_for_players()
     second.wait_for_players()
@@ -98,8 +109,9 @@ def test_players_and_downloads_are_named_and_seeking_works_by_keyboard(page):
     page.keyboard.press("End")
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function("() => Math.abs(document.querySelectorAll('#vt-separate-players audio')[1].currentTime - 18)"
-                           " < 0.05")
+    page.wait_for_function(
+        "() => Math.abs(document.querySelectorAll('#vt-separate-players audio')[1].currentTime - 18) < 0.05"
+    )
     assert seek.get_attribute("aria-valuenow") == "18.0"
     assert abs(tab.playhead(1) - 0.9) < 0.01
     page.keyboard.press("Home")
@@ -112,8 +124,10 @@ def test_the_frame_is_the_apps_own(page):
     for gradio_link in ("Use via API", "Built with Gradio"):
         assert not page.get_by_text(gradio_link).is_visible()
     # a calm blue theme, not gradio's orange
-    r, g, b = map(int, re.findall(r"\d+", page.eval_on_selector("#vt-separate-run",
-                                                                 "e => getComputedStyle(e).backgroundColor"))[:3])
+    r, g, b = map(
+        int,
+        re.findall(r"\d+", page.eval_on_selector("#vt-separate-run", "e => getComputedStyle(e).backgroundColor"))[:3],
+    )
     assert b > r, (r, g, b)
     # nothing but the upload box and the help before a result: no large empty dashed boxes
     dashed = page.evaluate("""() => [...document.querySelectorAll('#vt-tab-separate *')].filter((e) => {

@@ -21,8 +21,25 @@ def test_load_check_small_run(tmp_path):
     pytest.importorskip("gradio_client")
     out = tmp_path / "app_load.json"
     mod = load_script()
-    assert mod.main(["--requests", "3", "--clients", "2", "--page-requests", "4", "--audio-s", "1",
-                     "--timeout-s", "120", "--out", str(out)]) == 0
+    assert (
+        mod.main(
+            [
+                "--requests",
+                "3",
+                "--clients",
+                "2",
+                "--page-requests",
+                "4",
+                "--audio-s",
+                "1",
+                "--timeout-s",
+                "120",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     sep = {r["scenario"]: r for r in report["scenarios"]}["separate"]
     assert sep["ok"] == 3 and sep["latency_s"]["p50"] > 0

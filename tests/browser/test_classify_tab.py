@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 import soundfile as sf
 from pages import ClassifyTab
 
@@ -13,7 +12,9 @@ import voicetools as vt
 def test_upload_classify_bars_and_timeline(page, tmp_path, screenshot):
     sr = 16000
     t = np.arange(8 * sr) / sr
-    x = np.where(t < 4, 0.3 * np.sign(np.sin(2 * np.pi * 150 * t)), 0.1 * np.random.default_rng(0).standard_normal(len(t)))
+    x = np.where(
+        t < 4, 0.3 * np.sign(np.sin(2 * np.pi * 150 * t)), 0.1 * np.random.default_rng(0).standard_normal(len(t))
+    )
     path = tmp_path / "clip.wav"
     sf.write(path, x.astype(np.float32), sr)
     expected = vt.classify(path, task="emotion", top_k=3, segments=True)

@@ -4,7 +4,6 @@ step with the audio → RTTM download."""
 import time
 from pathlib import Path
 
-import pytest
 from pages import DiarizeTab
 
 import voicetools as vt
@@ -21,7 +20,9 @@ def test_upload_diarize_timeline_plays(page, tmp_path, screenshot):
     tab.wait_for_timeline()
     assert tab.rows() == expected.speakers
     turns = tab.turns()
-    assert sorted((s, round(t, 2)) for s, t, _ in turns) == sorted((t.speaker, round(t.start_s, 2)) for t in expected.turns)
+    assert sorted((s, round(t, 2)) for s, t, _ in turns) == sorted(
+        (t.speaker, round(t.start_s, 2)) for t in expected.turns
+    )
     colours = {s: c for s, _, c in turns}
     assert len(set(colours.values())) == len(expected.speakers)  # one colour per speaker
 

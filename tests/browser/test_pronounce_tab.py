@@ -5,7 +5,6 @@ the JSON/TextGrid downloads appear."""
 import json
 
 import numpy as np
-import pytest
 import soundfile as sf
 from pages import PronounceTab
 

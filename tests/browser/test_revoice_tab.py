@@ -20,8 +20,9 @@ def test_upload_pick_targets_revoice_play(tab, page, files, screenshot):
     assert tab.stems() == ["before", "after"]
     assert tab.titles() == ["Before", "After"]  # short headings; the targets are a one-line caption
     assert tab.captions()[1].startswith("soprano → tenor:")
-    heads = tab.page.eval_on_selector_all(f"{tab.PLAYER} .vt-spec",
-                                          "els => els.map(e => e.getBoundingClientRect().top)")
+    heads = tab.page.eval_on_selector_all(
+        f"{tab.PLAYER} .vt-spec", "els => els.map(e => e.getBoundingClientRect().top)"
+    )
     assert abs(heads[0] - heads[1]) < 2  # Before and After side by side, spectrograms level
     d = tab.durations()
     assert abs(d[0] - d[1]) < 0.05

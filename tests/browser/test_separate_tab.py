@@ -55,14 +55,17 @@ def test_upload_separate_play(tab, page, files, screenshot):
     tab.click_spectrogram(2, 0.75)
     page.wait_for_function("() => document.querySelectorAll('#vt-separate-players audio')[2].currentTime > 2.0")
     # the playhead is redrawn on the next 'seeked'/animation frame: wait for it rather than race it
-    page.wait_for_function("() => parseFloat(document.querySelectorAll('#vt-separate-players .vt-playhead')[2]"
-                           ".dataset.fraction || 0) > 0.5", timeout=10_000)
+    page.wait_for_function(
+        "() => parseFloat(document.querySelectorAll('#vt-separate-players .vt-playhead')[2]"
+        ".dataset.fraction || 0) > 0.5",
+        timeout=10_000,
+    )
     assert abs(tab.playhead(2) - 0.75) < 0.05
 
 
 def test_record_from_microphone_then_separate(tab, page):
     tab.record(2.0)
-    for attempt in range(5):  # the recording is uploaded just after it shows: retry an early click
+    for _attempt in range(5):  # the recording is uploaded just after it shows: retry an early click
         tab.run()
         try:
             tab.wait_for_players(timeout_ms=10_000)

@@ -15,8 +15,9 @@ def melody(tmp_path_factory):
     from voicetools.data.singing import sing
 
     notes = [Note(0.5 + i, 1.0, p, "la") for i, p in enumerate([62, 64, 66, 67, 69])]
-    x = sing(notes, voice="alto", sample_rate=16000, length_s=3.0, seconds_per_quarter=0.5,
-             rng=np.random.default_rng(0))
+    x = sing(
+        notes, voice="alto", sample_rate=16000, length_s=3.0, seconds_per_quarter=0.5, rng=np.random.default_rng(0)
+    )
     path = tmp_path_factory.mktemp("transcribe") / "melody.wav"
     sf.write(str(path), 0.3 * x / np.abs(x).max(), 16000)
     return path

@@ -18,14 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+import soundfile as sf
+
+from ..checkpoints import load_model
 from ..errors import AudioLoadError, ParameterError, VoicetoolsError
 
 AUDIO_FORMATS = "WAV, FLAC, OGG, MP3 or AIFF"
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 EXAMPLE_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 # the tabs each bundled example fits, by file name; an example file of another name is offered on every tab
-EXAMPLE_TABS = {"choir.wav": ("separate", "transcribe", "revoice"), "song.wav": ("vocals",),
-                "meeting.wav": ("diarize", "classify"), "reading.wav": ("pronounce",)}
+EXAMPLE_TABS = {
+    "choir.wav": ("separate", "transcribe", "revoice"),
+    "song.wav": ("vocals",),
+    "meeting.wav": ("diarize", "classify"),
+    "reading.wav": ("pronounce",),
+}
 # the session of cached example results: not a string, so no browser's session hash can release them
 EXAMPLES_SESSION = object()
 
@@ -157,8 +164,6 @@ class AppContext:
     # ---- models ---------------------------------------------------------------------------
     def model(self, task: str):
         """The loaded model for ``task`` (loaded on first use, then shared by every request)."""
-        from ..checkpoints import load_model
-
         name = self.settings.models.get(task)
         if name is None:
             raise ParameterError(f"no model configured for the {task!r} tab")
@@ -208,8 +213,6 @@ class AppContext:
         Only paths inside Gradio's upload folder (or the example files) are accepted, so a path
         from a request is never used to read anything else on the server.
         """
-        import soundfile as sf
-
         if not path:
             raise ParameterError("No audio yet: upload a file or record with the microphone, then press the button.")
         p = Path(path).resolve()
@@ -220,8 +223,10 @@ class AppContext:
             raise AudioLoadError(f"“{name}” is no longer on the server; upload it again.")
         size_mb = p.stat().st_size / 2**20
         if size_mb > self.settings.max_upload_mb:
-            raise AudioLoadError(f"“{name}” is {size_mb:.1f} MB; this app takes files up to "
-                                 f"{self.settings.max_upload_mb:g} MB. Trim it or save it as FLAC/OGG first.")
+            raise AudioLoadError(
+                f"“{name}” is {size_mb:.1f} MB; this app takes files up to "
+                f"{self.settings.max_upload_mb:g} MB. Trim it or save it as FLAC/OGG first."
+            )
         unreadable = AudioLoadError(f"“{name}” could not be read as audio. Upload a {AUDIO_FORMATS} file.")
         try:
             info = sf.info(str(p))
@@ -231,9 +236,11 @@ class AppContext:
             raise unreadable
         duration = info.frames / info.samplerate
         if duration > self.settings.max_duration_s:
-            raise AudioLoadError(f"“{name}” is {format_duration(duration)} long; this app takes up to "
-                                 f"{format_duration(self.settings.max_duration_s)}. Trim it first, or use the "
-                                 "command line (voicetools separate), which has no limit.")
+            raise AudioLoadError(
+                f"“{name}” is {format_duration(duration)} long; this app takes up to "
+                f"{format_duration(self.settings.max_duration_s)}. Trim it first, or use the "
+                "command line (voicetools separate), which has no limit."
+            )
         return Upload(p, name, int(info.samplerate), int(info.channels), duration)
 
     def user_message(self, exc: VoicetoolsError, upload_path=None) -> str:

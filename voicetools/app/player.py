@@ -23,14 +23,28 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..audio.frontend import _hz_to_mel, log_mel_spectrogram
+from ..audio.frontend import hz_to_mel, log_mel_spectrogram
 
 # magma-like colour map: (position, r, g, b), interpolated linearly
-_ANCHORS = np.array([
-    (0.00, 0, 0, 4), (0.13, 28, 16, 68), (0.25, 79, 18, 123), (0.38, 129, 37, 129), (0.50, 181, 54, 122),
-    (0.63, 229, 80, 100), (0.75, 251, 135, 97), (0.88, 254, 194, 135), (1.00, 252, 253, 191)], dtype=np.float64)
-_LUT = np.stack([np.interp(np.linspace(0, 1, 256), _ANCHORS[:, 0], _ANCHORS[:, i]) for i in (1, 2, 3)],
-                axis=1).round().astype(np.uint8)
+_ANCHORS = np.array(
+    [
+        (0.00, 0, 0, 4),
+        (0.13, 28, 16, 68),
+        (0.25, 79, 18, 123),
+        (0.38, 129, 37, 129),
+        (0.50, 181, 54, 122),
+        (0.63, 229, 80, 100),
+        (0.75, 251, 135, 97),
+        (0.88, 254, 194, 135),
+        (1.00, 252, 253, 191),
+    ],
+    dtype=np.float64,
+)
+_LUT = (
+    np.stack([np.interp(np.linspace(0, 1, 256), _ANCHORS[:, 0], _ANCHORS[:, i]) for i in (1, 2, 3)], axis=1)
+    .round()
+    .astype(np.uint8)
+)
 
 DPI = 100
 TEXT_COLOUR = "#334155"
@@ -39,8 +53,9 @@ NARROW_PX, WIDE_PX = 640, 1180
 NOTE_NAMES = ("C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B")
 
 
-def spectrogram_db(audio, sample_rate: int, *, max_columns: int = 800, n_mels: int = 96,
-                   f_max_hz: float | None = None) -> np.ndarray:
+def spectrogram_db(
+    audio, sample_rate: int, *, max_columns: int = 800, n_mels: int = 96, f_max_hz: float | None = None
+) -> np.ndarray:
     """Log-mel spectrogram for display, shape (n_mels, columns ≤ max_columns), in dB.
 
     audio : array or tensor shaped (time,) or (1, time). Long inputs use a wider hop and average
@@ -70,6 +85,7 @@ def spectrogram_rgb(db: np.ndarray, *, ref_db: float | None = None, top_db: floa
 
 
 # ---- plots with axes ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Plot:
@@ -128,27 +144,42 @@ def _hz_label(f: float) -> str:
     return f"{f / 1000:g} kHz" if f >= 1000 else f"{f:g} Hz"
 
 
-def spectrogram_plot(db: np.ndarray, *, duration_s: float, f_max_hz: float, what: str, ref_db: float | None = None,
-                     width_px: int = NARROW_PX, height_px: int = 230, left_px: int = 58,
-                     time_on_top: bool = False) -> Plot:
+def spectrogram_plot(
+    db: np.ndarray,
+    *,
+    duration_s: float,
+    f_max_hz: float,
+    what: str,
+    ref_db: float | None = None,
+    width_px: int = NARROW_PX,
+    height_px: int = 230,
+    left_px: int = 58,
+    time_on_top: bool = False,
+) -> Plot:
     """A ``spectrogram_db`` array drawn with a time axis (s) and a frequency axis (Hz, on the mel
     scale it was computed on). ``what`` names it in the alt text ("the soprano stem")."""
     n_mels = db.shape[0]
     margins = (left_px, 12, 26 if time_on_top else 8, 6 if time_on_top else 24)
     fig, ax, box = _figure(width_px, height_px, margins)
-    ax.imshow(spectrogram_rgb(db, ref_db=ref_db), aspect="auto", extent=(0, max(duration_s, 1e-3), 0, n_mels),
-              interpolation="bilinear")
+    ax.imshow(
+        spectrogram_rgb(db, ref_db=ref_db),
+        aspect="auto",
+        extent=(0, max(duration_s, 1e-3), 0, n_mels),
+        interpolation="bilinear",
+    )
     # bin i is centred on the (i + 1)-th of n_mels + 2 equally spaced mels from 0 Hz to f_max
-    top_mel = float(_hz_to_mel(torch.tensor(float(f_max_hz))))
+    top_mel = float(hz_to_mel(torch.tensor(float(f_max_hz))))
     step = top_mel / (n_mels + 1)
     ticks = [f for f in (100, 250, 500, 1000, 2000, 4000, 8000, 16000) if f <= f_max_hz * 1.001]
-    ax.set_yticks([float(_hz_to_mel(torch.tensor(float(f)))) / step - 0.5 for f in ticks])
+    ax.set_yticks([float(hz_to_mel(torch.tensor(float(f)))) / step - 0.5 for f in ticks])
     ax.set_yticklabels([_hz_label(f) for f in ticks])
     ax.set_ylim(0, n_mels)
     _style(ax, duration_s, time_on_top=time_on_top)
     uri = _encode(fig)
-    alt = (f"Spectrogram of {what}: time from 0 to {duration_s:.1f} s across, frequency from 0 to "
-           f"{_hz_label(f_max_hz)} up; brighter is louder.")
+    alt = (
+        f"Spectrogram of {what}: time from 0 to {duration_s:.1f} s across, frequency from 0 to "
+        f"{_hz_label(f_max_hz)} up; brighter is louder."
+    )
     return Plot(uri, alt, width_px, height_px, box)
 
 
@@ -165,8 +196,15 @@ def _pitch_range(tracks: dict) -> tuple[int, int]:
     return max(lo, 12), min(hi, 120)
 
 
-def piano_roll_plot(tracks: dict, *, audio=None, sample_rate: int | None = None, duration_s: float,
-                    colours: dict | None = None, width_px: int = WIDE_PX) -> Plot:
+def piano_roll_plot(
+    tracks: dict,
+    *,
+    audio=None,
+    sample_rate: int | None = None,
+    duration_s: float,
+    colours: dict | None = None,
+    width_px: int = WIDE_PX,
+) -> Plot:
     """Notes as bars on a keyboard axis (a piano keyboard and every C named), over the spectrogram of
     ``audio`` (mono) mapped onto the same pitch axis; a legend names the tracks when there are several.
 
@@ -190,10 +228,11 @@ def piano_roll_plot(tracks: dict, *, audio=None, sample_rate: int | None = None,
         x = torch.nn.functional.pad(x, (0, max(0, n_fft - x.numel())))
         hop = max(sample_rate // 100, math.ceil(x.numel() / 3000))
         n_mels = 3 * rows
-        db = log_mel_spectrogram(x, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop, n_mels=n_mels,
-                                 f_min=f_lo, f_max=f_hi).numpy()
+        db = log_mel_spectrogram(
+            x, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop, n_mels=n_mels, f_min=f_lo, f_max=f_hi
+        ).numpy()
         # each mel bin's centre frequency, as a (fractional) MIDI pitch; then resample rows onto pitch
-        m_lo, m_hi = (float(_hz_to_mel(torch.tensor(f))) for f in (f_lo, f_hi))
+        m_lo, m_hi = (float(hz_to_mel(torch.tensor(f))) for f in (f_lo, f_hi))
         centres_mel = np.linspace(m_lo, m_hi, n_mels + 2)[1:-1]
         centres_hz = 700.0 * (10 ** (centres_mel / 2595.0) - 1.0)
         centres_pitch = 69 + 12 * np.log2(centres_hz / 440.0)
@@ -205,8 +244,16 @@ def piano_roll_plot(tracks: dict, *, audio=None, sample_rate: int | None = None,
         img = (1 - w) * db[i0] + w * db[i1]
         ref = float(img.max())
         v = np.clip((img - (ref - 70.0)) / 70.0, 0.0, 1.0)
-        ax.imshow(v, cmap="magma", origin="lower", aspect="auto", vmin=0, vmax=2.0, interpolation="bilinear",
-                  extent=(0, len(x) / sample_rate, lo - 0.5, hi + 0.5))
+        ax.imshow(
+            v,
+            cmap="magma",
+            origin="lower",
+            aspect="auto",
+            vmin=0,
+            vmax=2.0,
+            interpolation="bilinear",
+            extent=(0, len(x) / sample_rate, lo - 0.5, hi + 0.5),
+        )
     # a faint line between octaves, so a note can be followed across to the keyboard
     for p in range(lo, hi + 1):
         if p % 12 == 0:
@@ -214,8 +261,16 @@ def piano_roll_plot(tracks: dict, *, audio=None, sample_rate: int | None = None,
     for name, notes in tracks.items():
         c = colours.get(name, "#22d3ee")
         for n in notes:
-            ax.add_patch(Rectangle((n.start_s, n.pitch - 0.42), max(n.end_s - n.start_s, 0.01), 0.84,
-                                   facecolor=c, edgecolor="#0f172a", lw=0.8))
+            ax.add_patch(
+                Rectangle(
+                    (n.start_s, n.pitch - 0.42),
+                    max(n.end_s - n.start_s, 0.01),
+                    0.84,
+                    facecolor=c,
+                    edgecolor="#0f172a",
+                    lw=0.8,
+                )
+            )
     ax.set_ylim(lo - 0.5, hi + 0.5)
     ax.set_yticks([])
     _style(ax, duration_s)
@@ -225,8 +280,16 @@ def piano_roll_plot(tracks: dict, *, audio=None, sample_rate: int | None = None,
     kb.set_ylim(lo - 0.5, hi + 0.5)
     for p in range(lo, hi + 1):
         black = p % 12 in (1, 3, 6, 8, 10)
-        kb.add_patch(Rectangle((0, p - 0.5), 1 if not black else 0.62, 1, facecolor="#1e293b" if black else "white",
-                               edgecolor="#94a3b8", lw=0.4))
+        kb.add_patch(
+            Rectangle(
+                (0, p - 0.5),
+                1 if not black else 0.62,
+                1,
+                facecolor="#1e293b" if black else "white",
+                edgecolor="#94a3b8",
+                lw=0.4,
+            )
+        )
     cs = [p for p in range(lo, hi + 1) if p % 12 == 0]
     kb.set_yticks(cs)
     kb.set_yticklabels([note_name(p) for p in cs])
@@ -235,20 +298,33 @@ def piano_roll_plot(tracks: dict, *, audio=None, sample_rate: int | None = None,
     for side in kb.spines.values():
         side.set_visible(False)
     if several:
-        handles = [Patch(facecolor=colours.get(n, "#22d3ee"), edgecolor="#0f172a", label=f"{n} ({len(v)} notes)")
-                   for n, v in tracks.items()]
-        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(1 - 12 / width_px, 1 - 4 / height_px),
-                   ncol=len(handles), fontsize=9, frameon=False, handlelength=1.2, columnspacing=1.4,
-                   labelcolor=TEXT_COLOUR)
+        handles = [
+            Patch(facecolor=colours.get(n, "#22d3ee"), edgecolor="#0f172a", label=f"{n} ({len(v)} notes)")
+            for n, v in tracks.items()
+        ]
+        fig.legend(
+            handles=handles,
+            loc="upper right",
+            bbox_to_anchor=(1 - 12 / width_px, 1 - 4 / height_px),
+            ncol=len(handles),
+            fontsize=9,
+            frameon=False,
+            handlelength=1.2,
+            columnspacing=1.4,
+            labelcolor=TEXT_COLOUR,
+        )
     uri = _encode(fig)
     n_notes = sum(len(v) for v in tracks.values())
     parts = ", ".join(f"{name} {len(v)}" for name, v in tracks.items())
-    alt = (f"Piano roll of {n_notes} transcribed notes ({parts}), pitch {note_name(lo)} to {note_name(hi)} on a "
-           f"keyboard axis, time from 0 to {duration_s:.1f} s across, drawn over the input's spectrogram.")
+    alt = (
+        f"Piano roll of {n_notes} transcribed notes ({parts}), pitch {note_name(lo)} to {note_name(hi)} on a "
+        f"keyboard axis, time from 0 to {duration_s:.1f} s across, drawn over the input's spectrogram."
+    )
     return Plot(uri, alt, width_px, height_px, box)
 
 
 # ---- HTML ----------------------------------------------------------------------------------------
+
 
 def format_size(n_bytes: int) -> str:
     """``94 KB``, ``2.9 MB``: file sizes in link names."""
@@ -274,20 +350,35 @@ def ruler_html(duration_s: float) -> str:
     """Time ticks (in s) for an HTML strip that spans the clip, 0 at its left edge and the end at its right."""
     step = next((s for s in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300) if duration_s / s <= 8), 600)
     ticks = np.arange(0.0, duration_s + 1e-9, step)
-    marks = "".join(f'<span style="position:absolute;left:{100 * t / duration_s:.3f}%;'
-                    f'transform:translateX({0 if t == 0 else -50}%)">{t:g} s</span>' for t in ticks)
+    marks = "".join(
+        f'<span style="position:absolute;left:{100 * t / duration_s:.3f}%;'
+        f'transform:translateX({0 if t == 0 else -50}%)">{t:g} s</span>'
+        for t in ticks
+    )
     return f'<div class="vt-ruler" style="position:relative;height:1.3em;font-size:11px;opacity:.8">{marks}</div>'
 
 
 def track_html(box: Plot, inner: str = "") -> str:
     """A strip on the plot's time axis (same left edge and width as the plot's axes), holding a
     playhead: the Diarize tab's speaker rows use it so the playhead runs over them too."""
-    return (f'<div class="vt-track vt-rows" style="margin-left:{box.left_pct:.3f}%;width:{box.width_pct:.3f}%">'
-            f'{inner}<div class="vt-playhead" style="left:0%"></div></div>')
+    return (
+        f'<div class="vt-track vt-rows" style="margin-left:{box.left_pct:.3f}%;width:{box.width_pct:.3f}%">'
+        f'{inner}<div class="vt-playhead" style="left:0%"></div></div>'
+    )
 
 
-def player_html(*, name: str, title: str, audio_url: str, plot: Plot, duration_s: float, audio_label: str,
-                downloads: list[Download] = (), caption: str = "", below_plot: str = "") -> str:
+def player_html(
+    *,
+    name: str,
+    title: str,
+    audio_url: str,
+    plot: Plot,
+    duration_s: float,
+    audio_label: str,
+    downloads: list[Download] = (),
+    caption: str = "",
+    below_plot: str = "",
+) -> str:
     """One player: title, download links, an optional one-line caption, the plot with its playhead
     (a slider for the keyboard too), whatever shares its time axis (``below_plot``), the audio."""
     e = html.escape
@@ -297,7 +388,7 @@ def player_html(*, name: str, title: str, audio_url: str, plot: Plot, duration_s
     return (
         f'<div class="vt-player" data-stem="{e(name)}" data-duration="{duration_s:.3f}">'
         f'<div class="vt-head"><span class="vt-name">{e(title)}</span><span class="vt-links">{links}</span></div>'
-        f'{cap}'
+        f"{cap}"
         f'<div class="vt-spec-wrap" tabindex="0" role="slider" aria-label="Playback position: {e(title)}" '
         f'aria-valuemin="0" aria-valuemax="{duration_s:.1f}" aria-valuenow="0" '
         f'aria-valuetext="0.0 s of {duration_s:.1f} s" title="Click to jump there; or focus and use the arrow keys">'
@@ -306,7 +397,8 @@ def player_html(*, name: str, title: str, audio_url: str, plot: Plot, duration_s
         f'<div class="vt-track" style="left:{left:.3f}%;top:{top:.3f}%;width:{width:.3f}%;height:{height:.3f}%">'
         f'<div class="vt-playhead" style="left:0%"></div></div></div>{below_plot}</div>'
         f'<audio class="vt-audio" controls preload="metadata" src="{e(audio_url)}" aria-label="{e(audio_label)}">'
-        f'</audio></div>')
+        f"</audio></div>"
+    )
 
 
 def players_html(players: list[str], *, note: str = "", links: list[Download] = ()) -> str:

@@ -10,8 +10,10 @@ for results that is cleaned up.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+
+from ..errors import ParameterError
 
 # In page order. Later tasks: vocals, transcribe, revoice, classify, pronounce, diarize.
 TAB_MODULES: tuple[str, ...] = (
@@ -38,8 +40,6 @@ class TabSpec:
 
 def load_tabs(only: list[str] | tuple[str, ...] | None = None) -> list[TabSpec]:
     """The registered tabs in page order, or just those whose ``key`` is in ``only``."""
-    from ..errors import ParameterError
-
     tabs = [importlib.import_module(m).TAB for m in TAB_MODULES]
     if only is not None:
         keys = [t.key for t in tabs]

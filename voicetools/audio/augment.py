@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve
+import soxr
+import torch
 
 
-def room_impulse_response(sample_rate: int, rng: np.random.Generator, *, rt60_s: float | None = None,
-                          predelay_s: float | None = None) -> np.ndarray:
+def room_impulse_response(
+    sample_rate: int, rng: np.random.Generator, *, rt60_s: float | None = None, predelay_s: float | None = None
+) -> np.ndarray:
     """A synthetic room: direct sound, sparse early reflections and an exponentially decaying tail.
 
     The direct path is normalised to 1 at index 0, so the response keeps the signal's timing.
@@ -30,12 +32,14 @@ def room_impulse_response(sample_rate: int, rng: np.random.Generator, *, rt60_s:
 
 def reverberate(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
     """Convolve along the last axis and keep the input length."""
+    from scipy.signal import fftconvolve  # scipy.signal takes most of a second to import: only when used
+
     return fftconvolve(x, ir.reshape((1,) * (x.ndim - 1) + (-1,)), axes=-1)[..., : x.shape[-1]].astype(np.float32)
 
 
-
-def random_eq(x: np.ndarray, sample_rate: int, rng: np.random.Generator, *, max_db: float = 6.0,
-              points: int = 6) -> np.ndarray:
+def random_eq(
+    x: np.ndarray, sample_rate: int, rng: np.random.Generator, *, max_db: float = 6.0, points: int = 6
+) -> np.ndarray:
     """Colour a signal (last axis) like another microphone or mix: a smooth random gain curve.
 
     Gains of up to ±``max_db`` at ``points`` log-spaced frequencies (50 Hz to Nyquist), joined
@@ -51,13 +55,13 @@ def random_eq(x: np.ndarray, sample_rate: int, rng: np.random.Generator, *, max_
 
 def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
     """Play a 1-D signal ``factor`` times faster: pitch and tempo change together, as a tape does."""
-    import soxr
-
     if factor == 1.0:
         return np.asarray(x, np.float32).copy()
     return soxr.resample(np.asarray(x, np.float32), factor, 1.0).astype(np.float32)
 
+
 # --- classifier augmentations: train-time only, every random choice from the caller's generator ---
+
 
 def time_shift(x: np.ndarray, max_shift_s: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """Shift along the last axis by a uniform ±``max_shift_s``; the gap is filled with zeros."""
@@ -96,7 +100,7 @@ def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator, *, noise: 
 
 def _phase_vocoder(x: np.ndarray, rate: float, n_fft: int = 512, hop: int = 128) -> np.ndarray:
     """Time-stretch a 1-D signal by 1/``rate`` (rate < 1: longer) keeping its pitch."""
-    from scipy.signal import istft, stft
+    from scipy.signal import istft, stft  # slow to import: only when needed
 
     _, _, spec = stft(x, nperseg=n_fft, noverlap=n_fft - hop, boundary="zeros")
     steps = np.arange(0, spec.shape[1] - 1, rate)
@@ -120,7 +124,7 @@ def pitch_shift(x: np.ndarray, semitones: float) -> np.ndarray:
 
     Phase-vocoder time stretch by 2^(semitones/12), then resampling back to the input length.
     """
-    from scipy.signal import resample
+    from scipy.signal import resample  # slow to import: only when needed
 
     if semitones == 0:
         return x.copy()
@@ -129,15 +133,14 @@ def pitch_shift(x: np.ndarray, semitones: float) -> np.ndarray:
     return resample(stretched, len(x)).astype(np.float32)
 
 
-def spec_augment(logmel, generator, *, freq_masks: int = 2, freq_width: int = 8, time_masks: int = 2,
-                 time_width: int = 20):
+def spec_augment(
+    logmel, generator, *, freq_masks: int = 2, freq_width: int = 8, time_masks: int = 2, time_width: int = 20
+):
     """SpecAugment masking on a batch (batch, n_mels, frames) of log-mels (a new tensor).
 
     Each clip gets ``freq_masks`` bands of up to ``freq_width`` mel bins and ``time_masks`` spans of
     up to ``time_width`` frames set to that clip's mean; ``generator`` is a seeded ``torch.Generator``.
     """
-    import torch
-
     x = logmel.clone()
     b, f, t = x.shape
     fill = x.mean(dim=(1, 2))
@@ -158,8 +161,6 @@ def mixup(x, y, alpha: float, rng: np.random.Generator):
 
     lambda ~ Beta(alpha, alpha); the loss is ``lam * CE(logits, y) + (1 - lam) * CE(logits, y_partner)``.
     """
-    import torch
-
     lam = float(rng.beta(alpha, alpha)) if alpha > 0 else 1.0
     perm = torch.from_numpy(rng.permutation(x.shape[0]))
     return lam * x + (1 - lam) * x[perm], y, y[perm], lam

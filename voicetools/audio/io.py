@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+import soxr
 import torch
 
 from ..errors import AudioLoadError, ParameterError
@@ -60,16 +62,25 @@ def _check_finite_and_nonempty(x: np.ndarray, what: str) -> None:
 def check_usable(frames: int, sample_rate: int, what: str, *, min_duration_s: float = MIN_DURATION_S) -> None:
     """Refuse audio no verb can use: sampled below ``MIN_SAMPLE_RATE`` or shorter than ``min_duration_s``."""
     if sample_rate < MIN_SAMPLE_RATE:
-        raise AudioLoadError(f"{what}: the sample rate is {sample_rate} Hz; voicetools needs at least "
-                             f"{MIN_SAMPLE_RATE} Hz (record or export it at 8 kHz or more)")
+        raise AudioLoadError(
+            f"{what}: the sample rate is {sample_rate} Hz; voicetools needs at least "
+            f"{MIN_SAMPLE_RATE} Hz (record or export it at 8 kHz or more)"
+        )
     if frames < min_duration_s * sample_rate:
-        raise AudioLoadError(f"{what}: {frames / sample_rate * 1000:.3g} ms of audio is too short; voicetools "
-                             f"needs at least {min_duration_s:g} s")
+        raise AudioLoadError(
+            f"{what}: {frames / sample_rate * 1000:.3g} ms of audio is too short; voicetools "
+            f"needs at least {min_duration_s:g} s"
+        )
 
 
 def _span(seconds: float) -> str:
-    return f"{seconds:.2f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else \
-        f"{seconds / 3600:.1f} h"
+    return (
+        f"{seconds:.2f} s"
+        if seconds < 120
+        else f"{seconds / 60:.1f} min"
+        if seconds < 7200
+        else f"{seconds / 3600:.1f} h"
+    )
 
 
 def _check_header(info, p: Path, max_duration_s: float, min_duration_s: float) -> None:
@@ -81,25 +92,28 @@ def _check_header(info, p: Path, max_duration_s: float, min_duration_s: float) -
     # a few bytes short (a sloppy writer, a missing pad byte) is no loss; "length unknown" is no lie
     if promised - info.duration > 0.01 and int(cut.group(1)) not in _STREAMING_SIZES:
         # refused, not read in part: which length the outputs should have would be a guess
-        raise AudioLoadError(f"{p}: the header promises {_span(promised)} but the file holds {_span(info.duration)} "
-                             "(cut short by an interrupted copy or recording, or a wrong header); re-export or "
-                             "repair the file")
+        raise AudioLoadError(
+            f"{p}: the header promises {_span(promised)} but the file holds {_span(info.duration)} "
+            "(cut short by an interrupted copy or recording, or a wrong header); re-export or "
+            "repair the file"
+        )
     if info.duration > max_duration_s:
-        raise AudioLoadError(f"{p}: {info.duration / 3600:.1f} h of audio is over the "
-                             f"{max_duration_s / 3600:.1f} h limit; split the file first")
+        raise AudioLoadError(
+            f"{p}: {info.duration / 3600:.1f} h of audio is over the "
+            f"{max_duration_s / 3600:.1f} h limit; split the file first"
+        )
     check_usable(info.frames, info.samplerate, str(p), min_duration_s=min_duration_s)
 
 
-def load_audio(path: str | os.PathLike, *, max_duration_s: float = MAX_DURATION_S,
-               min_duration_s: float = MIN_DURATION_S) -> Audio:
+def load_audio(
+    path: str | os.PathLike, *, max_duration_s: float = MAX_DURATION_S, min_duration_s: float = MIN_DURATION_S
+) -> Audio:
     """Read a file as (channels, time) float32 at its own sample rate.
 
     Raises ``AudioLoadError`` for a missing path, a directory, an empty or non-audio file, a corrupt
     header or one promising more audio than the file holds, zero-length or non-finite audio, audio
     longer than ``max_duration_s`` or shorter than ``min_duration_s``, or sampled below 8 kHz.
     """
-    import soundfile as sf
-
     p = Path(path)
     if not p.exists():
         raise AudioLoadError(f"{p}: no such file")
@@ -115,8 +129,9 @@ def load_audio(path: str | os.PathLike, *, max_duration_s: float = MAX_DURATION_
         raise
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         fmts = "WAV, FLAC, OGG, MP3, AIFF"
-        raise AudioLoadError(f"{p}: not a readable audio file ({str(exc).strip()[:120]}); "
-                             f"supported formats: {fmts}") from None
+        raise AudioLoadError(
+            f"{p}: not a readable audio file ({str(exc).strip()[:120]}); supported formats: {fmts}"
+        ) from None
     _check_finite_and_nonempty(data.T, str(p))
     return Audio(torch.from_numpy(np.ascontiguousarray(data.T)), int(sr), p)
 
@@ -127,8 +142,6 @@ def audio_info(path: str | os.PathLike, *, max_duration_s: float = MAX_DURATION_
     Anything else — missing, a folder, empty, not audio, no frames, cut short, too long, too short,
     too low a rate — raises the same one-line ``AudioLoadError`` that ``load_audio`` gives.
     """
-    import soundfile as sf
-
     p = Path(path)
     try:
         info = sf.info(str(p)) if p.is_file() and p.stat().st_size else None
@@ -142,15 +155,15 @@ def audio_info(path: str | os.PathLike, *, max_duration_s: float = MAX_DURATION_
 
 def read_blocks(path: str | os.PathLike, sample_rate: int, block_s: float):
     """Yield the file as (time, channels) float32 blocks of ``block_s`` seconds (the last shorter)."""
-    import soundfile as sf
-
     with sf.SoundFile(str(path)) as f:
         while True:
             try:
                 b = f.read(int(block_s * sample_rate), dtype="float32", always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as exc:  # e.g. a FLAC cut short: its header reads fine
-                raise AudioLoadError(f"{path}: unreadable after {f.tell() / sample_rate:.1f} s "
-                                     f"({str(exc).strip()[:120]}); re-export or repair the file") from None
+                raise AudioLoadError(
+                    f"{path}: unreadable after {f.tell() / sample_rate:.1f} s "
+                    f"({str(exc).strip()[:120]}); re-export or repair the file"
+                ) from None
             if not len(b):
                 return
             yield b
@@ -163,11 +176,12 @@ def mono_blocks(path: str | os.PathLike, sample_rate: int, *, block_s: float = 3
     samples raise the same one-line ``AudioLoadError`` as ``load_audio``. Pass the file's
     ``audio_info`` as ``info`` when it is already checked.
     """
-    import soxr
-
     info = info or audio_info(path)
-    stream = soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ") \
-        if info.samplerate != sample_rate else None
+    stream = (
+        soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
+        if info.samplerate != sample_rate
+        else None
+    )
     for b in read_blocks(path, info.samplerate, block_s):
         _check_finite_and_nonempty(b.T, str(path))
         mono = b.mean(1)
@@ -180,8 +194,9 @@ def mono_blocks(path: str | os.PathLike, sample_rate: int, *, block_s: float = 3
             yield tail
 
 
-def load_mono(path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.0,
-              max_duration_s: float = MAX_DURATION_S) -> tuple[np.ndarray, int]:
+def load_mono(
+    path: str | os.PathLike, sample_rate: int, *, block_s: float = 30.0, max_duration_s: float = MAX_DURATION_S
+) -> tuple[np.ndarray, int]:
     """Read a file block by block as mono float32 at ``sample_rate``; returns (samples, channels).
 
     Memory is the output's size only, however long, wide or high-rate the file is. Errors are the
@@ -224,23 +239,24 @@ def as_audio(audio, sample_rate: int | None = None) -> Audio:
         if x.dim() == 1:
             x = x[None]
         if x.dim() != 2:
-            raise ParameterError(f"audio must be shaped (time,), (channels, time) or (time, channels), "
-                                 f"got {tuple(x.shape)}")
+            raise ParameterError(
+                f"audio must be shaped (time,), (channels, time) or (time, channels), got {tuple(x.shape)}"
+            )
         _check_finite_and_nonempty(x.numpy(), "input audio")  # before the shape guess: (1, 0) is empty
         if x.shape[0] > x.shape[1]:
             x = x.T  # (time, channels), as soundfile.read gives it
         check_usable(x.shape[1], int(sample_rate), "input audio")
         return Audio(x.contiguous(), int(sample_rate))
-    raise ParameterError(f"unsupported audio input of type {type(audio).__name__}; "
-                         "give a path, an array/tensor with sample_rate, or a {'waveform', 'sample_rate'} dict")
+    raise ParameterError(
+        f"unsupported audio input of type {type(audio).__name__}; "
+        "give a path, an array/tensor with sample_rate, or a {'waveform', 'sample_rate'} dict"
+    )
 
 
 def resample(x: torch.Tensor, orig_sr: int, target_sr: int) -> torch.Tensor:
     """Resample (channels, time) with soxr (high quality); a no-op when the rates match."""
     if orig_sr == target_sr:
         return x
-    import soxr
-
     y = soxr.resample(x.T.numpy().astype(np.float32), orig_sr, target_sr, quality="HQ")
     return torch.from_numpy(np.ascontiguousarray(np.atleast_2d(y.T if y.ndim == 2 else y[None])))
 
@@ -256,8 +272,6 @@ def to_mono(x: torch.Tensor, *, warn_for: str | None = None) -> torch.Tensor:
 
 def save_audio(path: str | os.PathLike, x: torch.Tensor, sample_rate: int, *, subtype: str = "PCM_16") -> Path:
     """Write (channels, time) audio; format from the suffix (.wav, .flac, .ogg). Clips to [-1, 1]."""
-    import soundfile as sf
-
     p = Path(path)
     data = torch.clamp(x, -1.0, 1.0).T.numpy()
     if p.suffix.lower() == ".ogg":

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .frontend import _mel_to_hz, _hz_to_mel, log_mel_spectrogram
+from .frontend import hz_to_mel, log_mel_spectrogram, mel_to_hz
 
 # colours that stand out on the magma spectrogram (none of its black-purple-orange-yellow)
 TRACK_COLOURS = {"melody": "#00e5ff", "soprano": "#00e5ff", "alto": "#7cfc00", "tenor": "#ffffff", "bass": "#4169ff"}
@@ -29,9 +29,16 @@ def midi_to_hz(pitch):
     return 440.0 * 2.0 ** ((np.asarray(pitch, float) - 69.0) / 12.0)
 
 
-def piano_roll(tracks: dict, *, audio: torch.Tensor | None = None, sample_rate: int | None = None,
-               duration_s: float | None = None, path: str | os.PathLike | None = None, title: str | None = None,
-               bare: bool = False):
+def piano_roll(
+    tracks: dict,
+    *,
+    audio: torch.Tensor | None = None,
+    sample_rate: int | None = None,
+    duration_s: float | None = None,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+    bare: bool = False,
+):
     """Notes of every track as bars at their pitch (log-frequency axis), over the spectrogram of
     ``audio`` (mono, shape (time,) or (1, time)) when given. Writes a PNG to ``path`` when given;
     returns the matplotlib figure.
@@ -54,10 +61,17 @@ def piano_roll(tracks: dict, *, audio: torch.Tensor | None = None, sample_rate: 
         x = torch.as_tensor(audio, dtype=torch.float32).reshape(-1)
         n_mels, hop = 128, max(1, sample_rate // 100)
         f_max = min(4000.0, sample_rate / 2)
-        spec = log_mel_spectrogram(x, sample_rate=sample_rate, n_fft=2048 if sample_rate > 16000 else 1024,
-                                   hop_length=hop, n_mels=n_mels, f_min=40.0, f_max=f_max).numpy()
-        mels = torch.linspace(float(_hz_to_mel(torch.tensor(40.0))), float(_hz_to_mel(torch.tensor(f_max))), n_mels + 2)
-        freqs = _mel_to_hz(mels[1:-1]).numpy()
+        spec = log_mel_spectrogram(
+            x,
+            sample_rate=sample_rate,
+            n_fft=2048 if sample_rate > 16000 else 1024,
+            hop_length=hop,
+            n_mels=n_mels,
+            f_min=40.0,
+            f_max=f_max,
+        ).numpy()
+        mels = torch.linspace(float(hz_to_mel(torch.tensor(40.0))), float(hz_to_mel(torch.tensor(f_max))), n_mels + 2)
+        freqs = mel_to_hz(mels[1:-1]).numpy()
         times = np.arange(spec.shape[1]) * hop / sample_rate
         top = spec.max()
         ax.pcolormesh(times, freqs, np.maximum(spec, top - 80), shading="auto", cmap="magma")
@@ -66,8 +80,16 @@ def piano_roll(tracks: dict, *, audio: torch.Tensor | None = None, sample_rate: 
         colour = TRACK_COLOURS.get(name, "#00e5ff")
         for i, n in enumerate(notes):
             lo, hi = midi_to_hz(n.pitch - 0.4), midi_to_hz(n.pitch + 0.4)
-            ax.fill_between([n.start_s, n.end_s], lo, hi, facecolor=colour, alpha=0.9, edgecolor="black", lw=0.6,
-                            label=name if i == 0 and len(tracks) > 1 else None)
+            ax.fill_between(
+                [n.start_s, n.end_s],
+                lo,
+                hi,
+                facecolor=colour,
+                alpha=0.9,
+                edgecolor="black",
+                lw=0.6,
+                label=name if i == 0 and len(tracks) > 1 else None,
+            )
     ax.set_yscale("log")
     ax.set_ylim(f_lo, f_hi)
     ticks = [36, 48, 60, 72, 84]

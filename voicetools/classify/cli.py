@@ -1,4 +1,5 @@
-"""``voicetools train | classify | evaluate``: the classifier verbs, added to the main parser."""
+"""``voicetools classify`` (label audio files) and the classifier tasks of ``voicetools train`` and
+``voicetools evaluate`` (``TRAIN``, ``EVALUATE``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..errors import ParameterError, VoicetoolsError
+import torch
+
+from ..checkpoints import available_models, cache_dir
+from ..cli_common import SubVerb, add_device, add_inputs, add_json, add_quiet, run_inputs, warn
+from ..data.labelled import READERS, read_dataset
+from ..errors import ParameterError
+from ..nn.classifiers import BACKBONES, POOLINGS
+from .classify import TASKS, classify, resolve_model
+from .train import MODEL_ALIASES, Recipe, evaluate_on, evaluate_run, format_table, is_main_process, run
 
 
 def _stderr_log(quiet: bool, verbose: bool = False) -> None:
@@ -21,16 +30,6 @@ def _stderr_log(quiet: bool, verbose: bool = False) -> None:
 
 
 def cmd_train(args) -> int:
-    import torch
-
-    from ..checkpoints import cache_dir
-    from ..data.labelled import read_dataset
-    from .train import MODEL_ALIASES, Recipe, format_table, run
-
-    if args.task == "timbre":  # `voicetools train timbre target.wav --out DIR` (re-voicing)
-        from ..revoice.cli import cmd_train_timbre
-
-        return cmd_train_timbre(args)
     if not args.data or args.recordings:
         raise ParameterError(f"train {args.task}: give the dataset with --data DIR (no audio files)")
     if args.threads:
@@ -38,22 +37,40 @@ def cmd_train(args) -> int:
     torch.set_flush_denormal(True)  # denormal floats in trained weights slow CPU steps several-fold
     _stderr_log(args.quiet, args.verbose)
     features = {k: v for k, v in (("clip_s", args.clip_s), ("n_mels", args.n_mels)) if v is not None}
-    recipe = Recipe(task=args.task, model=MODEL_ALIASES.get(args.model.lower(), args.model), pooling=args.pooling,
-                    epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience or None,
-                    seed=args.seed, n_folds=args.folds, scheduler=args.scheduler, time_shift_s=args.time_shift_s,
-                    noise_snr_db=tuple(args.noise_snr_db) if args.noise_snr_db else None,
-                    pitch_semitones=args.pitch_semitones, specaugment=not args.no_specaugment,
-                    mixup_alpha=args.mixup, features=features)
+    recipe = Recipe(
+        task=args.task,
+        model=MODEL_ALIASES.get(args.model.lower(), args.model),
+        pooling=args.pooling,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience or None,
+        seed=args.seed,
+        n_folds=args.folds,
+        scheduler=args.scheduler,
+        time_shift_s=args.time_shift_s,
+        noise_snr_db=tuple(args.noise_snr_db) if args.noise_snr_db else None,
+        pitch_semitones=args.pitch_semitones,
+        specaugment=not args.no_specaugment,
+        mixup_alpha=args.mixup,
+        features=features,
+    )
     dataset = read_dataset(args.data, layout=args.layout, folds_csv=args.folds_csv)
     run_dir = Path(args.run or f"runs/{args.task}-{recipe.model}")
     cache = Path(args.cache) if args.cache else cache_dir() / "features"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        summary = run(dataset, recipe, run_dir, cv=args.cv, final=not args.no_final, cache_dir=cache,
-                      noise_dir=args.noise_dir, overwrite=args.overwrite)
-    from .train import _is_main_process
-
-    if not _is_main_process():  # torchrun: rank 0 reports
+        summary = run(
+            dataset,
+            recipe,
+            run_dir,
+            cv=args.cv,
+            final=not args.no_final,
+            cache_dir=cache,
+            noise_dir=args.noise_dir,
+            overwrite=args.overwrite,
+        )
+    if not is_main_process():  # torchrun: rank 0 reports
         return 0
     for w in caught:
         print(f"voicetools: warning: {w.message}", file=sys.stderr)
@@ -69,55 +86,55 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_classify(args) -> int:
-    from . import classify, resolve_model
+def _classify_one(args, model, inp: str, _, progress) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = classify(
+            inp,
+            model=model,
+            task=args.task,
+            top_k=args.top_k,
+            segments=args.segments,
+            hop_s=args.hop_s,
+            device=args.device,
+            callback=progress,
+        )
+    for note in res.warnings:
+        warn(note, inp)
+    if not args.json:
+        top = ", ".join(f"{k} {v:.2f}" for k, v in res.top_k)
+        print(f"{inp}: {res.label} ({res.score:.2f})  top-{len(res.top_k)}: {top}")
+        for s in res.segments:
+            tag = f"  {s.token}" if res.task == "emotion" else ""
+            print(f"  {s.start_s:7.2f}-{s.end_s:7.2f} s  {s.label:<14} {s.score:.2f}{tag}")
+    return {"input": inp, **res.to_dict()}
 
+
+def cmd_classify(args) -> int:
     model = resolve_model(args.model, task=args.task)  # once for all inputs
-    failed, results = 0, []
-    for inp in args.inputs:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                res = classify(inp, model=model, task=args.task, top_k=args.top_k, segments=args.segments,
-                               hop_s=args.hop_s, device=args.device)
-        except VoicetoolsError as exc:
-            failed += 1
-            print(f"voicetools: error: {exc}", file=sys.stderr)
-            results.append({"input": inp, "error": str(exc)})
-            continue
-        for note in res.warnings:
-            print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
-        results.append({"input": inp, **res.to_dict()})
-        if not args.json:
-            top = ", ".join(f"{k} {v:.2f}" for k, v in res.top_k)
-            print(f"{inp}: {res.label} ({res.score:.2f})  top-{len(res.top_k)}: {top}")
-            for s in res.segments:
-                tag = f"  {s.token}" if res.task == "emotion" else ""
-                print(f"  {s.start_s:7.2f}-{s.end_s:7.2f} s  {s.label:<14} {s.score:.2f}{tag}")
-    if args.json:
-        print(json.dumps(results[0] if len(results) == 1 else results, indent=1))
-    return 1 if failed else 0
+    return run_inputs(
+        [(inp, None) for inp in args.inputs],
+        lambda inp, out, progress: _classify_one(args, model, inp, out, progress),
+        quiet=args.quiet,
+        as_json=args.json,
+    )
 
 
 def cmd_evaluate(args) -> int:
-    from .train import evaluate_on, evaluate_run, format_table
-
-    if args.task == "diarization":
-        return evaluate_diarization(args)
     if not args.run and not args.model:
         raise ParameterError("give --run RUN (a `voicetools train` folder) or --model with --data")
     if args.data:
-        from ..checkpoints import cache_dir
-        from ..data.labelled import read_dataset
-
         dataset = read_dataset(args.data, layout=args.layout, folds_csv=args.folds_csv)
-        res = evaluate_on(args.model or args.run, dataset,
-                          cache_dir=Path(args.cache) if args.cache else cache_dir() / "features")
+        res = evaluate_on(
+            args.model or args.run, dataset, cache_dir=Path(args.cache) if args.cache else cache_dir() / "features"
+        )
         if args.json:
             print(json.dumps(res, indent=1))
         else:
-            print(f"{res['model']} on {res['data']}: accuracy {res['accuracy']:.4f}, macro-F1 "
-                  f"{res['macro_f1']:.4f}, loss {res['loss']:.4f} ({res['clips']} clips, {res['skipped']} skipped)")
+            print(
+                f"{res['model']} on {res['data']}: accuracy {res['accuracy']:.4f}, macro-F1 "
+                f"{res['macro_f1']:.4f}, loss {res['loss']:.4f} ({res['clips']} clips, {res['skipped']} skipped)"
+            )
         return 0
     summary = evaluate_run(args.run)
     if args.json:
@@ -126,42 +143,38 @@ def cmd_evaluate(args) -> int:
         print(format_table(summary))
         gaps = [g for g in summary.get("generalization_gap_at_best", []) if g is not None]
         if gaps:
-            print(f"generalization gap at the best epoch (valid loss - train loss in eval mode): "
-                  f"{sum(gaps) / len(gaps):.3f} mean over {len(gaps)} folds")
+            print(
+                f"generalization gap at the best epoch (valid loss - train loss in eval mode): "
+                f"{sum(gaps) / len(gaps):.3f} mean over {len(gaps)} folds"
+            )
         print(f"confusion matrix: {Path(args.run) / 'confusion.png'}")
     return 0
 
 
-def evaluate_diarization(args) -> int:
-    from ..cli import _progress
-    from ..diarize.evaluate import evaluate_folder, format_report
+def add_parser(sub) -> None:
+    c = sub.add_parser(
+        "classify",
+        help="label audio files (sound event, emotion, genre)",
+        description="Top-k labels per file; --segments adds one label per window.",
+    )
+    add_inputs(c)
+    installed = sorted({m for t in TASKS for m in available_models(t)})
+    c.add_argument(
+        "--model", default=None, help=f"model name, model folder or train run folder; installed: {', '.join(installed)}"
+    )
+    c.add_argument("--task", default=None, choices=TASKS, help="checks the model; picks the shipped default")
+    c.add_argument("--top-k", type=int, default=3, help="labels listed per file (default 3)")
+    c.add_argument("--segments", action="store_true", help="one label per window of a long file")
+    c.add_argument("--hop-s", type=float, default=None, help="window hop (default half a window)")
+    add_device(c)
+    add_json(c, "print the results as JSON on stdout")
+    add_quiet(c, "no progress bar")
+    c.set_defaults(func=cmd_classify)
 
-    if not args.data:
-        raise ParameterError("give --data DIR: audio files with same-named .rttm references")
-    progress = _progress(not args.json)
-    try:
-        report = evaluate_folder(args.data, oracle_speakers=args.speakers == "oracle", callback=progress)
-    finally:
-        progress.close()
-    print(json.dumps(report, indent=1) if args.json else format_report(report))
-    return 0
 
-
-def add_parsers(sub) -> None:
-    from ..data.labelled import READERS
-    from ..nn.classifiers import BACKBONES, POOLINGS
-    from . import TASKS
-    from .train import Recipe
-
+def add_train_arguments(t) -> None:
+    """The options of ``voicetools train events|emotion|genre`` (the shared ones are ``voicetools.cli``'s)."""
     d = Recipe()
-    t = sub.add_parser("train", help="train a sound-event, emotion or genre classifier (with --cv: k-fold), "
-                                     "or a timbre model for `voicetools revoice` (train timbre target.wav --out DIR)",
-                       description="Train a classifier on a dataset in its distributed layout. With --cv every "
-                                   "fold trains a fresh model (normalisation from its training folds, the next "
-                                   "fold validates, the test fold is scored once), then a final model is "
-                                   "trained on all clips and exported to RUN/best.")
-    t.add_argument("task", choices=(*TASKS, "timbre"),
-                   help="a classifier task, or timbre: a re-voicing timbre model from recordings")
     t.add_argument("--data", default=None, help="dataset folder as distributed (classifier tasks)")
     t.add_argument("--layout", default="auto", choices=["auto", *READERS], help="dataset layout (default: detect)")
     t.add_argument("--folds-csv", default=None, help="folder/GTZAN layouts: CSV with path + fold/group/artist")
@@ -173,70 +186,74 @@ def add_parsers(sub) -> None:
     t.add_argument("--batch-size", type=int, default=d.batch_size, help=f"clips per step (default {d.batch_size})")
     t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr:g})")
     t.add_argument("--patience", type=int, default=d.patience, help="early stopping (0 = off)")
-    t.add_argument("--scheduler", default=d.scheduler, choices=["cosine", "plateau"],
-                   help=f"learning-rate schedule: cosine decay, or cut when validation stalls (default {d.scheduler})")
-    t.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
-    t.add_argument("--time-shift-s", type=float, default=d.time_shift_s,
-                   help=f"augmentation: shift training clips by up to this many seconds (default {d.time_shift_s:g})")
-    t.add_argument("--noise-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
-                   help="augmentation: add noise at a random SNR in this range (default: none)")
+    t.add_argument(
+        "--scheduler",
+        default=d.scheduler,
+        choices=["cosine", "plateau"],
+        help=f"learning-rate schedule: cosine decay, or cut when validation stalls (default {d.scheduler})",
+    )
+    t.add_argument(
+        "--time-shift-s",
+        type=float,
+        default=d.time_shift_s,
+        help=f"augmentation: shift training clips by up to this many seconds (default {d.time_shift_s:g})",
+    )
+    t.add_argument(
+        "--noise-snr-db",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        default=None,
+        help="augmentation: add noise at a random SNR in this range (default: none)",
+    )
     t.add_argument("--noise-dir", default=None, help="background noise clips for --noise-snr-db (default white)")
-    t.add_argument("--pitch-semitones", type=float, default=0.0,
-                   help="augmentation: random pitch shift within ± this many semitones (default 0: off)")
+    t.add_argument(
+        "--pitch-semitones",
+        type=float,
+        default=0.0,
+        help="augmentation: random pitch shift within ± this many semitones (default 0: off)",
+    )
     t.add_argument("--no-specaugment", action="store_true", help="no time/frequency masking of training log-mels")
-    t.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
-                   help="mixup of training clips with this Beta(ALPHA, ALPHA) (default 0: off)")
+    t.add_argument(
+        "--mixup",
+        type=float,
+        default=0.0,
+        metavar="ALPHA",
+        help="mixup of training clips with this Beta(ALPHA, ALPHA) (default 0: off)",
+    )
     t.add_argument("--clip-s", type=float, default=None, help="window length in seconds (task default)")
     t.add_argument("--n-mels", type=int, default=None, help="mel bands of the log-mel input (task default)")
-    t.add_argument("--run", "--run-dir", dest="run", default=None,
-                   help="run folder (default runs/<task>-<model>); spell it --run-dir under torchrun")
     t.add_argument("--cache", default=None, help="feature cache folder (default $VOICETOOLS_CACHE/features)")
-    t.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
     t.add_argument("--no-final", action="store_true", help="with --cv: skip the final all-data model")
-    t.add_argument("--overwrite", action="store_true", help="replace a finished run folder")
-    t.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
-    t.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     t.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch")
-    from ..revoice.cli import add_train_arguments
 
-    add_train_arguments(t)
-    t.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("classify", help="label audio files (sound event, emotion, genre)",
-                       description="Top-k labels per file; --segments adds one label per window.")
-    c.add_argument("inputs", nargs="+", metavar="AUDIO", help="audio files (WAV, FLAC, OGG, MP3, ...)")
-    from ..checkpoints import available_models
-
-    installed = sorted({m for t in TASKS for m in available_models(t)})
-    c.add_argument("--model", default=None,
-                   help=f"model name, model folder or train run folder; installed: {', '.join(installed)}")
-    c.add_argument("--task", default=None, choices=TASKS, help="checks the model; picks the shipped default")
-    c.add_argument("--top-k", type=int, default=3, help="labels listed per file (default 3)")
-    c.add_argument("--segments", action="store_true", help="one label per window of a long file")
-    c.add_argument("--hop-s", type=float, default=None, help="window hop (default half a window)")
-    from ..cli import device_arg
-
-    c.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
-    c.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
-    c.set_defaults(func=cmd_classify)
-
-    e = sub.add_parser("evaluate", help="per-fold table and confusion matrix of a training run; "
-                                        "`evaluate diarization --data` scores diarization",
-                       description="Without --data: re-read RUN's per-fold results (table, mean±std, "
-                                   "confusion.png). With --data: score RUN's (or --model's) exported model "
-                                   "on every clip of that dataset. `voicetools evaluate diarization --data DIR`: "
-                                   "diarize every audio file in DIR that has a same-named .rttm (VoxConverse "
-                                   "layout works) and print DER/JER per file and overall.")
-    e.add_argument("task", nargs="?", choices=["classify", "diarization"], default="classify",
-                   help="what to evaluate (default: classify)")
-    e.add_argument("--speakers", choices=["auto", "oracle"], default="auto",
-                   help="diarization: estimate the speaker count, or give it the reference's (default: auto)")
+def add_evaluate_arguments(e) -> None:
+    """The options of ``voicetools evaluate [classify]`` (the shared ones are ``voicetools.cli``'s)."""
     e.add_argument("--run", default=None, help="a `voicetools train` run folder")
     e.add_argument("--model", default=None, help="with --data: a model name or folder to score instead of RUN's")
-    e.add_argument("--data", default=None,
-                   help="a dataset folder to score on (classify), or audio + same-named .rttm files (diarization)")
     e.add_argument("--layout", default="auto", choices=["auto", *READERS], help="dataset layout (default: detect)")
     e.add_argument("--folds-csv", default=None, help="folder/GTZAN layouts: CSV with path + fold/group/artist")
     e.add_argument("--cache", default=None, help="feature cache folder (default $VOICETOOLS_CACHE/features)")
-    e.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
-    e.set_defaults(func=cmd_evaluate)
+
+
+TRAIN = SubVerb(
+    tasks=TASKS,
+    run=cmd_train,
+    add_arguments=add_train_arguments,
+    help="a sound-event, emotion or genre classifier (with --cv: k-fold)",
+    description="Train a classifier on a dataset in its distributed layout. With --cv every fold trains "
+    "a fresh model (normalisation from its training folds, the next fold validates, the test "
+    "fold is scored once), then a final model is trained on all clips and exported to "
+    "RUN/best.",
+)
+EVALUATE = SubVerb(
+    tasks=("classify",),
+    run=cmd_evaluate,
+    add_arguments=add_evaluate_arguments,
+    default=True,
+    help="per-fold table and confusion matrix of a training run",
+    description="Without --data: re-read RUN's per-fold results (table, mean±std, confusion.png). "
+    "With --data: score RUN's (or --model's) exported model on every clip of that "
+    "dataset.",
+)

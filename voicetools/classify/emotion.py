@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError
+from .metrics import _pyplot
 
 
 def emotion_token(label: str) -> str:
@@ -62,8 +63,6 @@ def format_tagged(transcript: list, emotions: list) -> str:
 
 def plot_mean_mels(mels: np.ndarray, y: np.ndarray, labels: list[str], path: str | Path, *, config=None) -> Path:
     """The mean log-mel (dB) of each label's clips side by side, one shared colour scale."""
-    from .metrics import _pyplot
-
     plt = _pyplot()
     present = [k for k in range(len(labels)) if np.any(y == k)]
     means = {k: mels[y == k].mean(0) for k in present}
@@ -80,7 +79,7 @@ def plot_mean_mels(mels: np.ndarray, y: np.ndarray, labels: list[str], path: str
         ax.set_title(f"{labels[k]} (n={int(np.sum(y == k))})", fontsize=9)
         ax.set_xlabel("s" if extent else "frame", fontsize=8)
         ax.set_ylabel("mel bin", fontsize=8)
-    for ax in list(axes.flat)[len(present):]:
+    for ax in list(axes.flat)[len(present) :]:
         ax.axis("off")
     fig.colorbar(im, ax=axes.ravel().tolist(), label="dB", fraction=0.02)
     fig.suptitle("mean log-mel spectrogram per emotion", fontsize=10)

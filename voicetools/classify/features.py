@@ -46,7 +46,7 @@ class FeatureConfig:
         return dict(sample_rate=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels)
 
     @classmethod
-    def from_model_args(cls, a: dict) -> "FeatureConfig":
+    def from_model_args(cls, a: dict) -> FeatureConfig:
         return cls(a["sample_rate"], a["clip_s"], a["n_fft"], a["hop_length"], a["n_mels"])
 
 
@@ -103,8 +103,9 @@ def _cache_key(paths: list[Path], cfg: FeatureConfig) -> str:
     return h.hexdigest()[:20]
 
 
-def extract(paths: list[Path], cfg: FeatureConfig, *, cache_dir: str | Path | None = None, threads: int = 2,
-            callback=None) -> Features:
+def extract(
+    paths: list[Path], cfg: FeatureConfig, *, cache_dir: str | Path | None = None, threads: int = 2, callback=None
+) -> Features:
     """Waveforms and log-mels for ``paths``; reuses ``cache_dir/features-<key>.npz`` when the files,
     their sizes/mtimes and the settings are unchanged."""
     paths = [Path(p) for p in paths]
@@ -145,7 +146,13 @@ def extract(paths: list[Path], cfg: FeatureConfig, *, cache_dir: str | Path | No
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(f".{cache.stem}-{os.getpid()}.tmp.npz")  # ranks/processes never share a tmp file
-        np.savez(tmp, waves=waves, mels=mels, ok=ok, content=np.array(content),
-                 errors=np.array(["\t".join(e) for e in errors], dtype=str))
+        np.savez(
+            tmp,
+            waves=waves,
+            mels=mels,
+            ok=ok,
+            content=np.array(content),
+            errors=np.array(["\t".join(e) for e in errors], dtype=str),
+        )
         tmp.replace(cache)
     return feats

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import time
 import warnings
@@ -33,14 +34,26 @@ import torch
 import torch.nn.functional as F
 
 from ..audio import augment
-from ..data.labelled import LabelledDataset
+from ..audio.io import load_audio
+from ..checkpoints import save_checkpoint
+from ..data.labelled import LabelledDataset, audio_files
 from ..errors import ParameterError, VoicetoolsError
 from ..nn.classifiers import BACKBONES, POOLINGS, AudioClassifier, n_parameters
-from ..train.cv import (CVSummary, FreshModelGuard, LeakageError, Split, assign_folds, check_splits,
-                        drop_duplicates_of_test, make_splits)
+from ..train.cv import (
+    CVSummary,
+    FreshModelGuard,
+    LeakageError,
+    Split,
+    assign_folds,
+    check_splits,
+    drop_duplicates_of_test,
+    make_splits,
+)
 from ..train.trainer import TrainConfig, Trainer, read_log
 from . import metrics
-from .features import FeatureConfig, Features, extract, logmel
+from .classify import resolve_model
+from .emotion import plot_mean_mels
+from .features import FeatureConfig, Features, extract, logmel, prepare
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +109,9 @@ def check_recipe(r: Recipe) -> None:
         raise ParameterError(f"unknown pooling {r.pooling!r}; choose one of {list(POOLINGS)}")
     for name in ("epochs", "batch_size"):
         if getattr(r, name) < 1:
-            raise ParameterError(f"--{name.replace('_', '-')} ({name} in Python) must be at least 1, "
-                                 f"got {getattr(r, name)}")
+            raise ParameterError(
+                f"--{name.replace('_', '-')} ({name} in Python) must be at least 1, got {getattr(r, name)}"
+            )
     if r.lr <= 0:
         raise ParameterError(f"--lr (lr in Python) must be positive, got {r.lr}")
     if r.scheduler not in ("cosine", "plateau"):
@@ -108,9 +122,17 @@ def build_model(r: Recipe, n_classes: int, *, seed: int) -> AudioClassifier:
     """A freshly initialised classifier (``seed`` fixes the initialisation)."""
     fc = r.feature_config()
     torch.manual_seed(seed)
-    return AudioClassifier(backbone=r.model, n_classes=n_classes, n_mels=fc.n_mels, pooling=r.pooling,
-                           sample_rate=fc.sample_rate, n_fft=fc.n_fft, hop_length=fc.hop_length, clip_s=fc.clip_s,
-                           backbone_args=r.backbone_args)
+    return AudioClassifier(
+        backbone=r.model,
+        n_classes=n_classes,
+        n_mels=fc.n_mels,
+        pooling=r.pooling,
+        sample_rate=fc.sample_rate,
+        n_fft=fc.n_fft,
+        hop_length=fc.hop_length,
+        clip_s=fc.clip_s,
+        backbone_args=r.backbone_args,
+    )
 
 
 class Batches:
@@ -120,8 +142,16 @@ class Batches:
     SpecAugment and mixup after it. Evaluation never goes through here, so it is never augmented.
     """
 
-    def __init__(self, feats: Features, idx: np.ndarray, y: np.ndarray, r: Recipe, *, seed: int,
-                 noise_bank: list[np.ndarray] | None = None):
+    def __init__(
+        self,
+        feats: Features,
+        idx: np.ndarray,
+        y: np.ndarray,
+        r: Recipe,
+        *,
+        seed: int,
+        noise_bank: list[np.ndarray] | None = None,
+    ):
         self.feats, self.idx, self.y, self.r = feats, np.asarray(idx), np.asarray(y), r
         self.seed, self.noise_bank, self.passes = seed, noise_bank, 0
         self.fc = feats.config
@@ -169,8 +199,9 @@ class Batches:
 def loss_fn(model, batch):
     x, y, y2, lam = batch
     logits = model(x)
-    return (lam * F.cross_entropy(logits, y, reduction="none")
-            + (1 - lam) * F.cross_entropy(logits, y2, reduction="none")).mean()
+    return (
+        lam * F.cross_entropy(logits, y, reduction="none") + (1 - lam) * F.cross_entropy(logits, y2, reduction="none")
+    ).mean()
 
 
 @torch.no_grad()
@@ -205,21 +236,28 @@ class Prepared:
 
 def prepare_dataset(dataset: LabelledDataset, r: Recipe, *, cache_dir=None, callback=None) -> Prepared:
     """Read (or reuse cached) features; unreadable clips are skipped, counted and named in a warning."""
-    import warnings
-
     feats = extract([c.path for c in dataset.clips], r.feature_config(), cache_dir=cache_dir, callback=callback)
     if feats.errors:
         first = feats.errors[0][1]
-        warnings.warn(f"{len(feats.errors)} of {len(dataset)} clips could not be read and were skipped "
-                      f"(first: {first})", stacklevel=2)
+        warnings.warn(
+            f"{len(feats.errors)} of {len(dataset)} clips could not be read and were skipped (first: {first})",
+            stacklevel=2,
+        )
     rows = np.flatnonzero(feats.ok)
     if len(rows) == 0:
         raise VoicetoolsError(f"{dataset.root}: none of the {len(dataset)} clips could be read")
     labels = dataset.label_index()
     clips = [dataset.clips[i] for i in rows]
     groups = [c.group for c in clips]
-    return Prepared(dataset, feats, rows, np.array([labels[i] for i in rows]), [c.clip_id for c in clips],
-                    groups if all(g is not None for g in groups) else None, [feats.content[i] for i in rows])
+    return Prepared(
+        dataset,
+        feats,
+        rows,
+        np.array([labels[i] for i in rows]),
+        [c.clip_id for c in clips],
+        groups if all(g is not None for g in groups) else None,
+        [feats.content[i] for i in rows],
+    )
 
 
 def dataset_splits(p: Prepared, r: Recipe) -> list[Split]:
@@ -231,15 +269,27 @@ def dataset_splits(p: Prepared, r: Recipe) -> list[Split]:
     if ds.name == "gtzan" and ds.fold_kind == "predefined":  # the artist-filtered train/valid/test lists
         f = np.array([c.fold for c in clips])
         return [Split("filtered", np.flatnonzero(f == 1), np.flatnonzero(f == 2), np.flatnonzero(f == 3))]
-    fold_of = assign_folds(labels=p.y.tolist(),
-                           groups=[c.group for c in clips] if ds.fold_kind == "group" else None,
-                           folds=[c.fold for c in clips] if ds.fold_kind == "predefined" else None,
-                           n_folds=n_folds, seed=r.seed)
+    fold_of = assign_folds(
+        labels=p.y.tolist(),
+        groups=[c.group for c in clips] if ds.fold_kind == "group" else None,
+        folds=[c.fold for c in clips] if ds.fold_kind == "predefined" else None,
+        n_folds=n_folds,
+        seed=r.seed,
+    )
     return make_splits(fold_of, valid_fold=r.valid_fold)
 
 
-def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: FreshModelGuard, seed: int,
-               noise_bank=None, callback=None) -> dict:
+def train_fold(
+    p: Prepared,
+    split: Split,
+    r: Recipe,
+    fold_dir: Path,
+    *,
+    guard: FreshModelGuard,
+    seed: int,
+    noise_bank=None,
+    callback=None,
+) -> dict:
     """Train a NEW model on ``split.train`` and score ``split.test`` once with the best weights.
 
     A fold whose ``fold.json`` is already written (an interrupted CV run started again) is not
@@ -251,12 +301,14 @@ def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: F
     done = fold_dir / "fold.json"
     if done.exists():
         out = json.loads(done.read_text())
-        if out.get("test_clips") == [p.clip_ids[i] for i in split.test] and \
-                out.get("train_clips") == [p.clip_ids[i] for i in split.train]:
+        if out.get("test_clips") == [p.clip_ids[i] for i in split.test] and out.get("train_clips") == [
+            p.clip_ids[i] for i in split.train
+        ]:
             model = build_model(r, n_classes, seed=seed)
             guard.finals[split.name] = out["end_fingerprint"]
-            state = torch.load(fold_dir / ("best.pt" if len(split.valid) else "last.pt"), map_location="cpu",
-                               weights_only=True)
+            state = torch.load(
+                fold_dir / ("best.pt" if len(split.valid) else "last.pt"), map_location="cpu", weights_only=True
+            )
             model.load_state_dict(state["model"])
             log.info("%s: already done, reusing %s", split.name, done)
             return {"out": out, "model": model}
@@ -264,23 +316,46 @@ def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: F
     model = build_model(r, n_classes, seed=seed)
     model.set_normalization(*normalization(feats, p.rows[split.train]))
     steps = math.ceil(len(split.train) / r.batch_size)
-    config = TrainConfig(lr=r.lr, weight_decay=r.weight_decay, epochs=r.epochs, steps_per_epoch=steps,
-                         warmup_steps=steps, patience=r.patience if len(split.valid) else None, seed=seed,
-                         scheduler=r.scheduler,
-                         extra={"recipe": asdict(r), "split": split.name})
+    config = TrainConfig(
+        lr=r.lr,
+        weight_decay=r.weight_decay,
+        epochs=r.epochs,
+        steps_per_epoch=steps,
+        warmup_steps=steps,
+        patience=r.patience if len(split.valid) else None,
+        seed=seed,
+        scheduler=r.scheduler,
+        extra={"recipe": asdict(r), "split": split.name},
+    )
     gap_rows = np.random.default_rng(seed).permutation(split.train)[: r.gap_max_clips]
     validate = (lambda m: scores(m, mels[split.valid], y[split.valid])[0]) if len(split.valid) else None
-    trainer = Trainer(model, loss_fn, fold_dir, config, validate=validate,
-                      monitor="macro_f1" if validate else "loss", mode="max" if validate else "min",
-                      evaluate_train=lambda m: {"loss": scores(m, mels[gap_rows], y[gap_rows])[0]["loss"]})
+    trainer = Trainer(
+        model,
+        loss_fn,
+        fold_dir,
+        config,
+        validate=validate,
+        monitor="macro_f1" if validate else "loss",
+        mode="max" if validate else "min",
+        evaluate_train=lambda m: {"loss": scores(m, mels[gap_rows], y[gap_rows])[0]["loss"]},
+    )
     start_fp = guard.check_start(split.name, model, trainer.optimizer)
     t0 = time.time()
     batches = Batches(feats, p.rows[split.train], y[split.train], r, seed=seed, noise_bank=noise_bank)
+
     def progress(stage, done, total):
-        row = read_log(fold_dir)[-1] if _is_main_process() else {}
-        log.debug("%s epoch %d/%d: train loss %.3f, eval-mode %.3f, valid loss %s acc %s, gap %s", split.name,
-                  done, total, row.get("train_loss", float("nan")), row.get("train_eval_loss", float("nan")),
-                  _fmt(row.get("valid_loss")), _fmt(row.get("valid_accuracy")), _fmt(row.get("generalization_gap")))
+        row = read_log(fold_dir)[-1] if is_main_process() else {}
+        log.debug(
+            "%s epoch %d/%d: train loss %.3f, eval-mode %.3f, valid loss %s acc %s, gap %s",
+            split.name,
+            done,
+            total,
+            row.get("train_loss", float("nan")),
+            row.get("train_eval_loss", float("nan")),
+            _fmt(row.get("valid_loss")),
+            _fmt(row.get("valid_accuracy")),
+            _fmt(row.get("generalization_gap")),
+        )
         if callback:
             callback(stage, done, total)
 
@@ -290,25 +365,48 @@ def train_fold(p: Prepared, split: Split, r: Recipe, fold_dir: Path, *, guard: F
     if len(split.valid):
         model.load_state_dict(best["model"])
     guard.record_end(split.name + " (best epoch)", model)
-    out = {"fold": split.name, "seed": seed, "start_fingerprint": start_fp, "end_fingerprint": end_fp,
-           "epochs_run": trainer.epoch, "best_epoch": int(best["epoch"]), "seconds": time.time() - t0,
-           "n_train": len(split.train), "n_valid": len(split.valid), "n_test": len(split.test),
-           "train_clips": [p.clip_ids[i] for i in split.train], "valid_clips": [p.clip_ids[i] for i in split.valid],
-           "test_clips": [p.clip_ids[i] for i in split.test]}
+    out = {
+        "fold": split.name,
+        "seed": seed,
+        "start_fingerprint": start_fp,
+        "end_fingerprint": end_fp,
+        "epochs_run": trainer.epoch,
+        "best_epoch": int(best["epoch"]),
+        "seconds": time.time() - t0,
+        "n_train": len(split.train),
+        "n_valid": len(split.valid),
+        "n_test": len(split.test),
+        "train_clips": [p.clip_ids[i] for i in split.train],
+        "valid_clips": [p.clip_ids[i] for i in split.valid],
+        "test_clips": [p.clip_ids[i] for i in split.test],
+    }
     if p.groups is not None:
-        out.update({f"{k}_groups": sorted({str(p.groups[i]) for i in getattr(split, k)}, key=str)
-                    for k in ("train", "valid", "test")})
+        out.update(
+            {
+                f"{k}_groups": sorted({str(p.groups[i]) for i in getattr(split, k)}, key=str)
+                for k in ("train", "valid", "test")
+            }
+        )
     rows = read_log(fold_dir)
     at_best = next((row for row in rows if row["epoch"] == out["best_epoch"]), rows[-1] if rows else {})
-    out["at_best_epoch"] = {k: at_best.get(k) for k in ("train_loss", "train_eval_loss", "valid_loss",
-                                                         "valid_accuracy", "valid_macro_f1", "generalization_gap")}
+    out["at_best_epoch"] = {
+        k: at_best.get(k)
+        for k in (
+            "train_loss",
+            "train_eval_loss",
+            "valid_loss",
+            "valid_accuracy",
+            "valid_macro_f1",
+            "generalization_gap",
+        )
+    }
     if len(split.test):
         test, pred = scores(model, mels[split.test], y[split.test])
         out["test"] = test
         out["y_true"] = y[split.test].tolist()
         out["y_pred"] = pred.tolist()
         out["confusion"] = metrics.confusion_matrix(y[split.test], pred, n_classes).tolist()
-    if _is_main_process():
+    if is_main_process():
         (fold_dir / "fold.json").write_text(json.dumps(out, indent=1) + "\n")
     return {"out": out, "model": model}
 
@@ -318,33 +416,45 @@ def _fmt(v) -> str:
 
 
 def export_model(model: AudioClassifier, p: Prepared, r: Recipe, out_dir: Path, **meta) -> str:
-    from ..checkpoints import save_checkpoint
-
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    return save_checkpoint(model, out_dir, task=r.task, architecture="AudioClassifier",
-                           labels=list(p.dataset.labels), dataset=p.dataset.name, recipe=asdict(r), **meta)
+    return save_checkpoint(
+        model,
+        out_dir,
+        task=r.task,
+        architecture="AudioClassifier",
+        labels=list(p.dataset.labels),
+        dataset=p.dataset.name,
+        recipe=asdict(r),
+        **meta,
+    )
 
 
 def _noise_bank(noise_dir, fc: FeatureConfig) -> list[np.ndarray] | None:
     if noise_dir is None:
         return None
-    from ..data.labelled import _audio_files
-    from .features import prepare
-    from ..audio.io import load_audio
-
-    files = _audio_files(Path(noise_dir))
+    files = audio_files(Path(noise_dir))
     if not files:
         raise ParameterError(f"{noise_dir}: no audio files for background noise")
     return [prepare(load_audio(f), fc.sample_rate) for f in files]
 
 
-def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = False, final: bool = True,
-        cache_dir=None, noise_dir=None, overwrite: bool = False, callback=None) -> dict:
+def run(
+    dataset: LabelledDataset,
+    r: Recipe,
+    run_dir: str | Path,
+    *,
+    cv: bool = False,
+    final: bool = True,
+    cache_dir=None,
+    noise_dir=None,
+    overwrite: bool = False,
+    callback=None,
+) -> dict:
     """Train (one split) or cross-validate (every fold) and export ``run_dir/best``; returns a summary."""
     check_recipe(r)
     run_dir = Path(run_dir)
-    main = _is_main_process()  # under torchrun only rank 0 checks and writes the run folder
+    main = is_main_process()  # under torchrun only rank 0 checks and writes the run folder
     if main:
         if (run_dir / "summary.json").exists() and not overwrite:
             raise VoicetoolsError(f"{run_dir} holds a finished run; choose another --run or pass --overwrite")
@@ -353,13 +463,16 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
         run_dir.mkdir(parents=True, exist_ok=True)
         recipe_file = run_dir / "recipe.json"
         if recipe_file.exists() and json.loads(recipe_file.read_text()) != json.loads(json.dumps(asdict(r))):
-            raise VoicetoolsError(f"{run_dir} holds an unfinished run with other settings; "
-                                  "choose another --run or pass --overwrite")
+            raise VoicetoolsError(
+                f"{run_dir} holds an unfinished run with other settings; choose another --run or pass --overwrite"
+            )
         recipe_file.write_text(json.dumps(asdict(r), indent=1) + "\n")
     p = prepare_dataset(dataset, r, cache_dir=cache_dir, callback=callback)
     if main:
-        (run_dir / "dataset.json").write_text(json.dumps(
-            {**dataset.summary(), "skipped": [{"path": a, "error": b} for a, b in p.feats.errors]}, indent=1) + "\n")
+        (run_dir / "dataset.json").write_text(
+            json.dumps({**dataset.summary(), "skipped": [{"path": a, "error": b} for a, b in p.feats.errors]}, indent=1)
+            + "\n"
+        )
     splits, notes = drop_duplicates_of_test(dataset_splits(p, r), p.content, p.clip_ids)
     for note in notes:
         warnings.warn(note, stacklevel=2)
@@ -376,15 +489,33 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
         folds.append(res["out"])
         o = res["out"]
         if "test" in o:
-            log.info("%s: accuracy %.4f macro-F1 %.4f (best epoch %d of %d, %.0f s, %d train / %d valid / %d test)",
-                     split.name, o["test"]["accuracy"], o["test"]["macro_f1"], o["best_epoch"], o["epochs_run"],
-                     o["seconds"], o["n_train"], o["n_valid"], o["n_test"])
+            log.info(
+                "%s: accuracy %.4f macro-F1 %.4f (best epoch %d of %d, %.0f s, %d train / %d valid / %d test)",
+                split.name,
+                o["test"]["accuracy"],
+                o["test"]["macro_f1"],
+                o["best_epoch"],
+                o["epochs_run"],
+                o["seconds"],
+                o["n_train"],
+                o["n_valid"],
+                o["n_test"],
+            )
         if not cv:
             single = res["model"]
-    summary = {"task": r.task, "model": r.model, "pooling": r.pooling, "dataset": dataset.name,
-               "data": str(dataset.root), "clips": len(p.rows), "skipped": len(p.feats.errors),
-               "n_parameters": n_parameters(build_model(r, len(dataset.labels), seed=0)),
-               "labels": list(dataset.labels), "cv": cv, "fold_kind": dataset.fold_kind}
+    summary = {
+        "task": r.task,
+        "model": r.model,
+        "pooling": r.pooling,
+        "dataset": dataset.name,
+        "data": str(dataset.root),
+        "clips": len(p.rows),
+        "skipped": len(p.feats.errors),
+        "n_parameters": n_parameters(build_model(r, len(dataset.labels), seed=0)),
+        "labels": list(dataset.labels),
+        "cv": cv,
+        "fold_kind": dataset.fold_kind,
+    }
     cvs = CVSummary([f for f in folds if "test" in f]).to_dict()
     summary.update({"accuracy": cvs["accuracy"], "macro_f1": cvs["macro_f1"], "folds": cvs["folds"]})
     cm = np.sum([np.array(f["confusion"]) for f in folds if "confusion" in f], axis=0)
@@ -398,17 +529,20 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
         last = Split("final", every, np.array([], dtype=int), np.array([], dtype=int))
         fr = replace(r, epochs=epochs, patience=None)
         log.info("final model: all %d clips, %d epochs", len(p.rows), epochs)
-        res = train_fold(p, last, fr, run_dir / "final", guard=guard, seed=r.seed + len(splits),
-                         noise_bank=noise_bank)
-        summary["final"] = {"epochs": epochs, "clips": len(p.rows),
-                            "note": "trained on all clips for the folds' median best epoch count"}
+        res = train_fold(p, last, fr, run_dir / "final", guard=guard, seed=r.seed + len(splits), noise_bank=noise_bank)
+        summary["final"] = {
+            "epochs": epochs,
+            "clips": len(p.rows),
+            "note": "trained on all clips for the folds' median best epoch count",
+        }
         model = res["model"]
     else:
         model = single if not cv else None
     if model is not None and main:
         cv_numbers = {k: summary[k] for k in ("accuracy", "macro_f1")}
-        export_model(model, p, r, run_dir / "best", evaluation={"cv" if cv else "split": cv_numbers,
-                                                                   "folds": summary["folds"]})
+        export_model(
+            model, p, r, run_dir / "best", evaluation={"cv" if cv else "split": cv_numbers, "folds": summary["folds"]}
+        )
         summary["exported"] = str(run_dir / "best")
     if main:
         (run_dir / "cv.json" if cv else run_dir / "split.json").write_text(json.dumps(cvs, indent=1) + "\n")
@@ -416,28 +550,27 @@ def run(dataset: LabelledDataset, r: Recipe, run_dir: str | Path, *, cv: bool = 
     return summary
 
 
-def _is_main_process() -> bool:
+def is_main_process() -> bool:
     """False on every torchrun rank but 0 (the process group may not be initialised yet)."""
-    import os
-
     return int(os.environ.get("RANK", "0")) == 0
 
 
 def _confusion_title(summary: dict) -> str:
-    return (f"{summary['task']} {summary['model']} on {summary['dataset']}: acc "
-            f"{summary['accuracy']['mean']:.3f}±{summary['accuracy']['std']:.3f}, "
-            f"macro-F1 {summary['macro_f1']['mean']:.3f}±{summary['macro_f1']['std']:.3f}\n"
-            f"{summary['accuracy']['n']} test folds summed")
+    return (
+        f"{summary['task']} {summary['model']} on {summary['dataset']}: acc "
+        f"{summary['accuracy']['mean']:.3f}±{summary['accuracy']['std']:.3f}, "
+        f"macro-F1 {summary['macro_f1']['mean']:.3f}±{summary['macro_f1']['std']:.3f}\n"
+        f"{summary['accuracy']['n']} test folds summed"
+    )
 
 
 def _figures(run_dir: Path, p: Prepared, summary: dict, cm: np.ndarray) -> None:
     try:
         metrics.plot_confusion(cm, list(p.dataset.labels), run_dir / "confusion.png", title=_confusion_title(summary))
         if summary["task"] == "emotion":
-            from .emotion import plot_mean_mels
-
-            plot_mean_mels(p.feats.mels[p.rows], p.y, list(p.dataset.labels), run_dir / "mean_mel.png",
-                           config=p.feats.config)
+            plot_mean_mels(
+                p.feats.mels[p.rows], p.y, list(p.dataset.labels), run_dir / "mean_mel.png", config=p.feats.config
+            )
     except VoicetoolsError as exc:  # matplotlib missing: the numbers are in the JSON anyway
         log.warning("no figures: %s", exc)
 
@@ -448,9 +581,11 @@ def format_table(summary: dict) -> str:
     for f in summary["folds"]:
         lines.append(f"{f['fold']:<10} {f['accuracy']:>9.4f} {f['macro_f1']:>9.4f}")
     a, m = summary["accuracy"], summary["macro_f1"]
-    lines.append(f"{'mean±std':<10} {a['mean']:.4f}±{a['std']:.4f} {m['mean']:.4f}±{m['std']:.4f}  "
-                 f"({a['n']} folds, {summary['task']} {summary['model']}/{summary.get('pooling', 'avg')}"
-                 f" on {summary['dataset']}, {summary['clips']} clips)")
+    lines.append(
+        f"{'mean±std':<10} {a['mean']:.4f}±{a['std']:.4f} {m['mean']:.4f}±{m['std']:.4f}  "
+        f"({a['n']} folds, {summary['task']} {summary['model']}/{summary.get('pooling', 'avg')}"
+        f" on {summary['dataset']}, {summary['clips']} clips)"
+    )
     return "\n".join(lines)
 
 
@@ -466,7 +601,9 @@ def evaluate_run(run_dir: str | Path) -> dict:
     cvs = CVSummary(outs).to_dict()
     summary.update({"accuracy": cvs["accuracy"], "macro_f1": cvs["macro_f1"], "folds": cvs["folds"]})
     for o in outs:  # the leakage invariants, re-checked from what was recorded
-        if set(o["train_clips"]) & set(o["test_clips"]) or set(o.get("train_groups", [])) & set(o.get("test_groups", [])):
+        if set(o["train_clips"]) & set(o["test_clips"]) or set(o.get("train_groups", [])) & set(
+            o.get("test_groups", [])
+        ):
             raise LeakageError(f"{run_dir}: {o['fold']} trained on test clips or speakers")
     for key in ("task", "model", "dataset"):
         summary.setdefault(key, "?")
@@ -484,8 +621,6 @@ def evaluate_run(run_dir: str | Path) -> dict:
 
 def evaluate_on(model_ref, dataset: LabelledDataset, *, cache_dir=None) -> dict:
     """Score a trained model on every readable clip of ``dataset`` (e.g. speakers it never heard)."""
-    from . import resolve_model
-
     loaded = resolve_model(model_ref)
     labels = list(loaded.config["labels"])
     unknown = sorted(set(dataset.labels) - set(labels))
@@ -496,5 +631,12 @@ def evaluate_on(model_ref, dataset: LabelledDataset, *, cache_dir=None) -> dict:
     rows = np.flatnonzero(feats.ok)
     y = np.array([labels.index(dataset.clips[i].label) for i in rows])
     res, pred = scores(loaded.model, feats.mels[rows], y)
-    return {"model": loaded.name, "data": str(dataset.root), "clips": len(rows), "skipped": len(feats.errors),
-            **res, "confusion": metrics.confusion_matrix(y, pred, len(labels)).tolist(), "labels": labels}
+    return {
+        "model": loaded.name,
+        "data": str(dataset.root),
+        "clips": len(rows),
+        "skipped": len(feats.errors),
+        **res,
+        "confusion": metrics.confusion_matrix(y, pred, len(labels)).tolist(),
+        "labels": labels,
+    }

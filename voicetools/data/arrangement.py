@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import MissingDependencyError
 from .chorales import Chorale
-from .render import Version, _normalise, _transposed, fluidsynth_render
+from .render import Version, fluidsynth_render, normalise, transposed
 
 INSTRUMENTS = ("piano", "guitar", "bass", "strings", "drums")
 # General MIDI programs (0-based) per instrument family
@@ -44,13 +44,15 @@ def _sounding(notes, q: float) -> int | None:
 
 def arrange(chorale: Chorale, version: Version, rng: np.random.Generator):
     """The arrangement as ``{instrument: [(pitch, start_q, end_q, velocity), ...]}`` (drums: GM keys)."""
-    parts = {v: _transposed(notes, version.transpose) for v, notes in chorale.parts.items()}
+    parts = {v: transposed(notes, version.transpose) for v, notes in chorale.parts.items()}
     out = {name: [] for name in INSTRUMENTS}
     lower = ("alto", "tenor", "bass") + (("soprano",) if rng.uniform() < 0.5 else ())
     for v in lower:
         out["piano"] += [(n.pitch, n.start_q, n.start_q + n.dur_q, int(rng.integers(60, 95))) for n in parts[v]]
-    out["bass"] = [(n.pitch - 12 if n.pitch >= 40 else n.pitch, n.start_q, n.start_q + n.dur_q,
-                    int(rng.integers(80, 110))) for n in parts["bass"]]
+    out["bass"] = [
+        (n.pitch - 12 if n.pitch >= 40 else n.pitch, n.start_q, n.start_q + n.dur_q, int(rng.integers(80, 110)))
+        for n in parts["bass"]
+    ]
     for v in ("alto", "tenor"):
         merged = []  # tie repeated pitches so the strings sustain
         for n in parts[v]:
@@ -104,4 +106,4 @@ def render_arrangement(chorale: Chorale, version: Version, *, sample_rate: int) 
     for i in range(len(INSTRUMENTS)):
         seg = audio[i * slot : i * slot + n]
         stems[i, : len(seg)] = seg
-    return np.stack([_normalise(s) for s in stems])
+    return np.stack([normalise(s) for s in stems])

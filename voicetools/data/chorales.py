@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def _require_music21():
 
 def chorale_names() -> list[str]:
     """All Bach works in music21's corpus, as corpus names like ``bach/bwv10.7``."""
-    corpus = _require_music21()
+    _require_music21()
     return sorted(_corpus_paths())
 
 
@@ -98,8 +99,18 @@ TUNE_GRAM = 8
 SAME_TUNE = 0.3
 # The pieces of Bach10 (real recordings used to validate on): pieces 01-05 matched to the corpus by
 # their score's soprano, 06-10 by title. Their tunes are never trained on.
-BACH10 = ("bach/bwv255", "bach/bwv256", "bach/bwv274", "bach/bwv275", "bach/bwv296",
-          "bach/bwv297", "bach/bwv326", "bach/bwv145-a", "bach/bwv385", "bach/bwv244.25")
+BACH10 = (
+    "bach/bwv255",
+    "bach/bwv256",
+    "bach/bwv274",
+    "bach/bwv275",
+    "bach/bwv296",
+    "bach/bwv297",
+    "bach/bwv326",
+    "bach/bwv145-a",
+    "bach/bwv385",
+    "bach/bwv244.25",
+)
 
 
 def melody_grams(pitches: list[int], k: int = TUNE_GRAM) -> set[tuple[int, ...]]:
@@ -140,16 +151,15 @@ def _soprano(name: str):
     return name, None if chorale is None else [n.pitch for n in chorale.parts["soprano"]]
 
 
-def make_splits(seeds: dict[str, list[str]] | None = None, seed: int = 0, n_valid: int = 8,
-                n_test: int = 16) -> dict[str, list[str]]:
+def make_splits(
+    seeds: dict[str, list[str]] | None = None, seed: int = 0, n_valid: int = 8, n_test: int = 16
+) -> dict[str, list[str]]:
     """Split the corpus's SATB chorales by tune (used to write SPLITS_FILE).
 
     ``seeds`` (default: the current file's test and valid lists, else a seeded random draw) pick
     the test and validation chorales; every chorale sharing a tune with one of them joins its
     split (test first), the Bach10 tunes go to ``bach10``, and the rest is ``train``.
     """
-    from concurrent.futures import ProcessPoolExecutor
-
     with ProcessPoolExecutor(2) as pool:
         melodies = {n: p for n, p in pool.map(_soprano, chorale_names(), chunksize=8) if p is not None}
     if seeds is None and SPLITS_FILE.exists():

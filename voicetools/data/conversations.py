@@ -8,12 +8,14 @@ and with probability ``overlap_p`` the next speaker starts before the current on
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import torch
 
 from ..audio.io import load_audio, resample, to_mono
@@ -23,29 +25,50 @@ SAMPLE_RATE = 16000
 
 # Harvard sentences (IEEE 1969), public domain
 SENTENCES = [
-    "The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
-    "It's easy to tell the depth of a well.", "These days a chicken leg is a rare dish.",
-    "Rice is often served in round bowls.", "The juice of lemons makes fine punch.",
-    "The box was thrown beside the parked truck.", "The hogs were fed chopped corn and garbage.",
-    "Four hours of steady work faced us.", "A large size in stockings is hard to sell.",
-    "The boy was there when the sun rose.", "A rod is used to catch pink salmon.",
-    "The source of the huge river is the clear spring.", "Kick the ball straight and follow through.",
-    "Help the woman get back to her feet.", "A pot of tea helps to pass the evening.",
-    "Smoky fires lack flame and heat.", "The soft cushion broke the man's fall.",
-    "The salt breeze came across from the sea.", "The girl at the booth sold fifty bonds.",
-    "The small pup gnawed a hole in the sock.", "The fish twisted and turned on the bent hook.",
-    "Press the pants and sew a button on the vest.", "The swan dive was far short of perfect.",
-    "The beauty of the view stunned the young boy.", "Two blue fish swam in the tank.",
-    "Her purse was full of useless trash.", "The colt reared and threw the tall rider.",
-    "It snowed, rained, and hailed the same morning.", "Read verse out loud for pleasure.",
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It's easy to tell the depth of a well.",
+    "These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls.",
+    "The juice of lemons makes fine punch.",
+    "The box was thrown beside the parked truck.",
+    "The hogs were fed chopped corn and garbage.",
+    "Four hours of steady work faced us.",
+    "A large size in stockings is hard to sell.",
+    "The boy was there when the sun rose.",
+    "A rod is used to catch pink salmon.",
+    "The source of the huge river is the clear spring.",
+    "Kick the ball straight and follow through.",
+    "Help the woman get back to her feet.",
+    "A pot of tea helps to pass the evening.",
+    "Smoky fires lack flame and heat.",
+    "The soft cushion broke the man's fall.",
+    "The salt breeze came across from the sea.",
+    "The girl at the booth sold fifty bonds.",
+    "The small pup gnawed a hole in the sock.",
+    "The fish twisted and turned on the bent hook.",
+    "Press the pants and sew a button on the vest.",
+    "The swan dive was far short of perfect.",
+    "The beauty of the view stunned the young boy.",
+    "Two blue fish swam in the tank.",
+    "Her purse was full of useless trash.",
+    "The colt reared and threw the tall rider.",
+    "It snowed, rained, and hailed the same morning.",
+    "Read verse out loud for pleasure.",
 ]
 
 # espeak-ng voices that a speaker encoder tells apart: chosen from 28 variants so that no two have
 # mean embeddings (speaker-resemblyzer) more alike than 0.72 in cosine — same-gender variants of
 # one base voice are near 0.9 and would be one "person"
 ESPEAK_SPEAKERS = [
-    ("en-us+m3", 40, 160), ("en+steph", 65, 160), ("en-us+f4", 85, 175), ("en+iven3", 50, 150),
-    ("en+Andy", 50, 160), ("en-us+klatt", 50, 150), ("en+boris", 50, 150), ("en+edward", 50, 150),
+    ("en-us+m3", 40, 160),
+    ("en+steph", 65, 160),
+    ("en-us+f4", 85, 175),
+    ("en+iven3", 50, 150),
+    ("en+Andy", 50, 160),
+    ("en-us+klatt", 50, 150),
+    ("en+boris", 50, 150),
+    ("en+edward", 50, 150),
 ]
 
 
@@ -64,15 +87,12 @@ class Conversation:
 
 def espeak(text: str, voice: str, pitch: int = 50, speed: int = 160) -> np.ndarray:
     """One utterance from espeak-ng, trimmed of its leading/trailing silence, at SAMPLE_RATE."""
-    import io
-
-    import soundfile as sf
-
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise MissingDependencyError("synthetic conversations need espeak-ng: apt-get install espeak-ng")
-    wav = subprocess.run([exe, "-v", voice, "-p", str(pitch), "-s", str(speed), "--stdout", text],
-                         capture_output=True, check=True).stdout
+    wav = subprocess.run(
+        [exe, "-v", voice, "-p", str(pitch), "-s", str(speed), "--stdout", text], capture_output=True, check=True
+    ).stdout
     x, sr = sf.read(io.BytesIO(wav), dtype="float32")
     x = resample(torch.from_numpy(x)[None], sr, SAMPLE_RATE)[0].numpy()
     loud = np.flatnonzero(np.abs(x) > 0.01 * np.abs(x).max())
@@ -92,8 +112,14 @@ def espeak_pools(n_speakers: int, n_utterances: int, rng: np.random.Generator) -
     return pools
 
 
-def folder_pools(root: Path, n_speakers: int, n_utterances: int, rng: np.random.Generator,
-                 pattern: str = "*.*", only: list[str] | None = None) -> dict[str, list[np.ndarray]]:
+def folder_pools(
+    root: Path,
+    n_speakers: int,
+    n_utterances: int,
+    rng: np.random.Generator,
+    pattern: str = "*.*",
+    only: list[str] | None = None,
+) -> dict[str, list[np.ndarray]]:
     """Utterances of ``n_speakers`` random speakers from ``root/<speaker>/<files>`` (e.g. RAVDESS),
     drawn from the sub-folders named in ``only`` if given."""
     speakers = sorted(d for d in Path(root).iterdir() if d.is_dir() and (only is None or d.name in only))
@@ -111,9 +137,17 @@ def folder_pools(root: Path, n_speakers: int, n_utterances: int, rng: np.random.
     return pools
 
 
-def build(pools: dict[str, list[np.ndarray]], n_turns: int, rng: np.random.Generator, *,
-          pause_s: tuple[float, float] = (0.2, 1.0), overlap_p: float = 0.15, overlap_s: tuple[float, float] = (0.3, 0.8),
-          lead_s: float = 0.5, noise_db: float = -50.0) -> Conversation:
+def build(
+    pools: dict[str, list[np.ndarray]],
+    n_turns: int,
+    rng: np.random.Generator,
+    *,
+    pause_s: tuple[float, float] = (0.2, 1.0),
+    overlap_p: float = 0.15,
+    overlap_s: tuple[float, float] = (0.3, 0.8),
+    lead_s: float = 0.5,
+    noise_db: float = -50.0,
+) -> Conversation:
     """Turns drawn from ``pools`` (never the same speaker twice in a row), mixed on one track."""
     names = list(pools)
     used = {n: 0 for n in names}

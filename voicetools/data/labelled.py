@@ -30,13 +30,30 @@ from ..errors import VoicetoolsError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 
-RAVDESS_EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",
-                    "06": "fearful", "07": "disgust", "08": "surprised"}
-CREMAD_EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy", "NEU": "neutral",
-                   "SAD": "sad"}
+RAVDESS_EMOTIONS = {
+    "01": "neutral",
+    "02": "calm",
+    "03": "happy",
+    "04": "sad",
+    "05": "angry",
+    "06": "fearful",
+    "07": "disgust",
+    "08": "surprised",
+}
+CREMAD_EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
 GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
-URBANSOUND8K_CLASSES = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
-                        "engine_idling", "gun_shot", "jackhammer", "siren", "street_music")
+URBANSOUND8K_CLASSES = (
+    "air_conditioner",
+    "car_horn",
+    "children_playing",
+    "dog_bark",
+    "drilling",
+    "engine_idling",
+    "gun_shot",
+    "jackhammer",
+    "siren",
+    "street_music",
+)
 READERS = ("urbansound8k", "esc50", "ravdess", "cremad", "gtzan", "folder")
 
 
@@ -79,9 +96,16 @@ class LabelledDataset:
         counts = {label: 0 for label in self.labels}
         for c in self.clips:
             counts[c.label] += 1
-        return {"name": self.name, "root": str(self.root), "clips": len(self.clips), "labels": self.labels,
-                "counts": counts, "fold_kind": self.fold_kind,
-                "groups": len({c.group for c in self.clips if c.group is not None}), "notes": self.notes}
+        return {
+            "name": self.name,
+            "root": str(self.root),
+            "clips": len(self.clips),
+            "labels": self.labels,
+            "counts": counts,
+            "fold_kind": self.fold_kind,
+            "groups": len({c.group for c in self.clips if c.group is not None}),
+            "notes": self.notes,
+        }
 
 
 def _need_dir(p: Path, what: str) -> Path:
@@ -118,7 +142,8 @@ def _int(value: str, path: Path, line: int, column: str) -> int:
         raise DatasetError(f"{path}: line {line}: {column} must be an integer, got {value!r}") from None
 
 
-def _audio_files(folder: Path) -> list[Path]:
+def audio_files(folder: Path) -> list[Path]:
+    """The audio files below ``folder``, sorted."""
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
 
 
@@ -133,8 +158,9 @@ def read_urbansound8k(root: str | Path) -> LabelledDataset:
         if not 1 <= fold <= 10:
             raise DatasetError(f"{meta}: line {line}: fold {fold} is outside 1..10")
         if r["class"] not in URBANSOUND8K_CLASSES:
-            raise DatasetError(f"{meta}: line {line}: unknown class {r['class']!r}; "
-                               f"UrbanSound8K has {list(URBANSOUND8K_CLASSES)}")
+            raise DatasetError(
+                f"{meta}: line {line}: unknown class {r['class']!r}; UrbanSound8K has {list(URBANSOUND8K_CLASSES)}"
+            )
         path = root / "audio" / f"fold{fold}" / r["slice_file_name"]
         _need_file(path, f"listed in {meta.name} line {line}")
         # slices of one freesound recording (fsID) share a fold by design; keep them grouped anyway
@@ -153,8 +179,9 @@ def read_esc50(root: str | Path) -> LabelledDataset:
         fold = _int(r["fold"], meta, line, "fold")
         target = _int(r["target"], meta, line, "target")
         if by_target.setdefault(target, r["category"]) != r["category"]:
-            raise DatasetError(f"{meta}: line {line}: target {target} is {r['category']!r} here but "
-                               f"{by_target[target]!r} earlier")
+            raise DatasetError(
+                f"{meta}: line {line}: target {target} is {r['category']!r} here but {by_target[target]!r} earlier"
+            )
         path = _need_file(root / "audio" / r["filename"], f"listed in {meta.name} line {line}")
         clips.append(Clip(path, r["category"], fold, r.get("src_file") or None))
     labels = [by_target[t] for t in sorted(by_target)]
@@ -176,7 +203,7 @@ def read_ravdess(root: str | Path, *, vocal_channel: str = "speech") -> Labelled
     wanted = {"speech": {"01"}, "song": {"02"}, "both": {"01", "02"}}[vocal_channel]
     clips = []
     for d in actors:
-        for p in _audio_files(d):
+        for p in audio_files(d):
             m = _RAVDESS_NAME.match(p.stem)
             if not m:
                 raise DatasetError(f"{p}: not a RAVDESS file name (MM-VV-EE-II-SS-RR-AA)")
@@ -201,7 +228,7 @@ def read_cremad(root: str | Path) -> LabelledDataset:
     """CREMA-D: ``AudioWAV/1001_DFA_ANG_XX.wav`` (speaker_sentence_emotion_level); group = speaker."""
     root = Path(root)
     folder = root / "AudioWAV" if (root / "AudioWAV").is_dir() else _need_dir(root, "CREMA-D audio")
-    files = [p for p in _audio_files(folder)]
+    files = [p for p in audio_files(folder)]
     if not files:
         raise DatasetError(f"{folder}: no audio files; CREMA-D is laid out as AudioWAV/1001_DFA_ANG_XX.wav")
     clips = []
@@ -241,7 +268,7 @@ def read_gtzan(root: str | Path, *, artists_csv: str | Path | None = None) -> La
     for d in genre_dirs:
         if d.name not in GTZAN_GENRES:
             raise DatasetError(f"{d}: unknown GTZAN genre folder {d.name!r}; expected {list(GTZAN_GENRES)}")
-        clips += [Clip(p, d.name) for p in _audio_files(d)]
+        clips += [Clip(p, d.name) for p in audio_files(d)]
     if not clips:
         raise DatasetError(f"{base}: the genre folders hold no audio files")
     notes, kind = [], "stratified"
@@ -252,15 +279,18 @@ def read_gtzan(root: str | Path, *, artists_csv: str | Path | None = None) -> La
                 fold_of[Path(line).name] = k
         unknown = [c.path for c in clips if c.path.name not in fold_of]
         kept = [Clip(c.path, c.label, fold_of[c.path.name]) for c in clips if c.path.name in fold_of]
-        notes.append(f"artist-filtered split from {', '.join(GTZAN_SPLIT_FILES)}; "
-                     f"{len(unknown)} clips outside it are left out")
+        notes.append(
+            f"artist-filtered split from {', '.join(GTZAN_SPLIT_FILES)}; {len(unknown)} clips outside it are left out"
+        )
         clips, kind = kept, "predefined"
     elif artists_csv is not None:
         clips = _apply_groups_csv(clips, Path(artists_csv), base, column="artist")
         kind = "group"
     else:
-        notes.append("no artist-filtered split given: random stratified folds share artists between "
-                     "training and test, so accuracy is optimistic")
+        notes.append(
+            "no artist-filtered split given: random stratified folds share artists between "
+            "training and test, so accuracy is optimistic"
+        )
     labels = sorted({c.label for c in clips})
     return LabelledDataset("gtzan", root, clips, labels, kind, notes)
 
@@ -291,7 +321,7 @@ def read_folder(root: str | Path, *, folds_csv: str | Path | None = None) -> Lab
         raise DatasetError(f"{root}: needs one folder per label (at least two), found {len(label_dirs)}")
     clips = []
     for d in label_dirs:
-        files = _audio_files(d)
+        files = audio_files(d)
         if not files:
             raise DatasetError(f"{d}: label folder holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
         clips += [Clip(p, d.name) for p in files]
@@ -337,8 +367,11 @@ def detect_layout(root: str | Path) -> str:
     if (root / "AudioWAV").is_dir() or any(_CREMAD_NAME.match(p.stem) for p in root.glob("*.wav")):
         return "cremad"
     for base in (root / "genres_original", root / "genres", root):
-        if base.is_dir() and {d.name for d in base.iterdir() if d.is_dir()} & set(GTZAN_GENRES) and \
-                {d.name for d in base.iterdir() if d.is_dir()} <= set(GTZAN_GENRES):
+        if (
+            base.is_dir()
+            and {d.name for d in base.iterdir() if d.is_dir()} & set(GTZAN_GENRES)
+            and {d.name for d in base.iterdir() if d.is_dir()} <= set(GTZAN_GENRES)
+        ):
             return "gtzan"
     return "folder"
 
@@ -353,5 +386,6 @@ def read_dataset(root: str | Path, *, layout: str = "auto", folds_csv: str | Pat
         return read_folder(root, folds_csv=folds_csv)
     if layout == "gtzan":
         return read_gtzan(root, artists_csv=folds_csv)
-    return {"urbansound8k": read_urbansound8k, "esc50": read_esc50, "ravdess": read_ravdess,
-            "cremad": read_cremad}[layout](root)
+    return {"urbansound8k": read_urbansound8k, "esc50": read_esc50, "ravdess": read_ravdess, "cremad": read_cremad}[
+        layout
+    ](root)

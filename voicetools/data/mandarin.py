@@ -55,7 +55,9 @@ def read_corpus(root: str | Path) -> list[Reading]:
             if name in audio:
                 items.append((audio[name], text.replace(" ", "")))
     else:
-        raise VoicetoolsError(f"{root}: neither transcripts.tsv nor transcript/aishell_transcript_v0.8.txt found; "
-                              "point at an AISHELL-1 folder as distributed")
+        raise VoicetoolsError(
+            f"{root}: neither transcripts.tsv nor transcript/aishell_transcript_v0.8.txt found; "
+            "point at an AISHELL-1 folder as distributed"
+        )
     out = [Reading(p, t.strip(), speaker_of(p.stem)) for p, t in items if p.exists() and t.strip()]
     return sorted(out, key=lambda r: r.name)

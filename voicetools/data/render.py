@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soxr
 
 from ..errors import MissingDependencyError, VoicetoolsError
 from .chorales import VOICES, Chorale, Note
@@ -74,25 +75,33 @@ def version_of(chorale: Chorale, index: int) -> Version:
     return Version(int(rng.choice(options)), 60.0 / bpm, seed)
 
 
-def _transposed(notes: list[Note], k: int) -> list[Note]:
+def transposed(notes: list[Note], k: int) -> list[Note]:
+    """``notes`` moved by ``k`` semitones."""
     return [Note(n.start_q, n.dur_q, n.pitch + k, n.lyric) for n in notes]
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
+def normalise(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled so that its active samples (above -60 dB of the peak) have an RMS of ``STEM_RMS``."""
     active = np.abs(x) > 1e-3 * (np.abs(x).max() + 1e-12)
     rms = np.sqrt(np.mean(x[active] ** 2)) if active.any() else 0.0
     return (x * (STEM_RMS / rms) if rms > 0 else x).astype(np.float32)
 
 
-def fluidsynth_render(pm, sample_rate: int, *, gain: float = 2.0, render_sr: int = 22050,
-                      soundfont: str | None = None, sample_format: str | None = None) -> np.ndarray:
+def fluidsynth_render(
+    pm,
+    sample_rate: int,
+    *,
+    gain: float = 2.0,
+    render_sr: int = 22050,
+    soundfont: str | None = None,
+    sample_format: str | None = None,
+) -> np.ndarray:
     """A ``pretty_midi.PrettyMIDI`` rendered by FluidSynth: mono float32 at ``sample_rate``.
 
     ``soundfont`` defaults to FluidR3_GM (which renders quietly, hence the default gain of 2); a
     MuseScore General soundfont is refused. ``sample_format="float"`` writes a float WAV, which
     never clips, for soundfonts louder than FluidR3."""
     import soundfile as sf
-    import soxr
 
     font = check_soundfont(soundfont or soundfont_path())
     if shutil.which("fluidsynth") is None:
@@ -108,9 +117,28 @@ def fluidsynth_render(pm, sample_rate: int, *, gain: float = 2.0, render_sr: int
         mid, wav = Path(tmp) / "render.mid", Path(tmp) / "render.wav"
         pm.write(str(mid))
         try:
-            subprocess.run(["fluidsynth", "-ni", "-g", f"{gain:g}", "-R", "0", "-C", "0", "-r", str(render_sr),
-                            *fmt, "-F", str(wav), font, str(mid)], check=True, capture_output=True,
-                           timeout=60.0 + 2.0 * length_s)
+            subprocess.run(
+                [
+                    "fluidsynth",
+                    "-ni",
+                    "-g",
+                    f"{gain:g}",
+                    "-R",
+                    "0",
+                    "-C",
+                    "0",
+                    "-r",
+                    str(render_sr),
+                    *fmt,
+                    "-F",
+                    str(wav),
+                    font,
+                    str(mid),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=60.0 + 2.0 * length_s,
+            )
         except subprocess.TimeoutExpired:
             raise VoicetoolsError(f"FluidSynth did not finish a {length_s:.0f} s MIDI render in time") from None
         audio, _ = sf.read(wav, dtype="float32", always_2d=True)
@@ -122,12 +150,11 @@ def soundfont_path() -> str:
     for p in SOUNDFONT_PATHS:
         if Path(p).exists():
             return p
-    raise MissingDependencyError(
-        "FluidR3_GM.sf2 not found: apt-get install fluidsynth fluid-soundfont-gm"
-    )
+    raise MissingDependencyError("FluidR3_GM.sf2 not found: apt-get install fluidsynth fluid-soundfont-gm")
 
 
 # --- soundfonts ---------------------------------------------------------------------------------
+
 
 def _riff_chunks(f, end: int):
     """(id, data offset, size) of each RIFF chunk from the file position up to ``end``."""
@@ -139,10 +166,14 @@ def _riff_chunks(f, end: int):
 
 
 # SF2 records (SoundFont 2.04, section 7) and the generators the key ranges need (section 8.1.2)
-_HEADER = {b"phdr": [("name", "S20"), ("program", "<u2"), ("bank", "<u2"), ("bag", "<u2"), ("rest", "V12")],
-           b"inst": [("name", "S20"), ("bag", "<u2")],
-           b"pbag": [("gen", "<u2"), ("mod", "<u2")], b"ibag": [("gen", "<u2"), ("mod", "<u2")],
-           b"pgen": [("oper", "<u2"), ("amount", "<u2")], b"igen": [("oper", "<u2"), ("amount", "<u2")]}
+_HEADER = {
+    b"phdr": [("name", "S20"), ("program", "<u2"), ("bank", "<u2"), ("bag", "<u2"), ("rest", "V12")],
+    b"inst": [("name", "S20"), ("bag", "<u2")],
+    b"pbag": [("gen", "<u2"), ("mod", "<u2")],
+    b"ibag": [("gen", "<u2"), ("mod", "<u2")],
+    b"pgen": [("oper", "<u2"), ("amount", "<u2")],
+    b"igen": [("oper", "<u2"), ("amount", "<u2")],
+}
 _INSTRUMENT, _KEY_RANGE, _SAMPLE = 41, 43, 53
 
 
@@ -164,7 +195,7 @@ def _zone_keys(bags, gens, first: int, last: int, link: int) -> list[tuple[set, 
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def soundfont_info(path: str) -> tuple[str, dict]:
     """(name inside the file, {(bank, program): frozenset of the MIDI keys it sounds}) of an SF2/SF3 soundfont.
 
@@ -175,11 +206,11 @@ def soundfont_info(path: str) -> tuple[str, dict]:
         riff, size, kind = struct.unpack("<4sI4s", f.read(12))
         if riff != b"RIFF" or kind != b"sfbk":
             raise VoicetoolsError(f"{path} is not a SoundFont (SF2/SF3) file")
-        for cid, start, size in _riff_chunks(f, 8 + size):
+        for cid, start, chunk_size in _riff_chunks(f, 8 + size):
             if cid != b"LIST":
                 continue
             f.read(4)  # INFO, sdta or pdta
-            for sub, _, sub_size in _riff_chunks(f, start + size):
+            for sub, _, sub_size in _riff_chunks(f, start + chunk_size):
                 if sub == b"INAM":
                     name = f.read(sub_size).split(b"\0")[0].decode("latin-1")
                 elif sub in _HEADER:
@@ -187,9 +218,12 @@ def soundfont_info(path: str) -> tuple[str, dict]:
     if set(tables) != set(_HEADER):
         return name, {}  # no preset tables: nothing to play
     inst, phdr = tables[b"inst"], tables[b"phdr"]
-    inst_keys = [set().union(*[k for k, _ in _zone_keys(tables[b"ibag"], tables[b"igen"], inst[i]["bag"],
-                                                        inst[i + 1]["bag"], _SAMPLE)])
-                 for i in range(len(inst) - 1)]  # the last record of each table is a terminal one
+    inst_keys = [
+        set().union(
+            *[k for k, _ in _zone_keys(tables[b"ibag"], tables[b"igen"], inst[i]["bag"], inst[i + 1]["bag"], _SAMPLE)]
+        )
+        for i in range(len(inst) - 1)
+    ]  # the last record of each table is a terminal one
     presets = {}
     for p in range(len(phdr) - 1):
         zones = _zone_keys(tables[b"pbag"], tables[b"pgen"], phdr[p]["bag"], phdr[p + 1]["bag"], _INSTRUMENT)
@@ -214,8 +248,10 @@ def check_soundfont(path) -> str:
     """``path`` resolved, or an error for a MuseScore General soundfont: those are kept for testing,
     so audio rendered with them must never reach training data."""
     if is_musescore(path):
-        raise VoicetoolsError(f"{path} is a MuseScore General soundfont: it is kept for testing, "
-                              f"never used to render (choose one of {USABLE_SOUNDFONTS})")
+        raise VoicetoolsError(
+            f"{path} is a MuseScore General soundfont: it is kept for testing, "
+            f"never used to render (choose one of {USABLE_SOUNDFONTS})"
+        )
     return os.path.realpath(path)
 
 
@@ -245,7 +281,7 @@ def render_fluidsynth(chorale: Chorale, version: Version, *, sample_rate: int) -
         prog = int(rng.choice(VOICE_PROGRAMS, p=PROGRAM_WEIGHTS))
         inst = pretty_midi.Instrument(program=prog, name=voice)
         base_vel = rng.integers(70, 110)
-        for n in _transposed(chorale.parts[voice], version.transpose):
+        for n in transposed(chorale.parts[voice], version.transpose):
             start = i * slot_s + n.start_q * spq
             end = start + n.dur_q * spq * rng.uniform(0.9, 1.0)
             vel = int(np.clip(base_vel + rng.integers(-12, 13), 30, 127))
@@ -257,7 +293,7 @@ def render_fluidsynth(chorale: Chorale, version: Version, *, sample_rate: int) -
     for i in range(4):
         seg = audio[i * slot : i * slot + n]
         stems[i, : len(seg)] = seg
-    return np.stack([_normalise(s) for s in stems])
+    return np.stack([normalise(s) for s in stems])
 
 
 def render_singing(chorale: Chorale, version: Version, *, sample_rate: int) -> np.ndarray:
@@ -266,11 +302,17 @@ def render_singing(chorale: Chorale, version: Version, *, sample_rate: int) -> n
     spq = version.seconds_per_quarter
     length_s = chorale.length_q * spq + 1.0
     stems = [
-        sing_section(_transposed(chorale.parts[v], version.transpose), voice=v, sample_rate=sample_rate,
-                     length_s=length_s, seconds_per_quarter=spq, rng=rng)
+        sing_section(
+            transposed(chorale.parts[v], version.transpose),
+            voice=v,
+            sample_rate=sample_rate,
+            length_s=length_s,
+            seconds_per_quarter=spq,
+            rng=rng,
+        )
         for v in VOICES
     ]
-    return np.stack([_normalise(s) for s in stems])
+    return np.stack([normalise(s) for s in stems])
 
 
 # --- the ensemble: sustained GM instruments from every usable soundfont ---------------------------
@@ -285,6 +327,7 @@ LEAD_S = 0.1  # silence before each slot, so that an onset played early still fa
 @dataclass(frozen=True)
 class Player:
     """One instrument of a section: a GM program (bank 0) of one soundfont, ``cents`` out of tune."""
+
     soundfont: str
     program: int
     cents: float
@@ -294,6 +337,7 @@ class Player:
 @dataclass(frozen=True)
 class Section:
     """Who plays one part and how loosely: onsets off by up to ``spread_s``, level ridden by up to ±``ride_db``."""
+
     players: tuple[Player, ...]
     spread_s: float
     ride_db: float
@@ -306,12 +350,17 @@ def _draw_program(rng: np.random.Generator, fonts, pitches: set) -> tuple[str, i
     families = list(FAMILIES.values())
     for _ in range(200):
         program = int(rng.choice(families[rng.integers(len(families))]))
-        having = [sf for sf, presets in fonts if pitches <= presets.get((0, program), frozenset())
-                  and (Path(sf).name, program) not in OUT_OF_TUNE]
+        having = [
+            sf
+            for sf, presets in fonts
+            if pitches <= presets.get((0, program), frozenset()) and (Path(sf).name, program) not in OUT_OF_TUNE
+        ]
         if having:
             return having[rng.integers(len(having))], program
-    raise MissingDependencyError(f"no usable soundfont plays MIDI notes {min(pitches)}-{max(pitches)} "
-                                 "with a sustained program: apt-get install fluid-soundfont-gm")
+    raise MissingDependencyError(
+        f"no usable soundfont plays MIDI notes {min(pitches)}-{max(pitches)} "
+        "with a sustained program: apt-get install fluid-soundfont-gm"
+    )
 
 
 def ensemble_plan(chorale: Chorale, version: Version, soundfonts=None) -> tuple[Section, ...]:
@@ -364,7 +413,7 @@ def ensemble_midis(chorale: Chorale, version: Version, plan) -> tuple[dict, floa
     slot_s = LEAD_S + chorale.length_q * spq + 3.0
     midis = {}
     for i, (voice, section) in enumerate(zip(VOICES, plan)):
-        notes = _transposed(chorale.parts[voice], version.transpose)
+        notes = transposed(chorale.parts[voice], version.transpose)
         for player in section.players:
             pm, slots = midis.setdefault(player.soundfont, (pretty_midi.PrettyMIDI(initial_tempo=60.0 / spq), []))
             t0 = len(slots) * slot_s
@@ -400,9 +449,9 @@ def render_ensemble(chorale: Chorale, version: Version, *, sample_rate: int, pla
         for k, (i, player) in enumerate(slots):
             seg = audio[k * slot + lead : k * slot + lead + n]
             # each player loudness-matched first: soundfonts differ in level by more than the balance wanted
-            stems[i, : len(seg)] += _normalise(seg) * np.float32(10 ** (player.level_db / 20))
+            stems[i, : len(seg)] += normalise(seg) * np.float32(10 ** (player.level_db / 20))
     rng = np.random.default_rng(version.seed + 5)
-    return np.stack([_normalise(s * _ride(n, sample_rate, sec.ride_db, rng)) for s, sec in zip(stems, plan)])
+    return np.stack([normalise(s * _ride(n, sample_rate, sec.ride_db, rng)) for s, sec in zip(stems, plan)])
 
 
 def render(chorale: Chorale, version: Version, renderer: str, *, sample_rate: int) -> np.ndarray:

@@ -25,6 +25,7 @@ SPEED_OF_SOUND = 343.0
 @dataclass(frozen=True)
 class Room:
     """Impulse responses (parts, taps) from each part's place to the microphone, and the geometry."""
+
     rirs: np.ndarray
     sources: np.ndarray  # (parts, 3) metres
     mic: np.ndarray  # (3,) metres
@@ -40,8 +41,9 @@ def _place(size: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarr
     radius = rng.uniform(0.5, min(3.0, size[1] / 2 - 0.5))
     angles = rng.uniform(0, 2 * np.pi, n)
     r = radius * np.sqrt(rng.uniform(0.1, 1.0, n))
-    sources = np.stack([centre[0] + r * np.cos(angles), centre[1] + r * np.sin(angles),
-                        rng.uniform(1.0, 1.9, n)], axis=1)
+    sources = np.stack(
+        [centre[0] + r * np.cos(angles), centre[1] + r * np.sin(angles), rng.uniform(1.0, 1.9, n)], axis=1
+    )
     sources = np.clip(sources, lo, hi)
     for _ in range(50):
         a = rng.uniform(0, 2 * np.pi)
@@ -72,8 +74,15 @@ def image_source_room(n: int, sample_rate: int, rng: np.random.Generator) -> Roo
     rt60 = rng.uniform(*RT60_S)
     size = _size(rt60, rng)
     absorption, order = pra.inverse_sabine(rt60, size)
-    room = pra.ShoeBox(size, fs=sample_rate, materials=pra.Material(absorption), max_order=min(order, MAX_ORDER),
-                       air_absorption=False, ray_tracing=False, use_rand_ism=False)
+    room = pra.ShoeBox(
+        size,
+        fs=sample_rate,
+        materials=pra.Material(absorption),
+        max_order=min(order, MAX_ORDER),
+        air_absorption=False,
+        ray_tracing=False,
+        use_rand_ism=False,
+    )
     sources, mic = _place(size, n, rng)
     for s in sources:
         room.add_source(s)

@@ -22,9 +22,10 @@ import numpy as np
 import torch
 
 from ..audio.augment import random_eq, reverberate, room_impulse_response
-from .chorales import load_chorale, split_names
-from .render import RENDERERS, STEM_RENDERERS, render, version_of
+from .chorales import VOICES, load_chorale, split_names
+from .render import RENDERERS, STEM_RENDERERS, normalise, render, transposed, version_of
 from .rooms import RoomPool, coloured_noise, random_room
+from .singing import Singer, sing
 from .stemfiles import StemCrops, random_level, render_splits, save_stems, stem_path
 
 SAMPLE_RATE = 8000
@@ -51,18 +52,35 @@ def _render_one(args):
     return save_stems(path, new if old is None else np.concatenate([np.asarray(old), new]))
 
 
-def build(out_dir: Path, splits=("train", "valid"), versions: int = 1, jobs: int = 2,
-          sample_rate: int = SAMPLE_RATE, limit: int | None = None) -> list[Path]:
+def build(
+    out_dir: Path,
+    splits=("train", "valid"),
+    versions: int = 1,
+    jobs: int = 2,
+    sample_rate: int = SAMPLE_RATE,
+    limit: int | None = None,
+) -> list[Path]:
     """Render all chorale versions (the first ``limit`` chorales) of the given splits into
     ``out_dir/<split>/``; resumable."""
-    return render_splits(out_dir, splits, _render_one,
-                         lambda split, d: [(n, v, d, sample_rate) for v in range(versions)
-                                           for n in split_names(split)[:limit]],
-                         jobs=jobs)
+    return render_splits(
+        out_dir,
+        splits,
+        _render_one,
+        lambda split, d: [(n, v, d, sample_rate) for v in range(versions) for n in split_names(split)[:limit]],
+        jobs=jobs,
+    )
 
 
-def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb_p: float = 0.7,
-        mixed_p: float = 0.7, recording: bool = False, rooms: RoomPool | None = None):
+def mix(
+    stems: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    sample_rate: int,
+    reverb_p: float = 0.7,
+    mixed_p: float = 0.7,
+    recording: bool = False,
+    rooms: RoomPool | None = None,
+):
     """One mixture from (renderer, voice, samples) stems: returns (mixture (samples,), targets (4, samples)).
 
     With probability ``mixed_p`` each part draws its own renderer; otherwise one renderer sings all
@@ -82,8 +100,14 @@ def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb
     return random_level(parts, rng, peak=0.5)
 
 
-def record(parts: np.ndarray, rng: np.random.Generator, *, sample_rate: int, reverb_p: float = 0.7,
-           rooms: RoomPool | None = None):
+def record(
+    parts: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    sample_rate: int,
+    reverb_p: float = 0.7,
+    rooms: RoomPool | None = None,
+):
     """Parts (4, samples) as one microphone in a room hears them: returns (mixture, targets (4, samples)).
 
     A balance in ``RECORDING_GAIN_DB``; with probability ``reverb_p`` each part at its own place in
@@ -110,10 +134,23 @@ def record(parts: np.ndarray, rng: np.random.Generator, *, sample_rate: int, rev
 class SATBMixtures(StemCrops):
     """Endless random crops of dynamically mixed chorales from rendered ``.npy`` files."""
 
-    def __init__(self, files, *, segment_s: float = 4.0, sample_rate: int = SAMPLE_RATE, seed: int = 0,
-                 mixed_p: float = 0.7, recording: bool = True):
-        super().__init__(files, segment_s=segment_s, sample_rate=sample_rate, seed=seed,
-                         missing="no rendered chorales found; run python -m voicetools.data.satb first")
+    def __init__(
+        self,
+        files,
+        *,
+        segment_s: float = 4.0,
+        sample_rate: int = SAMPLE_RATE,
+        seed: int = 0,
+        mixed_p: float = 0.7,
+        recording: bool = True,
+    ):
+        super().__init__(
+            files,
+            segment_s=segment_s,
+            sample_rate=sample_rate,
+            seed=seed,
+            missing="no rendered chorales found; run python -m voicetools.data.satb first",
+        )
         self.mixed_p, self.recording = mixed_p, recording
         self.rooms = RoomPool()  # copied into each data-loader worker: rooms per worker
 
@@ -132,8 +169,14 @@ class SATBMixtures(StemCrops):
     def __iter__(self):
         rng = self.worker_rng()
         while True:
-            mixture, targets = mix(self.crop(rng), rng, sample_rate=self.sample_rate, mixed_p=self.mixed_p,
-                                   recording=self.recording, rooms=self.rooms)
+            mixture, targets = mix(
+                self.crop(rng),
+                rng,
+                sample_rate=self.sample_rate,
+                mixed_p=self.mixed_p,
+                recording=self.recording,
+                rooms=self.rooms,
+            )
             yield torch.from_numpy(mixture[None]), torch.from_numpy(targets)
 
 
@@ -157,20 +200,31 @@ def one_singer_each(name: str, *, seconds: float, sample_rate: int, notes_before
     """(mixture (samples,), parts (4, samples)) of chorale ``name`` (version 0): its first ``seconds``
     sung by one random synthetic singer per part, dry, with the seeded gains of ``test_mixtures``.
     Only notes starting before ``notes_before_s`` (default ``seconds``) are sung."""
-    from .chorales import VOICES
-    from .render import _normalise, _transposed
-    from .singing import Singer, sing
-
     c = load_chorale(name)
     v = version_of(c, 0)
     rng = np.random.default_rng(v.seed + 2)
     spq = v.seconds_per_quarter
     until = seconds if notes_before_s is None else notes_before_s
-    stems = [_normalise(sing([m for m in _transposed(c.parts[voice], v.transpose) if m.start_q * spq < until],
-                             voice=voice, sample_rate=sample_rate, length_s=seconds, seconds_per_quarter=spq,
-                             rng=rng, singer=Singer.random(voice, rng))) for voice in VOICES]
-    return mix(np.stack(stems)[None], np.random.default_rng([v.seed, RENDERERS.index("singing")]),
-               sample_rate=sample_rate, reverb_p=0.0)
+    stems = [
+        normalise(
+            sing(
+                [m for m in transposed(c.parts[voice], v.transpose) if m.start_q * spq < until],
+                voice=voice,
+                sample_rate=sample_rate,
+                length_s=seconds,
+                seconds_per_quarter=spq,
+                rng=rng,
+                singer=Singer.random(voice, rng),
+            )
+        )
+        for voice in VOICES
+    ]
+    return mix(
+        np.stack(stems)[None],
+        np.random.default_rng([v.seed, RENDERERS.index("singing")]),
+        sample_rate=sample_rate,
+        reverb_p=0.0,
+    )
 
 
 def main(argv=None):

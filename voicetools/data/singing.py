@@ -80,7 +80,7 @@ class Singer:
     delay_s: float = 0.0
 
     @classmethod
-    def random(cls, voice: str, rng: np.random.Generator) -> "Singer":
+    def random(cls, voice: str, rng: np.random.Generator) -> Singer:
         u = rng.uniform
         return cls(
             voice=voice,
@@ -104,7 +104,7 @@ def _smooth_noise(rng, n, sr, rate_hz):
     return np.interp(np.arange(n), np.linspace(0, n, knots), rng.standard_normal(knots))
 
 
-def _envelope_db(freqs_hz, formants, tilt_db_per_oct):
+def envelope_db(freqs_hz, formants, tilt_db_per_oct):
     """Vowel spectral envelope in dB at the given frequencies (shape (frames, harmonics))."""
     f = freqs_hz[..., None]
     centers, amps_db, bws = (np.asarray(x, dtype=float)[None, None, :] for x in formants)
@@ -114,8 +114,18 @@ def _envelope_db(freqs_hz, formants, tilt_db_per_oct):
     return 20 * np.log10(lin + 1e-6) + tilt
 
 
-def sing(notes, *, voice: str, sample_rate: int, length_s: float, seconds_per_quarter: float,
-         rng: np.random.Generator, singer: Singer | None = None, vowels=None, bends=None) -> np.ndarray:
+def sing(
+    notes,
+    *,
+    voice: str,
+    sample_rate: int,
+    length_s: float,
+    seconds_per_quarter: float,
+    rng: np.random.Generator,
+    singer: Singer | None = None,
+    vowels=None,
+    bends=None,
+) -> np.ndarray:
     """Sing ``notes`` (objects with start_q, dur_q, pitch, lyric) as one singer; mono float32.
 
     ``vowels`` fixes the vowel per note (shared by a section); otherwise it comes from the lyrics.
@@ -187,7 +197,7 @@ def sing(notes, *, voice: str, sample_rate: int, length_s: float, seconds_per_qu
         fr, am, bw = table[v]
         formants = (np.asarray(fr) * singer.formant_scale, am, np.asarray(bw) * singer.bandwidth_scale)
         hf = f0[frames[sel], None] * k[None, :]
-        env_frames[sel] = _envelope_db(hf, formants, singer.tilt_db_per_oct)
+        env_frames[sel] = envelope_db(hf, formants, singer.tilt_db_per_oct)
     # smooth vowel changes over ~40 ms so formants glide instead of jumping
     win = np.hanning(9)
     win /= win.sum()
@@ -220,8 +230,16 @@ def sing(notes, *, voice: str, sample_rate: int, length_s: float, seconds_per_qu
     return out.astype(np.float32)
 
 
-def sing_section(notes, *, voice: str, sample_rate: int, length_s: float,
-                 seconds_per_quarter: float, rng: np.random.Generator, n_singers: int | None = None) -> np.ndarray:
+def sing_section(
+    notes,
+    *,
+    voice: str,
+    sample_rate: int,
+    length_s: float,
+    seconds_per_quarter: float,
+    rng: np.random.Generator,
+    n_singers: int | None = None,
+) -> np.ndarray:
     """A choir section: 1–3 singers on the same notes and vowels, slightly detuned and out of time."""
     n_singers = n_singers or int(rng.integers(1, 4))
     vowels = [vowel_of(nt.lyric, rng) for nt in notes]
@@ -231,6 +249,14 @@ def sing_section(notes, *, voice: str, sample_rate: int, length_s: float,
         if i:
             singer.detune_cents = rng.uniform(-12, 12)
             singer.delay_s = rng.uniform(0, 0.03)
-        out += sing(notes, voice=voice, sample_rate=sample_rate, length_s=length_s,
-                    seconds_per_quarter=seconds_per_quarter, rng=rng, singer=singer, vowels=vowels)
+        out += sing(
+            notes,
+            voice=voice,
+            sample_rate=sample_rate,
+            length_s=length_s,
+            seconds_per_quarter=seconds_per_quarter,
+            rng=rng,
+            singer=singer,
+            vowels=vowels,
+        )
     return out / np.sqrt(n_singers)

@@ -4,12 +4,13 @@ in parallel and resumably, and read back as memory-mapped random crops."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 
 def stem_path(out_dir: Path, name: str, index: int) -> Path:
@@ -26,8 +27,6 @@ def save_stems(path: Path, stems: np.ndarray) -> Path:
 def render_splits(out_dir: Path, splits, render_one: Callable, work_of: Callable, *, jobs: int) -> list[Path]:
     """``render_one(item) -> path`` in ``jobs`` processes for every item of ``work_of(split, folder)``,
     split by split into ``out_dir/<split>/``; files already there are skipped by ``render_one``."""
-    from tqdm import tqdm
-
     paths = []
     for split in splits:
         d = Path(out_dir) / split

@@ -16,6 +16,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from .labelled import CREMAD_EMOTIONS, GTZAN_GENRES, RAVDESS_EMOTIONS
 
@@ -23,8 +24,9 @@ LAYOUTS = ("urbansound8k", "esc50", "ravdess", "cremad", "gtzan", "folder")
 N_KINDS = 6
 
 
-def toy_signal(kind: int, rng: np.random.Generator, *, sample_rate: int = 8000, seconds: float = 1.0,
-               group_scale: float = 1.0) -> np.ndarray:
+def toy_signal(
+    kind: int, rng: np.random.Generator, *, sample_rate: int = 8000, seconds: float = 1.0, group_scale: float = 1.0
+) -> np.ndarray:
     """One clip of signal class ``kind`` (0..5), float32 in [-1, 1]."""
     n = int(seconds * sample_rate)
     t = np.arange(n) / sample_rate
@@ -50,15 +52,21 @@ def toy_signal(kind: int, rng: np.random.Generator, *, sample_rate: int = 8000, 
 
 
 def _write(path: Path, x: np.ndarray, sample_rate: int) -> None:
-    import soundfile as sf
-
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), x, sample_rate, subtype="PCM_16")
 
 
-def make_toy_dataset(root: str | Path, layout: str, *, n_classes: int = 3, n_groups: int = 4,
-                     clips_per_group: int = 2, sample_rate: int = 8000, seconds: float = 1.0,
-                     seed: int = 0) -> Path:
+def make_toy_dataset(
+    root: str | Path,
+    layout: str,
+    *,
+    n_classes: int = 3,
+    n_groups: int = 4,
+    clips_per_group: int = 2,
+    sample_rate: int = 8000,
+    seconds: float = 1.0,
+    seed: int = 0,
+) -> Path:
     """Write a toy dataset under ``root`` in ``layout``; returns ``root``.
 
     ``n_groups`` are the folds (UrbanSound8K, ESC-50, folder CSV), actors (RAVDESS), speakers
@@ -84,8 +92,18 @@ def make_toy_dataset(root: str | Path, layout: str, *, n_classes: int = 3, n_gro
                     fs = 1000 + 100 * g + 10 * c + j
                     name = f"{fs}-{c}-0-{j}.wav"
                     _write(root / "audio" / f"fold{g + 1}" / name, clip(kinds[c], g), sample_rate)
-                    rows.append({"slice_file_name": name, "fsID": fs, "start": 0.0, "end": seconds, "salience": 1,
-                                 "fold": g + 1, "classID": c, "class": classes[c]})
+                    rows.append(
+                        {
+                            "slice_file_name": name,
+                            "fsID": fs,
+                            "start": 0.0,
+                            "end": seconds,
+                            "salience": 1,
+                            "fold": g + 1,
+                            "classID": c,
+                            "class": classes[c],
+                        }
+                    )
         _csv(root / "metadata" / "UrbanSound8K.csv", rows)
     elif layout == "esc50":
         classes = ["dog", "rain", "siren", "clock_tick", "crow", "wind"]
@@ -96,8 +114,17 @@ def make_toy_dataset(root: str | Path, layout: str, *, n_classes: int = 3, n_gro
                     src = 100000 + 1000 * g + 10 * c + j
                     name = f"{g + 1}-{src}-A-{c}.wav"
                     _write(root / "audio" / name, clip(kinds[c], g), sample_rate)
-                    rows.append({"filename": name, "fold": g + 1, "target": c, "category": classes[c],
-                                 "esc10": "False", "src_file": src, "take": "A"})
+                    rows.append(
+                        {
+                            "filename": name,
+                            "fold": g + 1,
+                            "target": c,
+                            "category": classes[c],
+                            "esc10": "False",
+                            "src_file": src,
+                            "take": "A",
+                        }
+                    )
         _csv(root / "meta" / "esc50.csv", rows)
     elif layout == "ravdess":
         codes = list(RAVDESS_EMOTIONS)[:n_classes]
@@ -120,7 +147,7 @@ def make_toy_dataset(root: str | Path, layout: str, *, n_classes: int = 3, n_gro
         n = {g: 0 for g in genres}
         for g in range(n_groups):
             for c, genre in enumerate(genres):
-                for j in range(clips_per_group):
+                for _ in range(clips_per_group):
                     name = f"{genre}.{n[genre]:05d}.wav"
                     n[genre] += 1
                     _write(root / "genres_original" / genre / name, clip(c, g), sample_rate)
@@ -157,8 +184,16 @@ def main(argv=None):
     ap.add_argument("--sample-rate", type=int, default=8000)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
-    make_toy_dataset(a.out, a.layout, n_classes=a.classes, n_groups=a.groups, clips_per_group=a.clips_per_group,
-                     sample_rate=a.sample_rate, seconds=a.seconds, seed=a.seed)
+    make_toy_dataset(
+        a.out,
+        a.layout,
+        n_classes=a.classes,
+        n_groups=a.groups,
+        clips_per_group=a.clips_per_group,
+        sample_rate=a.sample_rate,
+        seconds=a.seconds,
+        seed=a.seed,
+    )
     print(a.out)
 
 

@@ -62,9 +62,14 @@ def main(argv=None):
     model = SpeakerLSTM()
     model.load_state_dict(read_state(args.source))
     model.eval()
-    save_checkpoint(model, args.out, task="speaker-embedding", architecture="SpeakerLSTM",
-                    origin="Resemblyzer 0.1.4 pretrained.pt (GE2E d-vector encoder), Apache-2.0",
-                    license="Apache-2.0")
+    save_checkpoint(
+        model,
+        args.out,
+        task="speaker-embedding",
+        architecture="SpeakerLSTM",
+        origin="Resemblyzer 0.1.4 pretrained.pt (GE2E d-vector encoder), Apache-2.0",
+        license="Apache-2.0",
+    )
     if args.out.resolve().parent == CHECKPOINT_DIR:
         register_checkpoint(args.out.name)
     diff = compare_with_resemblyzer(model)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ..errors import ParameterError
+from .diarize import diarize, read_rttm
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 COLLARS = (0.0, 0.25)
@@ -23,8 +24,11 @@ def find_pairs(root) -> list[tuple[str, Path, Path]]:
     if not root.is_dir():
         raise ParameterError(f"{root} is not a folder of audio files and RTTMs")
     rttms = {p.stem: p for p in sorted(root.rglob("*.rttm"))}
-    pairs = [(p.stem, p, rttms[p.stem]) for p in sorted(root.rglob("*")) if p.suffix.lower() in AUDIO_SUFFIXES
-             and p.stem in rttms]
+    pairs = [
+        (p.stem, p, rttms[p.stem])
+        for p in sorted(root.rglob("*"))
+        if p.suffix.lower() in AUDIO_SUFFIXES and p.stem in rttms
+    ]
     if not pairs:
         raise ParameterError(f"{root}: no audio file with a same-named .rttm (expected e.g. audio/x.wav + rttm/x.rttm)")
     return pairs
@@ -52,8 +56,14 @@ class Scorer:
     def add(self, uri: str, reference_turns, result, seconds: float) -> dict:
         ref, hyp = annotation(reference_turns, uri), result.to_annotation(uri)
         uem = whole_file(result.duration_s)
-        row = {"uri": uri, "duration_s": result.duration_s, "speakers_ref": len(ref.labels()),
-               "speakers_hyp": len(hyp.labels()), "seconds": seconds, "rtf": seconds / max(result.duration_s, 1e-9)}
+        row = {
+            "uri": uri,
+            "duration_s": result.duration_s,
+            "speakers_ref": len(ref.labels()),
+            "speakers_hyp": len(hyp.labels()),
+            "seconds": seconds,
+            "rtf": seconds / max(result.duration_s, 1e-9),
+        }
         for c, m in self.der.items():
             row[f"der_collar_{c:g}"] = float(m(ref, hyp, uem=uem))
         row["jer"] = float(self.jer(ref, hyp, uem=uem))
@@ -66,7 +76,8 @@ class Scorer:
         out["files"] = len(self.files)
         out["speaker_count_exact"] = sum(r["speakers_ref"] == r["speakers_hyp"] for r in self.files)
         out["speaker_count_abs_error"] = sum(abs(r["speakers_ref"] - r["speakers_hyp"]) for r in self.files) / max(
-            1, len(self.files))
+            1, len(self.files)
+        )
         audio = sum(r["duration_s"] for r in self.files)
         out["rtf"] = sum(r["seconds"] for r in self.files) / max(audio, 1e-9)
         return out
@@ -81,8 +92,6 @@ def whole_file(duration_s: float):
 
 def evaluate_folder(root, *, oracle_speakers: bool = False, callback=None, **diarize_kwargs) -> dict:
     """Diarize every (audio, rttm) pair under ``root`` and score it."""
-    from . import diarize, read_rttm
-
     scorer = Scorer()
     pairs = find_pairs(root)
     for i, (uri, audio, rttm) in enumerate(pairs):
@@ -99,9 +108,13 @@ def evaluate_folder(root, *, oracle_speakers: bool = False, callback=None, **dia
 def format_report(report: dict) -> str:
     rows = ["| file | min | speakers (ref/found) | DER | DER (0.25 s collar) | JER |", "|---|---|---|---|---|---|"]
     for r in report["files"]:
-        rows.append(f"| {r['uri']} | {r['duration_s'] / 60:.1f} | {r['speakers_ref']}/{r['speakers_hyp']} | "
-                    f"{r['der_collar_0']:.3f} | {r['der_collar_0.25']:.3f} | {r['jer']:.3f} |")
+        rows.append(
+            f"| {r['uri']} | {r['duration_s'] / 60:.1f} | {r['speakers_ref']}/{r['speakers_hyp']} | "
+            f"{r['der_collar_0']:.3f} | {r['der_collar_0.25']:.3f} | {r['jer']:.3f} |"
+        )
     o = report["overall"]
-    rows.append(f"| **all ({o['files']})** | | exact {o['speaker_count_exact']}/{o['files']} | "
-                f"**{o['der_collar_0']:.3f}** | **{o['der_collar_0.25']:.3f}** | **{o['jer']:.3f}** |")
+    rows.append(
+        f"| **all ({o['files']})** | | exact {o['speaker_count_exact']}/{o['files']} | "
+        f"**{o['der_collar_0']:.3f}** | **{o['der_collar_0.25']:.3f}** | **{o['jer']:.3f}** |"
+    )
     return "\n".join(rows)

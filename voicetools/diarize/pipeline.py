@@ -48,8 +48,9 @@ def window_spans(regions, s: Settings) -> list[tuple[float, float]]:
             spans.append((a, b))
             continue
         n = int(np.ceil((b - a - s.window_s) / s.hop_s)) + 1
-        spans += [(min(a + k * s.hop_s, b - s.window_s), min(a + k * s.hop_s, b - s.window_s) + s.window_s)
-                  for k in range(n)]
+        spans += [
+            (min(a + k * s.hop_s, b - s.window_s), min(a + k * s.hop_s, b - s.window_s) + s.window_s) for k in range(n)
+        ]
     return spans
 
 
@@ -60,8 +61,10 @@ def embed_windows(encoder, audio: np.ndarray, spans, sample_rate: int, s: Settin
     out = np.zeros((len(spans), 0), np.float32)
     for i0 in range(0, len(order), s.batch):
         idx = order[i0 : i0 + s.batch]
-        clips = [torch.from_numpy(audio[int(round(spans[i][0] * sample_rate)) : int(round(spans[i][1] * sample_rate))])
-                 for i in idx]
+        clips = [
+            torch.from_numpy(audio[int(round(spans[i][0] * sample_rate)) : int(round(spans[i][1] * sample_rate))])
+            for i in idx
+        ]
         with torch.inference_mode():
             emb = encoder.embed_variable(clips).numpy()
         if out.shape[1] == 0:
@@ -106,8 +109,15 @@ def embed_stream(encoder, blocks, spans, sample_rate: int, s: Settings, callback
     return out if out is not None else np.zeros((0, 0), np.float32)
 
 
-def cluster(emb: np.ndarray, s: Settings, *, num_speakers: int | None = None, min_speakers: int = 1,
-            max_speakers: int | None = None, groups: np.ndarray | None = None) -> np.ndarray:
+def cluster(
+    emb: np.ndarray,
+    s: Settings,
+    *,
+    num_speakers: int | None = None,
+    min_speakers: int = 1,
+    max_speakers: int | None = None,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
     """Speaker labels 0..k-1 (in order of first appearance) for unit-length window embeddings.
 
     Windows are first pooled into ``groups`` (stretches of speech of up to ``segment_s`` between
@@ -116,7 +126,7 @@ def cluster(emb: np.ndarray, s: Settings, *, num_speakers: int | None = None, mi
     joining would merge voices less alike than ``threshold``, or at the requested count. Every
     window then goes to its nearest speaker centroid.
     """
-    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.cluster.hierarchy import fcluster, linkage  # slow to import: only when needed
 
     n = len(emb)
     if n < 2:
@@ -170,7 +180,7 @@ def pruned(affinity: np.ndarray, p: int) -> np.ndarray:
 
 def laplacian_eigen(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` smallest eigenvalues (and vectors) of the graph Laplacian, plus its largest eigenvalue last."""
-    from scipy.linalg import eigh
+    from scipy.linalg import eigh  # slow to import: only when needed
 
     lap = np.diag(a.sum(1)) - a
     lam, vec = eigh(lap, subset_by_index=[0, min(k, len(a)) - 1])
@@ -179,7 +189,7 @@ def laplacian_eigen(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def kmeans(x: np.ndarray, k: int, *, restarts: int = 10) -> np.ndarray:
-    from scipy.cluster.vq import kmeans2
+    from scipy.cluster.vq import kmeans2  # slow to import: only when needed
 
     best, best_inertia = None, np.inf
     for seed in range(restarts):
@@ -190,13 +200,11 @@ def kmeans(x: np.ndarray, k: int, *, restarts: int = 10) -> np.ndarray:
     return best if best is not None else labels
 
 
-
-
 def segment_groups(spans, regions, segment_s: float) -> np.ndarray:
     """Group id per window: windows of one speech region, cut every ``segment_s`` seconds."""
     out = np.zeros(len(spans), int)
     starts = np.array([a for a, _ in regions])
-    for i, (a, b) in enumerate(spans):
+    for i, (a, _) in enumerate(spans):
         r = int(np.searchsorted(starts, a + 1e-6) - 1)
         out[i] = r * 100000 + int((a - regions[max(r, 0)][0]) // segment_s)
     return out
@@ -247,8 +255,11 @@ def frames_to_turns(scores: np.ndarray, speech: np.ndarray, s: Settings, *, over
     if overlap and scores.shape[1] > 1:
         order = np.argsort(-scores, 1)
         top = np.take_along_axis(scores, order[:, :2], 1)
-        second = np.where(speech & (top[:, 0] - top[:, 1] < s.overlap_margin) & (top[:, 1] > s.overlap_min_score),
-                          np.where(order[:, 0] == best, order[:, 1], order[:, 0]), -1)
+        second = np.where(
+            speech & (top[:, 0] - top[:, 1] < s.overlap_margin) & (top[:, 1] > s.overlap_min_score),
+            np.where(order[:, 0] == best, order[:, 1], order[:, 0]),
+            -1,
+        )
         second = smooth_labels(second, int(round(s.min_turn_s / FRAME_S)))
         turns += runs(second)
     return sorted(turns)
@@ -291,5 +302,7 @@ def check_counts(num_speakers, min_speakers, max_speakers):
         if v is not None and int(v) < 1:
             raise ParameterError(f"--{name.replace('_', '-')} ({name} in Python) must be at least 1, got {v}")
     if min_speakers and max_speakers and min_speakers > max_speakers:
-        raise ParameterError(f"--min-speakers ({min_speakers}) is more than --max-speakers ({max_speakers}) "
-                             "(min_speakers and max_speakers in Python)")
+        raise ParameterError(
+            f"--min-speakers ({min_speakers}) is more than --max-speakers ({max_speakers}) "
+            "(min_speakers and max_speakers in Python)"
+        )

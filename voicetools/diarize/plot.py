@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-           "#9c755f", "#bab0ac")
+from ..audio.plot import missing_glyphs_quiet
+
+COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 
 
 def speaker_colour(speakers: list[str], speaker: str) -> str:
@@ -13,7 +14,8 @@ def speaker_colour(speakers: list[str], speaker: str) -> str:
 
 
 def plot_timeline(result, path, *, title: str | None = None) -> Path:
-    import matplotlib
+    """One row per speaker, a bar per turn, written as a PNG to ``path``."""
+    import matplotlib  # slow to import: only when a picture is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -31,8 +33,6 @@ def plot_timeline(result, path, *, title: str | None = None) -> Path:
     ax.grid(axis="x", alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10)
-    from ..audio.plot import missing_glyphs_quiet
-
     with missing_glyphs_quiet():
         fig.tight_layout()
         fig.savefig(path, format="png")

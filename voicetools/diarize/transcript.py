@@ -22,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoints import sha256_of
+from ..classify import classify
+from ..classify.emotion import emotion_token, tag_transcript
 from ..errors import MissingDependencyError, ModelLoadError
+from ..files import atomic_write_text, sha256_of
 from ..official_weights import whisper_cache
 
 SAMPLE_RATE = 16000
@@ -50,13 +52,17 @@ def load_whisper(model: str | os.PathLike = DEFAULT_WHISPER, *, device: str = "c
     if not path.is_file():
         name = str(model)
         if name not in whisper._MODELS:
-            raise ModelLoadError(f"Whisper model {name!r} is neither a checkpoint file nor an official name "
-                                 f"({', '.join(whisper.available_models())})")
+            raise ModelLoadError(
+                f"Whisper model {name!r} is neither a checkpoint file nor an official name "
+                f"({', '.join(whisper.available_models())})"
+            )
         url = whisper._MODELS[name]
         path = Path(cache_dir or whisper_cache()) / os.path.basename(url)
         if not path.is_file():
-            raise ModelLoadError(f"Whisper {name!r} weights are not at {path}; get them with: voicetools models "
-                                 f"fetch whisper-{name} (or pass a checkpoint path)")
+            raise ModelLoadError(
+                f"Whisper {name!r} weights are not at {path}; get them with: voicetools models "
+                f"fetch whisper-{name} (or pass a checkpoint path)"
+            )
         if sha256_of(path) != url.split("/")[-2]:
             raise ModelLoadError(f"{path} does not match the checksum of Whisper {name!r}; replace the file")
         heads = whisper._ALIGNMENT_HEADS.get(name)
@@ -89,10 +95,20 @@ class Utterance:
 
 def whisper_words(audio_16k: np.ndarray, model, *, language: str | None = None, **options) -> list[Word]:
     """Whisper's words with their timestamps (seconds) for 16 kHz mono float32 audio."""
-    out = model.transcribe(np.ascontiguousarray(audio_16k, dtype=np.float32), word_timestamps=True, fp16=False,
-                           language=language, verbose=None, **options)
-    return [Word(float(w["start"]), float(w["end"]), w["word"].strip())
-            for seg in out["segments"] for w in seg.get("words", []) if w["word"].strip()]
+    out = model.transcribe(
+        np.ascontiguousarray(audio_16k, dtype=np.float32),
+        word_timestamps=True,
+        fp16=False,
+        language=language,
+        verbose=None,
+        **options,
+    )
+    return [
+        Word(float(w["start"]), float(w["end"]), w["word"].strip())
+        for seg in out["segments"]
+        for w in seg.get("words", [])
+        if w["word"].strip()
+    ]
 
 
 def assign_speakers(words: list[Word], turns) -> list[Word]:
@@ -132,14 +148,12 @@ def utterances(words: list[Word], *, max_gap_s: float = 1.5) -> list[Utterance]:
 
 def add_emotions(utts: list[Utterance], audio_16k: np.ndarray, model="emotion-ravdess-cnn") -> list[Utterance]:
     """Label each utterance with the emotion the classifier hears most over its span."""
-    from ..classify import classify
-    from ..classify.emotion import tag_transcript
-
     if not utts:
         return utts
     segments = classify(audio_16k, sample_rate=SAMPLE_RATE, model=model, task="emotion", segments=True).segments
-    for u, row in zip(utts, tag_transcript([{"start_s": u.start_s, "end_s": u.end_s, "text": u.text} for u in utts],
-                                           segments)):
+    for u, row in zip(
+        utts, tag_transcript([{"start_s": u.start_s, "end_s": u.end_s, "text": u.text} for u in utts], segments)
+    ):
         u.emotion = row["emotion"]
     return utts
 
@@ -151,8 +165,6 @@ def _srt_time(t: float) -> str:
 
 def to_srt(utts: list[Utterance]) -> str:
     """SubRip: one cue per utterance, ``[SPEAKER_00] <|emotion-neutral|> text``."""
-    from ..classify.emotion import emotion_token
-
     cues = []
     for i, u in enumerate(utts, 1):
         tag = f" {emotion_token(u.emotion)}" if u.emotion else ""
@@ -164,8 +176,15 @@ def to_json(utts: list[Utterance]) -> str:
     return json.dumps({"utterances": [asdict(u) for u in utts]}, indent=1, ensure_ascii=False)
 
 
-def transcribe_turns(audio_16k: np.ndarray, turns, *, whisper_model=DEFAULT_WHISPER, language: str | None = None,
-                     emotion_model: str | None = "emotion-ravdess-cnn", **options) -> list[Utterance]:
+def transcribe_turns(
+    audio_16k: np.ndarray,
+    turns,
+    *,
+    whisper_model=DEFAULT_WHISPER,
+    language: str | None = None,
+    emotion_model: str | None = "emotion-ravdess-cnn",
+    **options,
+) -> list[Utterance]:
     """Words per speaker for a diarized recording: Whisper → ``assign_speakers`` → ``utterances`` (+ emotions)."""
     net = whisper_model if hasattr(whisper_model, "transcribe") else load_whisper(whisper_model)
     utts = utterances(assign_speakers(whisper_words(audio_16k, net, language=language, **options), turns))
@@ -173,7 +192,5 @@ def transcribe_turns(audio_16k: np.ndarray, turns, *, whisper_model=DEFAULT_WHIS
 
 
 def save_transcript(utts: list[Utterance], srt_path: Path, json_path: Path) -> None:
-    from ..files import atomic_write_text
-
     atomic_write_text(Path(srt_path), to_srt(utts))
     atomic_write_text(Path(json_path), to_json(utts))

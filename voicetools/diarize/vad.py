@@ -11,7 +11,8 @@ around a pyannote segmentation model a user has on disk.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -37,23 +38,34 @@ def _silero_model():
 class SileroVAD:
     """Silero VAD (MIT) on 16 kHz mono audio; thresholds as in its own ``get_speech_timestamps``."""
 
-    def __init__(self, threshold: float = 0.5, min_speech_s: float = 0.25, min_silence_s: float = 0.25,
-                 pad_s: float = 0.05):
-        self.threshold, self.min_speech_s, self.min_silence_s, self.pad_s = threshold, min_speech_s, min_silence_s, pad_s
+    def __init__(
+        self, threshold: float = 0.5, min_speech_s: float = 0.25, min_silence_s: float = 0.25, pad_s: float = 0.05
+    ):
+        self.threshold, self.min_speech_s, self.min_silence_s, self.pad_s = (
+            threshold,
+            min_speech_s,
+            min_silence_s,
+            pad_s,
+        )
 
     def __call__(self, audio: np.ndarray) -> list[tuple[float, float]]:
         from silero_vad import get_speech_timestamps
 
-        stamps = get_speech_timestamps(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), _silero_model(),
-                                       threshold=self.threshold, sampling_rate=SAMPLE_RATE,
-                                       min_speech_duration_ms=int(self.min_speech_s * 1000),
-                                       min_silence_duration_ms=int(self.min_silence_s * 1000),
-                                       speech_pad_ms=int(self.pad_s * 1000))
+        stamps = get_speech_timestamps(
+            torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),
+            _silero_model(),
+            threshold=self.threshold,
+            sampling_rate=SAMPLE_RATE,
+            min_speech_duration_ms=int(self.min_speech_s * 1000),
+            min_silence_duration_ms=int(self.min_silence_s * 1000),
+            speech_pad_ms=int(self.pad_s * 1000),
+        )
         return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
 
 
-def energy_vad(audio: np.ndarray, *, frame_s: float = 0.03, threshold_db: float = -35.0,
-               floor_db: float = -60.0) -> list[tuple[float, float]]:
+def energy_vad(
+    audio: np.ndarray, *, frame_s: float = 0.03, threshold_db: float = -35.0, floor_db: float = -60.0
+) -> list[tuple[float, float]]:
     """A dependency-free fallback: frames within ``threshold_db`` of the loudest frame are speech
     (never frames below ``floor_db`` dBFS, so a block of near-silence stays silence)."""
     n = int(frame_s * SAMPLE_RATE)

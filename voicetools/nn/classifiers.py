@@ -86,8 +86,7 @@ class PositionalEncoding(nn.Module):
 class AudioTransformer(nn.Module):
     """Conv stem (3 stride-2 convs 32/64/128 + BN + ReLU), projection, 4-layer transformer encoder."""
 
-    def __init__(self, n_mels: int, *, d_model: int = 128, n_heads: int = 4, n_layers: int = 4,
-                 dropout: float = 0.1):
+    def __init__(self, n_mels: int, *, d_model: int = 128, n_heads: int = 4, n_layers: int = 4, dropout: float = 0.1):
         super().__init__()
         chans = [1, 32, 64, 128]
         layers = []
@@ -170,17 +169,35 @@ class AudioClassifier(nn.Module):
     it travels with the weights.
     """
 
-    def __init__(self, *, backbone: str = "cnn", n_classes: int, n_mels: int = 64, pooling: str = "avg",
-                 sample_rate: int = 16000, n_fft: int = 1024, hop_length: int = 320, clip_s: float = 3.0,
-                 backbone_args: dict | None = None):
+    def __init__(
+        self,
+        *,
+        backbone: str = "cnn",
+        n_classes: int,
+        n_mels: int = 64,
+        pooling: str = "avg",
+        sample_rate: int = 16000,
+        n_fft: int = 1024,
+        hop_length: int = 320,
+        clip_s: float = 3.0,
+        backbone_args: dict | None = None,
+    ):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; choose one of {list(POOLINGS)}")
         if n_mels < 8 or n_mels % 8:
             raise ValueError(f"n_mels must be a multiple of 8 (the backbones pool it 8x), got {n_mels}")
-        self.model_args = dict(backbone=backbone, n_classes=n_classes, n_mels=n_mels, pooling=pooling,
-                               sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, clip_s=clip_s,
-                               backbone_args=dict(backbone_args or {}))
+        self.model_args = dict(
+            backbone=backbone,
+            n_classes=n_classes,
+            n_mels=n_mels,
+            pooling=pooling,
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            hop_length=hop_length,
+            clip_s=clip_s,
+            backbone_args=dict(backbone_args or {}),
+        )
         self.register_buffer("norm_mean", torch.zeros(n_mels))
         self.register_buffer("norm_std", torch.ones(n_mels))
         self.backbone = _backbone(backbone, n_mels, dict(backbone_args or {}))
@@ -188,7 +205,7 @@ class AudioClassifier(nn.Module):
         self.head = nn.Linear(self.backbone.out_dim, n_classes)
 
     @classmethod
-    def from_model_args(cls, args: dict) -> "AudioClassifier":
+    def from_model_args(cls, args: dict) -> AudioClassifier:
         return cls(**args)
 
     @property

@@ -33,9 +33,12 @@ class Conv1DBlock(nn.Module):
         super().__init__()
         pad = (kernel_size - 1) * dilation // 2
         self.shared_block = nn.Sequential(
-            nn.Conv1d(in_chan, hid_chan, 1), nn.PReLU(), GlobLN(hid_chan),
+            nn.Conv1d(in_chan, hid_chan, 1),
+            nn.PReLU(),
+            GlobLN(hid_chan),
             nn.Conv1d(hid_chan, hid_chan, kernel_size, padding=pad, dilation=dilation, groups=hid_chan),
-            nn.PReLU(), GlobLN(hid_chan),
+            nn.PReLU(),
+            GlobLN(hid_chan),
         )
         self.res_conv = nn.Conv1d(hid_chan, in_chan, 1)
         self.skip_conv = nn.Conv1d(hid_chan, skip_chan, 1)
@@ -46,14 +49,14 @@ class Conv1DBlock(nn.Module):
 
 
 class TDConvNet(nn.Module):
-    def __init__(self, in_chan, n_src, out_chan, n_blocks, n_repeats, bn_chan, hid_chan, skip_chan,
-                 conv_kernel_size):
+    def __init__(self, in_chan, n_src, out_chan, n_blocks, n_repeats, bn_chan, hid_chan, skip_chan, conv_kernel_size):
         super().__init__()
         self.n_src, self.out_chan = n_src, out_chan
         self.bottleneck = nn.Sequential(GlobLN(in_chan), nn.Conv1d(in_chan, bn_chan, 1))
         self.TCN = nn.ModuleList(
             Conv1DBlock(bn_chan, hid_chan, skip_chan, conv_kernel_size, 2**x)
-            for _ in range(n_repeats) for x in range(n_blocks)
+            for _ in range(n_repeats)
+            for x in range(n_blocks)
         )
         self.mask_net = nn.Sequential(nn.PReLU(), nn.Conv1d(skip_chan, n_src * out_chan, 1))
 
@@ -97,30 +100,61 @@ class ConvTasNet(nn.Module):
     torch.Size([1, 4, 800])
     """
 
-    def __init__(self, n_src: int, *, n_filters: int = 512, kernel_size: int = 16, stride: int = 8,
-                 bn_chan: int = 128, hid_chan: int = 512, skip_chan: int = 128, conv_kernel_size: int = 3,
-                 n_blocks: int = 8, n_repeats: int = 3, sample_rate: float = 8000.0):
+    def __init__(
+        self,
+        n_src: int,
+        *,
+        n_filters: int = 512,
+        kernel_size: int = 16,
+        stride: int = 8,
+        bn_chan: int = 128,
+        hid_chan: int = 512,
+        skip_chan: int = 128,
+        conv_kernel_size: int = 3,
+        n_blocks: int = 8,
+        n_repeats: int = 3,
+        sample_rate: float = 8000.0,
+    ):
         super().__init__()
         self.model_args = dict(
-            fb_name="FreeFB", n_filters=n_filters, kernel_size=kernel_size, stride=stride,
-            sample_rate=float(sample_rate), in_chan=n_filters, out_chan=n_filters, bn_chan=bn_chan,
-            hid_chan=hid_chan, skip_chan=skip_chan, conv_kernel_size=conv_kernel_size, n_blocks=n_blocks,
-            n_repeats=n_repeats, n_src=n_src, norm_type="gLN", mask_act="sigmoid", causal=False,
+            fb_name="FreeFB",
+            n_filters=n_filters,
+            kernel_size=kernel_size,
+            stride=stride,
+            sample_rate=float(sample_rate),
+            in_chan=n_filters,
+            out_chan=n_filters,
+            bn_chan=bn_chan,
+            hid_chan=hid_chan,
+            skip_chan=skip_chan,
+            conv_kernel_size=conv_kernel_size,
+            n_blocks=n_blocks,
+            n_repeats=n_repeats,
+            n_src=n_src,
+            norm_type="gLN",
+            mask_act="sigmoid",
+            causal=False,
             encoder_activation=None,
         )
         self.stride = stride
         self.sample_rate = float(sample_rate)
         self.encoder = _Codec(n_filters, kernel_size)
-        self.masker = TDConvNet(n_filters, n_src, n_filters, n_blocks, n_repeats, bn_chan, hid_chan,
-                                skip_chan, conv_kernel_size)
+        self.masker = TDConvNet(
+            n_filters, n_src, n_filters, n_blocks, n_repeats, bn_chan, hid_chan, skip_chan, conv_kernel_size
+        )
         self.decoder = _Codec(n_filters, kernel_size)
 
     # keys of asteroid's model_args that this implementation can honour, with the only value allowed
-    FIXED_ARGS = {"fb_name": "FreeFB", "norm_type": "gLN", "mask_act": "sigmoid", "causal": False,
-                  "encoder_activation": None}
+    FIXED_ARGS = {
+        "fb_name": "FreeFB",
+        "norm_type": "gLN",
+        "mask_act": "sigmoid",
+        "causal": False,
+        "encoder_activation": None,
+    }
 
     @classmethod
-    def from_model_args(cls, args: dict) -> "ConvTasNet":
+    def from_model_args(cls, args: dict) -> ConvTasNet:
         """Build from asteroid-style ``model_args``; raises ValueError for unsupported variants."""
         args = dict(args)
         for key, allowed in cls.FIXED_ARGS.items():
@@ -140,7 +174,6 @@ class ConvTasNet(nn.Module):
         masks = self.masker(tf_rep)
         masked = masks * tf_rep[:, None]
         b, s, c, t = masked.shape
-        out = F.conv_transpose1d(masked.reshape(b * s, c, t), self.decoder.filterbank._filters,
-                                 stride=self.stride)
+        out = F.conv_transpose1d(masked.reshape(b * s, c, t), self.decoder.filterbank._filters, stride=self.stride)
         out = out.view(b, s, -1)
         return F.pad(out, [0, wav.shape[-1] - out.shape[-1]])

@@ -25,8 +25,14 @@ def exp_sigmoid(x: torch.Tensor, exponent: float = 10.0, max_value: float = 2.0)
 
 
 def _mlp(n_in: int, n_hidden: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(n_in, n_hidden), nn.LayerNorm(n_hidden), nn.LeakyReLU(),
-                         nn.Linear(n_hidden, n_hidden), nn.LayerNorm(n_hidden), nn.LeakyReLU())
+    return nn.Sequential(
+        nn.Linear(n_in, n_hidden),
+        nn.LayerNorm(n_hidden),
+        nn.LeakyReLU(),
+        nn.Linear(n_hidden, n_hidden),
+        nn.LayerNorm(n_hidden),
+        nn.LeakyReLU(),
+    )
 
 
 class DDSPDecoder(nn.Module):
@@ -36,13 +42,29 @@ class DDSPDecoder(nn.Module):
     training data's loud-frame level, to which an input is moved before decoding.
     """
 
-    def __init__(self, *, sample_rate: int = 16000, hop_length: int = 128, n_harmonics: int = 48,
-                 n_noise_bands: int = 33, hidden: int = 128, loudness_mean: float = -40.0,
-                 loudness_std: float = 15.0, loudness_ref_db: float = -25.0):
+    def __init__(
+        self,
+        *,
+        sample_rate: int = 16000,
+        hop_length: int = 128,
+        n_harmonics: int = 48,
+        n_noise_bands: int = 33,
+        hidden: int = 128,
+        loudness_mean: float = -40.0,
+        loudness_std: float = 15.0,
+        loudness_ref_db: float = -25.0,
+    ):
         super().__init__()
-        self.model_args = dict(sample_rate=sample_rate, hop_length=hop_length, n_harmonics=n_harmonics,
-                               n_noise_bands=n_noise_bands, hidden=hidden, loudness_mean=loudness_mean,
-                               loudness_std=loudness_std, loudness_ref_db=loudness_ref_db)
+        self.model_args = dict(
+            sample_rate=sample_rate,
+            hop_length=hop_length,
+            n_harmonics=n_harmonics,
+            n_noise_bands=n_noise_bands,
+            hidden=hidden,
+            loudness_mean=loudness_mean,
+            loudness_std=loudness_std,
+            loudness_ref_db=loudness_ref_db,
+        )
         self.sample_rate, self.hop = sample_rate, hop_length
         self.n_harmonics, self.n_bands = n_harmonics, n_noise_bands
         self.inp = _mlp(3, hidden)
@@ -50,7 +72,7 @@ class DDSPDecoder(nn.Module):
         self.out = nn.Sequential(_mlp(2 * hidden, hidden), nn.Linear(hidden, 1 + n_harmonics + n_noise_bands))
 
     @classmethod
-    def from_model_args(cls, args: dict) -> "DDSPDecoder":
+    def from_model_args(cls, args: dict) -> DDSPDecoder:
         return cls(**args)
 
     def controls(self, f0_hz: torch.Tensor, loudness_db: torch.Tensor, voiced: torch.Tensor) -> dict:
@@ -101,8 +123,15 @@ class DDSPDecoder(nn.Module):
         return h + self.noise(c, h.shape[-1])
 
     @torch.no_grad()
-    def render(self, f0_hz: torch.Tensor, loudness_db: torch.Tensor, voiced: torch.Tensor, *,
-               block_frames: int = 500, seed: int = 0) -> torch.Tensor:
+    def render(
+        self,
+        f0_hz: torch.Tensor,
+        loudness_db: torch.Tensor,
+        voiced: torch.Tensor,
+        *,
+        block_frames: int = 500,
+        seed: int = 0,
+    ) -> torch.Tensor:
         """Inference on a long sequence: the GRU sees it whole; the synth runs in blocks with the phase
         carried over, so memory stays small. (batch, frames) → (batch, frames · hop)."""
         c = self.controls(f0_hz, loudness_db, voiced)
@@ -120,8 +149,9 @@ class DDSPDecoder(nn.Module):
             keep = (stop - s) * self.hop
             # the phase at the end of the kept part
             f0 = self._upsample(f0_hz[:, s:e, None], (e - s) * self.hop)[:, 0, :keep]
-            phase = ((phase if phase is not None else 0.0)
-                     + torch.sum(2 * math.pi * f0.double() / self.sample_rate, -1)) % (2 * math.pi)
+            phase = (
+                (phase if phase is not None else 0.0) + torch.sum(2 * math.pi * f0.double() / self.sample_rate, -1)
+            ) % (2 * math.pi)
             out.append(h[:, :keep] + self.noise(cb, h.shape[-1], generator=g)[:, :keep])
         return torch.cat(out, -1)
 

@@ -10,17 +10,34 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_sequence
 
 from ..audio.frontend import mel_spectrogram
 
 
 class SpeakerLSTM(nn.Module):
-    def __init__(self, n_mels: int = 40, hidden_size: int = 256, num_layers: int = 3, embedding_size: int = 256,
-                 sample_rate: int = 16000, window_ms: float = 25.0, hop_ms: float = 10.0, partial_frames: int = 160):
+    def __init__(
+        self,
+        n_mels: int = 40,
+        hidden_size: int = 256,
+        num_layers: int = 3,
+        embedding_size: int = 256,
+        sample_rate: int = 16000,
+        window_ms: float = 25.0,
+        hop_ms: float = 10.0,
+        partial_frames: int = 160,
+    ):
         super().__init__()
-        self.model_args = dict(n_mels=n_mels, hidden_size=hidden_size, num_layers=num_layers,
-                               embedding_size=embedding_size, sample_rate=sample_rate, window_ms=window_ms,
-                               hop_ms=hop_ms, partial_frames=partial_frames)
+        self.model_args = dict(
+            n_mels=n_mels,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            embedding_size=embedding_size,
+            sample_rate=sample_rate,
+            window_ms=window_ms,
+            hop_ms=hop_ms,
+            partial_frames=partial_frames,
+        )
         self.sample_rate = sample_rate
         self.n_fft = int(sample_rate * window_ms / 1000)
         self.hop_length = int(sample_rate * hop_ms / 1000)
@@ -30,7 +47,7 @@ class SpeakerLSTM(nn.Module):
         self.linear = nn.Linear(hidden_size, embedding_size)
 
     @classmethod
-    def from_model_args(cls, args: dict) -> "SpeakerLSTM":
+    def from_model_args(cls, args: dict) -> SpeakerLSTM:
         return cls(**args)
 
     @property
@@ -40,8 +57,15 @@ class SpeakerLSTM(nn.Module):
 
     def features(self, audio: torch.Tensor) -> torch.Tensor:
         """(batch, samples) at ``sample_rate`` → (batch, frames, n_mels) mel power, as the weights expect."""
-        mel = mel_spectrogram(audio, sample_rate=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
-                              n_mels=self.n_mels, mel_scale="slaney", pad_mode="constant")
+        mel = mel_spectrogram(
+            audio,
+            sample_rate=self.sample_rate,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            n_mels=self.n_mels,
+            mel_scale="slaney",
+            pad_mode="constant",
+        )
         return mel.transpose(-1, -2)
 
     def forward(self, mels: torch.Tensor) -> torch.Tensor:
@@ -52,8 +76,6 @@ class SpeakerLSTM(nn.Module):
 
     def embed_variable(self, clips: list[torch.Tensor]) -> torch.Tensor:
         """Embeddings of clips of different lengths (16 kHz, 1-D), packed so none is padded."""
-        from torch.nn.utils.rnn import pack_sequence
-
         mels = [self.features(c[None])[0] for c in clips]
         _, (hidden, _) = self.lstm(pack_sequence(mels, enforce_sorted=False))
         raw = torch.relu(self.linear(hidden[-1]))

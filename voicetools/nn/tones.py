@@ -21,18 +21,36 @@ class ToneNet(nn.Module):
     have start = end = 0 and give logits that are to be ignored.
     """
 
-    def __init__(self, n_features: int = 6, channels: int = 64, hidden: int = 64, n_classes: int = 5,
-                 dropout: float = 0.2, sample_rate: int = 16000):
+    def __init__(
+        self,
+        n_features: int = 6,
+        channels: int = 64,
+        hidden: int = 64,
+        n_classes: int = 5,
+        dropout: float = 0.2,
+        sample_rate: int = 16000,
+    ):
         super().__init__()
-        self.model_args = dict(n_features=n_features, channels=channels, hidden=hidden, n_classes=n_classes,
-                               dropout=dropout, sample_rate=sample_rate)
-        self.conv = nn.Sequential(nn.Conv1d(n_features, channels, 5, padding=2), nn.GELU(),
-                                  nn.Conv1d(channels, channels, 5, padding=2), nn.GELU())
+        self.model_args = dict(
+            n_features=n_features,
+            channels=channels,
+            hidden=hidden,
+            n_classes=n_classes,
+            dropout=dropout,
+            sample_rate=sample_rate,
+        )
+        self.conv = nn.Sequential(
+            nn.Conv1d(n_features, channels, 5, padding=2),
+            nn.GELU(),
+            nn.Conv1d(channels, channels, 5, padding=2),
+            nn.GELU(),
+        )
         self.frames = nn.GRU(channels, hidden, batch_first=True, bidirectional=True)
         self.attend = nn.Linear(2 * hidden, 1)
         self.syllables = nn.GRU(4 * hidden, hidden, batch_first=True, bidirectional=True)
-        self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden + 4 * hidden, hidden), nn.GELU(),
-                                 nn.Linear(hidden, n_classes))
+        self.out = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(2 * hidden + 4 * hidden, hidden), nn.GELU(), nn.Linear(hidden, n_classes)
+        )
 
     def forward(self, x: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
         h, _ = self.frames(self.conv(x).transpose(1, 2))  # (B, T, 2H)
@@ -51,5 +69,5 @@ class ToneNet(nn.Module):
         return self.out(torch.cat([ctx, syl], -1))
 
     @classmethod
-    def from_model_args(cls, args: dict) -> "ToneNet":
+    def from_model_args(cls, args: dict) -> ToneNet:
         return cls(**args)

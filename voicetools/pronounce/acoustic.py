@@ -24,6 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..audio.frontend import log_mel_spectrogram
+from .units import text_units
+
 HOP_S = 0.01
 N_MELS = 64
 FLOOR_DB = 60.0  # log-mel more than this below the utterance's loudest bin is floored: noise and silence alike
@@ -33,12 +36,16 @@ MIN_FRAMES = 3  # a unit lasts at least 30 ms in the HMM alignment
 def features(x: np.ndarray, sample_rate: int, *, n_mels: int = N_MELS) -> torch.Tensor:
     """(time,) mono → (n_mels, frames) log-mel from the shared front-end, floored and normalised per
     utterance (mean and variance per band: the microphone and the voice matter less)."""
-    from ..audio.frontend import log_mel_spectrogram
-
     hop = int(round(HOP_S * sample_rate))
-    mel = log_mel_spectrogram(torch.as_tensor(x, dtype=torch.float32), sample_rate=sample_rate,
-                              n_fft=int(0.025 * sample_rate), hop_length=hop, n_mels=n_mels, f_min=50.0,
-                              f_max=min(7600.0, sample_rate / 2))
+    mel = log_mel_spectrogram(
+        torch.as_tensor(x, dtype=torch.float32),
+        sample_rate=sample_rate,
+        n_fft=int(0.025 * sample_rate),
+        hop_length=hop,
+        n_mels=n_mels,
+        f_min=50.0,
+        f_max=min(7600.0, sample_rate / 2),
+    )
     mel = torch.maximum(mel, mel.max() - FLOOR_DB)
     return ((mel - mel.mean(1, keepdim=True)) / (mel.std(1, keepdim=True) + 1e-5)).float()
 
@@ -157,7 +164,5 @@ def log_probs(model: torch.nn.Module, x: np.ndarray, sample_rate: int) -> np.nda
 def align_text(loaded, x: np.ndarray, sample_rate: int, pinyins: list[str]) -> AcousticAlignment:
     """Align syllables (pinyin with tone numbers) to a mono recording with a loaded aligner
     checkpoint (its ``labels`` are the unit inventory it was trained with)."""
-    from .units import text_units
-
     units, owner = text_units(pinyins, list(loaded.config["labels"]))
     return force_align(log_probs(loaded.model, x, sample_rate), units, owner)

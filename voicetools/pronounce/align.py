@@ -19,21 +19,29 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..audio.frontend import log_mel_spectrogram
+
 HOP_S = 0.01
 N_FFT = 512
 N_MELS = 40
 N_MFCC = 13
 FLOOR_DB = 50.0  # mel energies more than this below the loudest are floored: noise and silence look alike
 
+
 def mfcc(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S) -> np.ndarray:
     """(time,) → (frames, N_MFCC) MFCCs without c0, plus log energy, normalised per utterance."""
-    from scipy.fft import dct
-
-    from ..audio.frontend import log_mel_spectrogram
+    from scipy.fft import dct  # slow to import: only when needed
 
     hop = int(round(hop_s * sample_rate))
-    mel = log_mel_spectrogram(torch.as_tensor(x, dtype=torch.float32), sample_rate=sample_rate, n_fft=N_FFT,
-                              hop_length=hop, n_mels=N_MELS, f_min=50.0, f_max=min(7600.0, sample_rate / 2))
+    mel = log_mel_spectrogram(
+        torch.as_tensor(x, dtype=torch.float32),
+        sample_rate=sample_rate,
+        n_fft=N_FFT,
+        hop_length=hop,
+        n_mels=N_MELS,
+        f_min=50.0,
+        f_max=min(7600.0, sample_rate / 2),
+    )
     mel = np.maximum(mel.numpy().T, mel.numpy().max() - FLOOR_DB)  # quieter is silence (and background noise)
     c = dct(mel / 10.0, type=2, norm="ortho", axis=1)[:, : N_MFCC + 1]
     feats = np.concatenate([c[:, 1:], c[:, :1]], axis=1)  # c1..c13, then c0 (energy)
@@ -82,10 +90,16 @@ class AlignmentResult:
     path: np.ndarray
 
 
-def align(reference: np.ndarray, learner: np.ndarray, sample_rate: int,
-          reference_spans_s: list[tuple[float, float]], *, hop_s: float = HOP_S) -> AlignmentResult:
+def align(
+    reference: np.ndarray,
+    learner: np.ndarray,
+    sample_rate: int,
+    reference_spans_s: list[tuple[float, float]],
+    *,
+    hop_s: float = HOP_S,
+) -> AlignmentResult:
     """Map each reference span onto the learner's recording (both mono at ``sample_rate``)."""
-    from scipy.spatial.distance import cdist
+    from scipy.spatial.distance import cdist  # slow to import: only when needed
 
     fr, fl = mfcc(reference, sample_rate, hop_s=hop_s), mfcc(learner, sample_rate, hop_s=hop_s)
     cost = cdist(fr, fl, "euclidean") / np.sqrt(fr.shape[1])

@@ -12,19 +12,37 @@ settings lie outside the training ranges, so the held-out score measures voices 
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+import soxr
 
+from ..audio.augment import add_noise, reverberate, room_impulse_response
+from ..audio.praat import praat_seed
 from .pinyin import Syllable
 from .tts import SAMPLE_RATE, EspeakNG, synthesize_reference
 
 # espeak-ng voice variants (espeak-ng-data/voices/!v); None is the default voice
-TRAIN_VOICES = [None, "m1", "m2", "m4", "m5", "m6", "f1", "f3", "f5", "klatt", "klatt3", "Andy", "annie",
-                "david", "linda", "max", "paul"]
+TRAIN_VOICES = [
+    None,
+    "m1",
+    "m2",
+    "m4",
+    "m5",
+    "m6",
+    "f1",
+    "f3",
+    "f5",
+    "klatt",
+    "klatt3",
+    "Andy",
+    "annie",
+    "david",
+    "linda",
+    "max",
+    "paul",
+]
 TEST_VOICES = ["m3", "m7", "f2", "f4", "klatt2", "Michael", "belinda", "john"]
 # the real speakers of the AISHELL sample set: the models train on one and never hear the other
 TRAIN_SPEAKER, VALID_SPEAKER = "S0150", "S0252"
@@ -47,17 +65,26 @@ TRAIN_RANGES = dict(pitch=(25, 75), speed=(130, 210), formant_shift=(0.92, 1.08)
 
 def train_voice(rng: np.random.Generator) -> VoiceSettings:
     r = TRAIN_RANGES
-    return VoiceSettings(TRAIN_VOICES[rng.integers(len(TRAIN_VOICES))], int(rng.integers(*r["pitch"])),
-                         int(rng.integers(*r["speed"])), float(rng.uniform(*r["formant_shift"])),
-                         float(rng.uniform(*r["pitch_range"])),
-                         float(rng.uniform(15, 40)) if rng.random() < 0.5 else None)
+    return VoiceSettings(
+        TRAIN_VOICES[rng.integers(len(TRAIN_VOICES))],
+        int(rng.integers(*r["pitch"])),
+        int(rng.integers(*r["speed"])),
+        float(rng.uniform(*r["formant_shift"])),
+        float(rng.uniform(*r["pitch_range"])),
+        float(rng.uniform(15, 40)) if rng.random() < 0.5 else None,
+    )
 
 
 def test_voice(rng: np.random.Generator) -> VoiceSettings:
     """Held-out: unseen variants, and pitch, speed, formant and pitch-range values outside training's."""
-    return VoiceSettings(TEST_VOICES[rng.integers(len(TEST_VOICES))], int(rng.choice([15, 20, 80, 88])),
-                         int(rng.choice([110, 120, 230, 250])), float(rng.choice([0.85, 0.88, 1.12, 1.16])),
-                         float(rng.choice([0.65, 0.7, 1.45, 1.55])), float(rng.uniform(20, 40)))
+    return VoiceSettings(
+        TEST_VOICES[rng.integers(len(TEST_VOICES))],
+        int(rng.choice([15, 20, 80, 88])),
+        int(rng.choice([110, 120, 230, 250])),
+        float(rng.choice([0.85, 0.88, 1.12, 1.16])),
+        float(rng.choice([0.65, 0.7, 1.45, 1.55])),
+        float(rng.uniform(20, 40)),
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,8 +106,14 @@ def random_syllables(rng: np.random.Generator, n: int, *, neutral_p: float = 0.1
     return out
 
 
-def change_voice(x: np.ndarray, sample_rate: int, *, formant_shift: float = 1.0, pitch_range: float = 1.0,
-                 pitch_median_hz: float = 0.0) -> np.ndarray:
+def change_voice(
+    x: np.ndarray,
+    sample_rate: int,
+    *,
+    formant_shift: float = 1.0,
+    pitch_range: float = 1.0,
+    pitch_median_hz: float = 0.0,
+) -> np.ndarray:
     """Praat's "Change gender" (PSOLA): formants scaled, pitch range stretched about the median,
     the median moved (0 keeps it); duration unchanged."""
     import parselmouth
@@ -90,24 +123,9 @@ def change_voice(x: np.ndarray, sample_rate: int, *, formant_shift: float = 1.0,
         return x
     snd = parselmouth.Sound(np.asarray(x, np.float64), float(sample_rate))
     with praat_seed(x, formant_shift, pitch_range, pitch_median_hz):
-        out = call(snd, "Change gender", 60, 500, float(formant_shift), float(pitch_median_hz), float(pitch_range),
-                   1.0)
+        out = call(snd, "Change gender", 60, 500, float(formant_shift), float(pitch_median_hz), float(pitch_range), 1.0)
     y = out.values[0][: len(x)]
     return np.pad(y, (0, len(x) - len(y))).astype(np.float32)
-
-
-@contextlib.contextmanager
-def praat_seed(*inputs):
-    """Praat's random generator seeded from ``inputs`` inside the block (its PSOLA draws random
-    numbers, so the same input gave slightly different audio on every run), unpredictable again after."""
-    import parselmouth
-
-    h = hashlib.sha1(repr([np.asarray(a).tobytes() if isinstance(a, np.ndarray) else a for a in inputs]).encode())
-    parselmouth.praat.run(f"random_initializeWithSeedUnsafelyButPredictably ({int(h.hexdigest()[:8], 16)})")
-    try:
-        yield
-    finally:
-        parselmouth.praat.run("random_initializeSafelyAndUnpredictably ()")
 
 
 def replace_contour(x: np.ndarray, sample_rate: int, start_s: float, end_s: float, contour) -> np.ndarray:
@@ -146,17 +164,23 @@ class Utterance:
     voice: VoiceSettings
 
 
-def synthesize(syllables: list[Syllable], voice: VoiceSettings, rng: np.random.Generator, *,
-               max_pause_s: float = 0.25) -> Utterance:
+def synthesize(
+    syllables: list[Syllable], voice: VoiceSettings, rng: np.random.Generator, *, max_pause_s: float = 0.25
+) -> Utterance:
     """Say ``syllables`` with ``voice``: random pauses (0 to ``max_pause_s``), voice change, noise."""
-    gaps = list(rng.uniform(0.0, max_pause_s, max(0, len(syllables) - 1)) * (rng.random(len(syllables) - 1) < 0.5)) \
-        if len(syllables) > 1 else []
-    ref = synthesize_reference(syllables, EspeakNG(variant=voice.variant, pitch=voice.pitch, speed=voice.speed),
-                               gaps_s=[0.01 + g for g in gaps], edge_s=float(rng.uniform(0.05, 0.4)))
+    gaps = (
+        list(rng.uniform(0.0, max_pause_s, max(0, len(syllables) - 1)) * (rng.random(len(syllables) - 1) < 0.5))
+        if len(syllables) > 1
+        else []
+    )
+    ref = synthesize_reference(
+        syllables,
+        EspeakNG(variant=voice.variant, pitch=voice.pitch, speed=voice.speed),
+        gaps_s=[0.01 + g for g in gaps],
+        edge_s=float(rng.uniform(0.05, 0.4)),
+    )
     x = change_voice(ref.samples, ref.sample_rate, formant_shift=voice.formant_shift, pitch_range=voice.pitch_range)
     if voice.noise_snr_db is not None:
-        from ..audio.augment import add_noise
-
         x = add_noise(x, voice.noise_snr_db, rng)
     return Utterance(x.astype(np.float32), SAMPLE_RATE, syllables, ref.spans_s, voice)
 
@@ -168,18 +192,20 @@ def perturb(x: np.ndarray, rng: np.random.Generator, sample_rate: int = SAMPLE_R
     the original's divided by the factor), Praat formant and pitch changes that turn one speaker into
     men, women and children, synthetic rooms, noise at 5-30 dB, telephone band, any level."""
     import parselmouth
-    import soxr
-    from scipy.signal import butter, sosfilt
-
-    from ..audio.augment import add_noise, reverberate, room_impulse_response
+    from scipy.signal import butter, sosfilt  # slow to import: only when needed
 
     speed = float(rng.uniform(0.85, 1.15))
     y = soxr.resample(x, sample_rate * speed, sample_rate).astype(np.float32)
     if rng.random() < 0.7:
         f0 = float(rng.choice([0.0, rng.uniform(90, 300)]))  # 0 keeps the (speed-changed) median pitch
         try:
-            y = change_voice(y, sample_rate, formant_shift=float(rng.uniform(0.82, 1.2)),
-                             pitch_range=float(rng.uniform(0.7, 1.4)), pitch_median_hz=f0)
+            y = change_voice(
+                y,
+                sample_rate,
+                formant_shift=float(rng.uniform(0.82, 1.2)),
+                pitch_range=float(rng.uniform(0.7, 1.4)),
+                pitch_median_hz=f0,
+            )
         except parselmouth.PraatError:  # Praat refuses a few extreme changes: keep the speed change only
             pass
     if rng.random() < 0.5:

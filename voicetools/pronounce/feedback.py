@@ -27,8 +27,11 @@ PAUSE_S = 0.25  # a silence this long inside a phrase is a pause the reference d
 def tone_hint(expected: int, heard: int) -> str:
     if expected == heard:
         return ""
-    return f"{SHOULD[expected]}; yours {HEARD[heard]} (like tone {heard})" if heard != 5 else \
-        f"{SHOULD[expected]}; yours was short and flat (like a neutral tone)"
+    return (
+        f"{SHOULD[expected]}; yours {HEARD[heard]} (like tone {heard})"
+        if heard != 5
+        else f"{SHOULD[expected]}; yours was short and flat (like a neutral tone)"
+    )
 
 
 def tone_score(probabilities: np.ndarray, expected: int) -> float:

@@ -35,8 +35,11 @@ _PHRASE_BREAK = set("，。！？；：、,.!?;:…—～~（）()《》「」�
 def is_han(ch: str) -> bool:
     """A CJK ideograph (the unified block and its extensions, compatibility ideographs)."""
     return unicodedata.category(ch) == "Lo" and (
-        "\u3400" <= ch <= "\u4dbf" or "\u4e00" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
-        or "\U00020000" <= ch <= "\U0003134f")
+        "\u3400" <= ch <= "\u4dbf"
+        or "\u4e00" <= ch <= "\u9fff"
+        or "\uf900" <= ch <= "\ufaff"
+        or "\U00020000" <= ch <= "\U0003134f"
+    )
 
 
 @dataclass
@@ -70,8 +73,14 @@ class Syllable:
         return to_tone(self.pinyin) if self.tone != 5 else self.pinyin[:-1]
 
     def to_dict(self) -> dict:
-        return {"hanzi": self.hanzi, "pinyin": self.pinyin, "tone": self.tone, "base_pinyin": self.base_pinyin,
-                "phrase": self.phrase, "sandhi": self.sandhi}
+        return {
+            "hanzi": self.hanzi,
+            "pinyin": self.pinyin,
+            "tone": self.tone,
+            "base_pinyin": self.base_pinyin,
+            "phrase": self.phrase,
+            "sandhi": self.sandhi,
+        }
 
 
 def tone_of(pinyin: str) -> int:
@@ -128,8 +137,9 @@ def text_to_syllables(text: str) -> list[Syllable]:
         raise ParameterError("the text is empty; type a Chinese sentence, e.g. --text '你好'")
     text = unicodedata.normalize("NFKC", str(text)).strip()
     if not any(is_han(ch) for ch in text):
-        raise ParameterError(f"{text[:40]!r} has no Chinese characters; type the sentence in Chinese characters "
-                             "(汉字), e.g. '你好'")
+        raise ParameterError(
+            f"{text[:40]!r} has no Chinese characters; type the sentence in Chinese characters (汉字), e.g. '你好'"
+        )
     bad = [ch for ch in text if not (is_han(ch) or ch.isspace() or ch in _PHRASE_BREAK)]
     if bad:
         shown = "".join(dict.fromkeys(bad))[:20]
@@ -137,10 +147,14 @@ def text_to_syllables(text: str) -> list[Syllable]:
             raise ParameterError(f"the text has digits ({shown!r}); write numbers in characters (三, not 3)")
         if all(ch.isascii() and ch.isalpha() for ch in bad):
             words = " ".join(re.findall(r"[A-Za-z]+", text))[:30]
-            raise ParameterError(f"the text has Latin letters ({words!r}); the trainer reads Chinese characters "
-                                 "only: write names in characters (汤姆 for Tom) or leave them out")
-        raise ParameterError(f"the text has characters that are not Chinese ({shown!r}); use Chinese characters "
-                             "(汉字) and punctuation only")
+            raise ParameterError(
+                f"the text has Latin letters ({words!r}); the trainer reads Chinese characters "
+                "only: write names in characters (汤姆 for Tom) or leave them out"
+            )
+        raise ParameterError(
+            f"the text has characters that are not Chinese ({shown!r}); use Chinese characters "
+            "(汉字) and punctuation only"
+        )
     phrases, cur = [], []
     for ch in text:
         if is_han(ch):
@@ -152,8 +166,9 @@ def text_to_syllables(text: str) -> list[Syllable]:
         phrases.append(cur)
     n = sum(len(p) for p in phrases)
     if n > MAX_SYLLABLES:
-        raise ParameterError(f"the text has {n} syllables; practise at most {MAX_SYLLABLES} at a time "
-                             "(one or two sentences)")
+        raise ParameterError(
+            f"the text has {n} syllables; practise at most {MAX_SYLLABLES} at a time (one or two sentences)"
+        )
     out = []
     for k, chars in enumerate(phrases):
         base = lazy_pinyin("".join(chars), style=Style.TONE3, neutral_tone_with_five=True)
@@ -163,8 +178,10 @@ def text_to_syllables(text: str) -> list[Syllable]:
         if unknown:
             raise ParameterError(f"no Mandarin reading is known for {''.join(unknown)!r}; use common characters")
         # 一 and 不 by their own tone: pypinyin's phrase dictionary already has some sandhi forms (一个 yi2)
-        base = [{"一": "yi1", "不": "bu4"}.get(ch, b) if b[:-1] in ("yi", "bu") and b[-1] != "5" else b
-                for ch, b in zip(chars, base)]
+        base = [
+            {"一": "yi1", "不": "bu4"}.get(ch, b) if b[:-1] in ("yi", "bu") and b[-1] != "5" else b
+            for ch, b in zip(chars, base)
+        ]
         for ch, b, (p, rule) in zip(chars, base, apply_sandhi(chars, base)):
             out.append(Syllable(ch, p, b, k, rule))
     return out

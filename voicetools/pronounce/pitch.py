@@ -16,8 +16,14 @@ PITCH_CEILING_HZ = 500.0
 N_POINTS = 20
 
 
-def f0_track(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, floor_hz: float = PITCH_FLOOR_HZ,
-             ceiling_hz: float = PITCH_CEILING_HZ) -> np.ndarray:
+def f0_track(
+    x: np.ndarray,
+    sample_rate: int,
+    *,
+    hop_s: float = HOP_S,
+    floor_hz: float = PITCH_FLOOR_HZ,
+    ceiling_hz: float = PITCH_CEILING_HZ,
+) -> np.ndarray:
     """F0 in Hz every ``hop_s`` from t = 0 (frame k at k·hop_s), 0 where unvoiced: (frames,)."""
     import parselmouth
 
@@ -44,8 +50,9 @@ def to_semitones(f0_hz: np.ndarray, reference_hz: float | None = None) -> tuple[
     return st, ref
 
 
-def syllable_contour(semitones: np.ndarray, start_s: float, end_s: float, *, hop_s: float = HOP_S,
-                     n_points: int = N_POINTS) -> tuple[np.ndarray, float]:
+def syllable_contour(
+    semitones: np.ndarray, start_s: float, end_s: float, *, hop_s: float = HOP_S, n_points: int = N_POINTS
+) -> tuple[np.ndarray, float]:
     """The syllable's voiced contour resampled to ``n_points`` (semitones) and its voiced fraction.
 
     Without voiced frames the contour is all zeros and the fraction 0.

@@ -29,13 +29,18 @@ def contour_figure(result, *, title: str | None = None):
             ax.axvline(i, color="#dddddd", lw=0.8)
         ref = np.asarray(s.reference_contour_semitones, float)
         if len(ref):
-            ax.plot(i + 0.1 + 0.8 * np.linspace(0, 1, len(ref)), ref, color=REF_COLOUR, lw=2, ls="--",
-                    label="reference" if i == 0 else None)
+            ax.plot(
+                i + 0.1 + 0.8 * np.linspace(0, 1, len(ref)),
+                ref,
+                color=REF_COLOUR,
+                lw=2,
+                ls="--",
+                label="reference" if i == 0 else None,
+            )
         if s.contour_semitones:
             c = np.asarray(s.contour_semitones, float)
             colour = OK_COLOUR if s.tone_ok else WRONG_COLOUR
-            ax.plot(i + 0.1 + 0.8 * np.linspace(0, 1, len(c)), c, color=colour, lw=2.5,
-                    label=None)
+            ax.plot(i + 0.1 + 0.8 * np.linspace(0, 1, len(c)), c, color=colour, lw=2.5, label=None)
     ax.set_xlim(0, max(1, n))
     ax.set_xticks(np.arange(n) + 0.5)
     cjk = _cjk_font()
@@ -50,8 +55,10 @@ def contour_figure(result, *, title: str | None = None):
 
     handles = [Line2D([], [], color=REF_COLOUR, ls="--", lw=2, label="reference")]
     if any(s.contour_semitones for s in result.syllables):
-        handles += [Line2D([], [], color=OK_COLOUR, lw=2.5, label="you: tone right"),
-                    Line2D([], [], color=WRONG_COLOUR, lw=2.5, label="you: tone wrong")]
+        handles += [
+            Line2D([], [], color=OK_COLOUR, lw=2.5, label="you: tone right"),
+            Line2D([], [], color=WRONG_COLOUR, lw=2.5, label="you: tone wrong"),
+        ]
     values = [v for s in result.syllables for v in (*s.reference_contour_semitones, *s.contour_semitones)]
     if values:  # room above the contours for the legend
         lo, hi = float(np.min(values)), float(np.max(values))

@@ -48,9 +48,16 @@ def spectral_track(x: np.ndarray, sample_rate: int, n_frames: int, *, hop_s: flo
     from ..audio.frontend import log_mel_spectrogram
 
     hop = int(round(hop_s * sample_rate))
-    spec = log_mel_spectrogram(torch.as_tensor(np.asarray(x, np.float32)), sample_rate=sample_rate,
-                               n_fft=4 * hop, hop_length=hop, n_mels=N_SPECTRAL, f_min=60.0, f_max=4000.0,
-                               floor_db=-100.0).numpy()
+    spec = log_mel_spectrogram(
+        torch.as_tensor(np.asarray(x, np.float32)),
+        sample_rate=sample_rate,
+        n_fft=4 * hop,
+        hop_length=hop,
+        n_mels=N_SPECTRAL,
+        f_min=60.0,
+        f_max=4000.0,
+        floor_db=-100.0,
+    ).numpy()
     spec = np.maximum(spec, spec.max() - 60.0)  # silence at one floor, whatever the noise
     spec = spec[:, :n_frames]
     if spec.shape[1] < n_frames:
@@ -66,8 +73,9 @@ def frame_features(semitones: np.ndarray, energy: np.ndarray, spectrum: np.ndarr
     st = np.interp(t, t[voiced], semitones[voiced]) if voiced.sum() >= 2 else np.zeros(len(semitones))
     spread = float(np.std(semitones[voiced])) if voiced.sum() >= 2 else 1.0
     e = np.maximum(energy, -60.0) / 20.0
-    out = np.stack([st / 6.0, st / (spread + 0.5) / 2.0, np.gradient(st), voiced.astype(float), e,
-                    np.gradient(e) * 5]).astype(np.float32)
+    out = np.stack(
+        [st / 6.0, st / (spread + 0.5) / 2.0, np.gradient(st), voiced.astype(float), e, np.gradient(e) * 5]
+    ).astype(np.float32)
     return out if spectrum is None else np.concatenate([out, spectrum[:, : out.shape[1]]])
 
 
@@ -79,9 +87,14 @@ def frame_spans(spans_s: list[tuple[float, float]], n_frames: int, *, hop_s: flo
     return out
 
 
-def predict(model: torch.nn.Module, semitones: np.ndarray, energy: np.ndarray,
-            spans_s: list[tuple[float, float]], audio: np.ndarray | None = None,
-            sample_rate: int | None = None) -> np.ndarray:
+def predict(
+    model: torch.nn.Module,
+    semitones: np.ndarray,
+    energy: np.ndarray,
+    spans_s: list[tuple[float, float]],
+    audio: np.ndarray | None = None,
+    sample_rate: int | None = None,
+) -> np.ndarray:
     """Tone probabilities (n_syllables, 5) of one utterance; columns are tones 1-4 and neutral.
     A model that reads the spectrum needs the ``audio`` too."""
     if len(spans_s) == 0:

@@ -35,26 +35,33 @@ from .tts import SAMPLE_RATE
 
 COPIES = 3
 ESPEAK = 400
-MODEL_ARGS = dict(n_features=N_FEATURES, channels=64, hidden=64, n_classes=len(LABELS), dropout=0.2,
-                  sample_rate=SAMPLE_RATE)
+MODEL_ARGS = dict(
+    n_features=N_FEATURES, channels=64, hidden=64, n_classes=len(LABELS), dropout=0.2, sample_rate=SAMPLE_RATE
+)
 
 
 def utterance_item(x: np.ndarray, spans_s, syllables, source: str) -> dict:
     """Pitch and energy tracks, syllable spans and surface-tone labels of one recording."""
     st, energy, _ = utterance_tracks(x, SAMPLE_RATE)
-    return {"st": st.astype(np.float32), "energy": energy.astype(np.float32),
-            "spectrum": spectral_track(x, SAMPLE_RATE, len(st)).astype(np.float16),
-            "spans": frame_spans(spans_s, len(st)), "y": np.array([s.tone - 1 for s in syllables]), "source": source}
+    return {
+        "st": st.astype(np.float32),
+        "energy": energy.astype(np.float32),
+        "spectrum": spectral_track(x, SAMPLE_RATE, len(st)).astype(np.float16),
+        "spans": frame_spans(spans_s, len(st)),
+        "y": np.array([s.tone - 1 for s in syllables]),
+        "source": source,
+    }
 
 
 def aligned_item(aligner, x: np.ndarray, syllables, source: str) -> dict:
     from .acoustic import align_text
 
-    return utterance_item(x, align_text(aligner, x, SAMPLE_RATE, [s.pinyin for s in syllables]).spans_s, syllables,
-                          source)
+    return utterance_item(
+        x, align_text(aligner, x, SAMPLE_RATE, [s.pinyin for s in syllables]).spans_s, syllables, source
+    )
 
 
-def prepare(corpus: Path, aligner_name: str, out: Path, *, seed: int = 0) -> None:
+def prepare(corpus: Path, aligner_name: str, out: Path, *, seed: int = 0, copies: int = COPIES) -> None:
     import parselmouth
 
     from ..audio.io import load_mono
@@ -73,7 +80,7 @@ def prepare(corpus: Path, aligner_name: str, out: Path, *, seed: int = 0) -> Non
         name = "valid" if r.speaker == VALID_SPEAKER else "train"
         sets[name].append(aligned_item(aligner, x, syl, r.name))
         if name == "train":
-            for k in range(COPIES):
+            for k in range(copies):
                 sets["train"].append(aligned_item(aligner, perturb(x, rng)[0], syl, f"{r.name}-copy{k}"))
         if n % 50 == 0:
             logging.info("%d/%d readings", n + 1, len(readings))
@@ -139,8 +146,9 @@ class Batches:
 def loss_fn(model, batch):
     x, spans, y = batch
     logits = model(x, spans)
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100,
-                                             label_smoothing=0.05)
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100, label_smoothing=0.05
+    )
 
 
 def make_validate(items: list[dict], *, spectral: bool = False):
@@ -149,8 +157,10 @@ def make_validate(items: list[dict], *, spectral: bool = False):
     def validate(model):
         logits = model(x, spans)
         on = y >= 0
-        return {"loss": float(torch.nn.functional.cross_entropy(logits[on], y[on])),
-                "accuracy": float((logits[on].argmax(-1) == y[on]).float().mean())}
+        return {
+            "loss": float(torch.nn.functional.cross_entropy(logits[on], y[on])),
+            "accuracy": float((logits[on].argmax(-1) == y[on]).float().mean()),
+        }
 
     return validate
 
@@ -160,40 +170,66 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     from ..nn.tones import ToneNet
 
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
-    model_args = json.loads((Path(run_dir) / "config.json").read_text())["extra"]["model_args"]
+    extra = json.loads((Path(run_dir) / "config.json").read_text())["extra"]
+    model_args, copies = extra["model_args"], extra.get("copies", COPIES)
     model = ToneNet.from_model_args(model_args)
     model.load_state_dict(state["model"])
-    training = {"epochs": state["epoch"], "steps_run": read_log(run_dir)[-1]["step"],
-                "valid_accuracy": state["score"],
-                "data": f"AISHELL sample set speaker {TRAIN_SPEAKER} (real, with {COPIES} perturbed copies) and "
-                        f"{ESPEAK} espeak-ng utterances; validated on speaker {VALID_SPEAKER}"}
+    training = {
+        "epochs": state["epoch"],
+        "steps_run": read_log(run_dir)[-1]["step"],
+        "valid_accuracy": state["score"],
+        "data": f"AISHELL sample set speaker {TRAIN_SPEAKER} (real, with {copies} perturbed copies) and "
+        f"{ESPEAK} espeak-ng utterances; validated on speaker {VALID_SPEAKER}",
+    }
     publish_checkpoint(model, out_dir, task="tone", architecture="ToneNet", labels=LABELS, training=training)
 
 
 def main(argv=None):
     from ..nn.tones import ToneNet
 
-    ap = recipe_parser("Train the Mandarin tone model on real read speech (resumable).", data="data/tones-real",
-                       run="data/runs/tone-net", epochs=30, steps_per_epoch=100, batch_size=32, lr=2e-3, threads=1)
+    ap = recipe_parser(
+        "Train the Mandarin tone model on real read speech (resumable).",
+        data="data/tones-real",
+        run="data/runs/tone-net",
+        epochs=30,
+        steps_per_epoch=100,
+        batch_size=32,
+        lr=2e-3,
+        threads=1,
+    )
     ap.add_argument("--corpus", type=Path, default=Path("../shared/data/mandarin-aishell-sample"))
     ap.add_argument("--aligner", default="mandarin-aligner")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--copies", type=int, default=COPIES, help="perturbed copies of each training reading")
     ap.add_argument("--spectral", action="store_true", help="also read the coarse log-mel spectrum (tones.N_SPECTRAL)")
     args = ap.parse_args(argv)
     if not start(args, export):
         return
     if not (args.data / "train.pt").exists():
-        prepare(args.corpus, args.aligner, args.data, seed=args.seed)
+        prepare(args.corpus, args.aligner, args.data, seed=args.seed, copies=args.copies)
     train = torch.load(args.data / "train.pt", weights_only=False)
     valid = torch.load(args.data / "valid.pt", weights_only=False)
     logging.info("%d training utterances, %d validation", len(train), len(valid))
     model_args = {**MODEL_ARGS, "n_features": N_FEATURES + (N_SPECTRAL if args.spectral else 0)}
-    config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, warmup_steps=100,
-                         max_minutes=args.max_minutes, seed=args.seed,
-                         extra={"model_args": model_args, "batch_size": args.batch_size})
+    config = TrainConfig(
+        lr=args.lr,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        warmup_steps=100,
+        max_minutes=args.max_minutes,
+        seed=args.seed,
+        extra={"model_args": model_args, "batch_size": args.batch_size, "copies": args.copies},
+    )
     torch.manual_seed(args.seed)
-    trainer = Trainer(ToneNet.from_model_args(model_args), loss_fn, args.run, config,
-                      validate=make_validate(valid, spectral=args.spectral), monitor="accuracy", mode="max")
+    trainer = Trainer(
+        ToneNet.from_model_args(model_args),
+        loss_fn,
+        args.run,
+        config,
+        validate=make_validate(valid, spectral=args.spectral),
+        monitor="accuracy",
+        mode="max",
+    )
     print(trainer.fit(Batches(train, args.batch_size, args.seed, spectral=args.spectral)))
 
 

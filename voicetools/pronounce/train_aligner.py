@@ -29,17 +29,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..audio.augment import spec_augment
+from ..audio.io import load_mono
+from ..checkpoints import publish_checkpoint
+from ..data.mandarin import read_corpus
+from ..errors import ParameterError
+from ..nn.phones import PhoneNet
 from ..train.recipe import recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer, read_log
 from .acoustic import features, force_align, log_probs
-from .data import TRAIN_SPEAKER, VALID_SPEAKER, perturb
-from .tts import SAMPLE_RATE
+from .data import TRAIN_SPEAKER, TRAIN_VOICES, VALID_SPEAKER, perturb
+from .pinyin import text_to_syllables
+from .tts import SAMPLE_RATE, EspeakNG, synthesize_reference
 from .units import text_units, unit_inventory
 
 COPIES = 3
 ESPEAK_PER_SENTENCE = 1
-MODEL_ARGS = dict(n_mels=64, channels=128, hidden=128, layers=2, dropout=0.15, sample_rate=SAMPLE_RATE,
-                  hop_length=160, n_fft=400)
+MODEL_ARGS = dict(
+    n_mels=64, channels=128, hidden=128, layers=2, dropout=0.15, sample_rate=SAMPLE_RATE, hop_length=160, n_fft=400
+)
 
 
 @dataclass
@@ -53,13 +61,6 @@ class Item:
 
 def prepare(corpus: Path, out: Path, *, seed: int = 0) -> None:
     """``out/{train,valid}.pt``: features, unit sequences and provenance of every item."""
-    from ..audio.io import load_mono
-    from ..data.mandarin import read_corpus
-    from ..errors import ParameterError
-    from .data import TRAIN_VOICES
-    from .pinyin import text_to_syllables
-    from .tts import EspeakNG, synthesize_reference
-
     inv = unit_inventory()
     rng = np.random.default_rng(seed)
     readings = read_corpus(corpus)
@@ -86,8 +87,10 @@ def prepare(corpus: Path, out: Path, *, seed: int = 0) -> None:
         for _ in range(ESPEAK_PER_SENTENCE):
             voice = TRAIN_VOICES[rng.integers(len(TRAIN_VOICES))]
             backend = EspeakNG(variant=voice, pitch=int(rng.integers(20, 80)), speed=int(rng.integers(140, 220)))
-            gaps = [float(rng.uniform(0.0, 0.08)) if syl[i + 1].phrase == syl[i].phrase else 0.25
-                    for i in range(len(syl) - 1)]
+            gaps = [
+                float(rng.uniform(0.0, 0.08)) if syl[i + 1].phrase == syl[i].phrase else 0.25
+                for i in range(len(syl) - 1)
+            ]
             ref = synthesize_reference(syl, backend, gaps_s=gaps, edge_s=float(rng.uniform(0.05, 0.3)))
             key = f"espeak-{r.name}"
             clean[key] = ref.samples
@@ -105,8 +108,9 @@ def load_items(data: Path, name: str) -> list[Item]:
     return [Item(**d) for d in torch.load(data / f"{name}.pt", weights_only=False)]
 
 
-def spike_labels(spikes: list[int], units: list[int], owner: list[int], n_frames: int, *, edge: int = 10,
-                 pause: int = 40) -> np.ndarray:
+def spike_labels(
+    spikes: list[int], units: list[int], owner: list[int], n_frames: int, *, edge: int = 10, pause: int = 40
+) -> np.ndarray:
     """Frame labels from CTC spikes (one frame per unit): each unit owns the frames from the midpoint
     with the previous spike to the midpoint with the next; silence before the first spike and after
     the last beyond ``edge`` frames, and in the middle of any gap over ``pause`` frames between two
@@ -154,8 +158,6 @@ class Batches:
         self.gen = torch.Generator().manual_seed(seed)
 
     def __iter__(self):
-        from ..audio.augment import spec_augment
-
         while True:
             k = int(self.rng.integers(0, max(1, len(self.order) - self.batch_size)))
             batch = [self.items[i] for i in self.order[k : k + self.batch_size]]
@@ -177,14 +179,16 @@ class Batches:
 def ctc_loss(model, batch):
     x, lengths, targets = batch
     logp = torch.log_softmax(model(x), -1).transpose(0, 1)
-    return torch.nn.functional.ctc_loss(logp, torch.cat(targets), lengths, torch.tensor([len(t) for t in targets]),
-                                        blank=0, zero_infinity=True)
+    return torch.nn.functional.ctc_loss(
+        logp, torch.cat(targets), lengths, torch.tensor([len(t) for t in targets]), blank=0, zero_infinity=True
+    )
 
 
 def frame_loss(model, batch):
     x, _, y = batch
-    return torch.nn.functional.cross_entropy(model(x).reshape(-1, model.model_args["n_units"]), y.reshape(-1),
-                                             ignore_index=-100, label_smoothing=0.05)
+    return torch.nn.functional.cross_entropy(
+        model(x).reshape(-1, model.model_args["n_units"]), y.reshape(-1), ignore_index=-100, label_smoothing=0.05
+    )
 
 
 def unit_error_rate(model, items: list[Item]) -> float:
@@ -210,27 +214,34 @@ def _edit_distance(a: list[int], b: list[int]) -> int:
 
 
 def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
-    from ..checkpoints import publish_checkpoint
-    from ..nn.phones import PhoneNet
-
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
     args = torch.load(Path(run_dir) / "last.pt", map_location="cpu", weights_only=False)["config"]["extra"]
     model = PhoneNet.from_model_args(args["model_args"])
     model.load_state_dict(state["model"])
-    training = {"epochs": state["epoch"], "steps_run": read_log(run_dir)[-1]["step"],
-                "valid_unit_error_rate": state["score"], "stage": args["stage"],
-                "data": f"AISHELL sample set speaker {TRAIN_SPEAKER} (real, {COPIES} perturbed copies each) and "
-                        f"espeak-ng readings of its sentences; validated on speaker {VALID_SPEAKER}"}
-    publish_checkpoint(model, out_dir, task="mandarin-aligner", architecture="PhoneNet", labels=unit_inventory(),
-                       training=training)
+    training = {
+        "epochs": state["epoch"],
+        "steps_run": read_log(run_dir)[-1]["step"],
+        "valid_unit_error_rate": state["score"],
+        "stage": args["stage"],
+        "data": f"AISHELL sample set speaker {TRAIN_SPEAKER} (real, {COPIES} perturbed copies each) and "
+        f"espeak-ng readings of its sentences; validated on speaker {VALID_SPEAKER}",
+    }
+    publish_checkpoint(
+        model, out_dir, task="mandarin-aligner", architecture="PhoneNet", labels=unit_inventory(), training=training
+    )
 
 
 def main(argv=None):
-    from ..nn.phones import PhoneNet
-
-    ap = recipe_parser("Train the Mandarin aligner on real read speech (resumable).", data="data/aligner",
-                       run="data/runs/aligner-ctc", epochs=30, steps_per_epoch=100, batch_size=16, lr=2e-3,
-                       threads=2)
+    ap = recipe_parser(
+        "Train the Mandarin aligner on real read speech (resumable).",
+        data="data/aligner",
+        run="data/runs/aligner-ctc",
+        epochs=30,
+        steps_per_epoch=100,
+        batch_size=16,
+        lr=2e-3,
+        threads=2,
+    )
     ap.add_argument("--corpus", type=Path, default=Path("../shared/data/mandarin-aishell-sample"))
     ap.add_argument("--stage", choices=["ctc", "frames"], default="ctc")
     ap.add_argument("--labels-from", type=Path, default=None, help="a finished run whose alignments label the frames")
@@ -260,16 +271,28 @@ def main(argv=None):
             np.savez_compressed(cache, **labels)
         init = torch.load(src / "best.pt", map_location="cpu", weights_only=True)["model"]
     logging.info("%d training items, %d validation utterances", len(train), len(valid))
-    config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, warmup_steps=200,
-                         max_minutes=args.max_minutes, seed=args.seed,
-                         extra={"model_args": model_args, "batch_size": args.batch_size, "stage": args.stage})
+    config = TrainConfig(
+        lr=args.lr,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        warmup_steps=200,
+        max_minutes=args.max_minutes,
+        seed=args.seed,
+        extra={"model_args": model_args, "batch_size": args.batch_size, "stage": args.stage},
+    )
     torch.manual_seed(args.seed)
     model = PhoneNet.from_model_args(model_args)
     if init is not None:  # the previous round's weights: its units are right, only their timing moves
         model.load_state_dict(init)
-    trainer = Trainer(model, ctc_loss if args.stage == "ctc" else frame_loss, args.run,
-                      config, validate=lambda m: {"unit_error_rate": unit_error_rate(m, valid)},
-                      monitor="unit_error_rate", mode="min")
+    trainer = Trainer(
+        model,
+        ctc_loss if args.stage == "ctc" else frame_loss,
+        args.run,
+        config,
+        validate=lambda m: {"unit_error_rate": unit_error_rate(m, valid)},
+        monitor="unit_error_rate",
+        mode="min",
+    )
     print(trainer.fit(Batches(train, args.batch_size, args.seed, labels)))
 
 

@@ -26,7 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+import torch
 
+from ..audio.io import resample
 from ..errors import MissingDependencyError, ParameterError, VoicetoolsError
 
 SAMPLE_RATE = 16000
@@ -72,28 +75,40 @@ class EspeakNG(TTSBackend):
         return f"espeak-ng {v} pitch {self.pitch} speed {self.speed}"
 
     def syllable(self, pinyin: str) -> tuple[np.ndarray, int]:
-        return _espeak(pinyin, self.voice + (f"+{self.variant}" if self.variant else ""), int(self.pitch),
-                       int(self.speed), int(self.amplitude))
+        return _espeak(
+            pinyin,
+            self.voice + (f"+{self.variant}" if self.variant else ""),
+            int(self.pitch),
+            int(self.speed),
+            int(self.amplitude),
+        )
 
 
 @functools.lru_cache(maxsize=4096)
 def _espeak(text: str, voice: str, pitch: int, speed: int, amplitude: int) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise MissingDependencyError("the reference voice needs espeak-ng: sudo apt-get install espeak-ng "
-                                     "(or pass a coqui-tts model with --tts coqui --tts-model PATH)")
+        raise MissingDependencyError(
+            "the reference voice needs espeak-ng: sudo apt-get install espeak-ng "
+            "(or pass a coqui-tts model with --tts coqui --tts-model PATH)"
+        )
     cmd = [exe, "-v", voice, "-p", str(pitch), "-s", str(speed), "-a", str(amplitude), "-z", "--stdout", text]
     proc = subprocess.run(cmd, capture_output=True, timeout=60)
     if proc.returncode != 0 or len(proc.stdout) < 100:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise VoicetoolsError(f"espeak-ng could not say {text!r} with voice {voice}: "
-                              f"{msg[-1] if msg else 'no audio'}")
+        raise VoicetoolsError(f"espeak-ng could not say {text!r} with voice {voice}: {msg[-1] if msg else 'no audio'}")
     # espeak-ng writes an unknown length into the streamed WAV header; soundfile reads to the end
     data = proc.stdout
-    x, sr = sf.read(io.BytesIO(data[:4] + (len(data) - 8).to_bytes(4, "little") + data[8:40]
-                               + (len(data) - 44).to_bytes(4, "little") + data[44:]), dtype="float32")
+    x, sr = sf.read(
+        io.BytesIO(
+            data[:4]
+            + (len(data) - 8).to_bytes(4, "little")
+            + data[8:40]
+            + (len(data) - 44).to_bytes(4, "little")
+            + data[44:]
+        ),
+        dtype="float32",
+    )
     x = x if x.ndim == 1 else x.mean(1)
     x.setflags(write=False)  # cached: never modified in place
     return x, int(sr)
@@ -110,18 +125,24 @@ class CoquiTTS(TTSBackend):
         try:
             from TTS.api import TTS  # coqui-tts installs the ``TTS`` package
         except ImportError:
-            raise MissingDependencyError("the coqui backend needs coqui-tts: pip install coqui-tts "
-                                         "(then give a local model with --tts-model PATH)") from None
+            raise MissingDependencyError(
+                "the coqui backend needs coqui-tts: pip install coqui-tts "
+                "(then give a local model with --tts-model PATH)"
+            ) from None
         p = Path(model_path).expanduser()
         if not p.exists():
-            raise ParameterError(f"coqui-tts model {p} does not exist; give a local model folder or file "
-                                 "(nothing is downloaded)")
+            raise ParameterError(
+                f"coqui-tts model {p} does not exist; give a local model folder or file (nothing is downloaded)"
+            )
         folder = p if p.is_dir() else p.parent
         config = folder / "config.json"
         if not config.is_file():
             raise ParameterError(f"coqui-tts model {p} has no config.json beside it")
-        model_file = p if p.is_file() else next((q for q in sorted(folder.iterdir())
-                                                 if q.suffix in (".pth", ".pt", ".safetensors")), None)
+        model_file = (
+            p
+            if p.is_file()
+            else next((q for q in sorted(folder.iterdir()) if q.suffix in (".pth", ".pt", ".safetensors")), None)
+        )
         if model_file is None:
             raise ParameterError(f"no .pth/.pt model file in {folder}")
         try:
@@ -179,24 +200,31 @@ class Reference:
         return len(self.samples) / self.sample_rate
 
 
-def synthesize_reference(syllables, backend: TTSBackend | str = "espeak", *, sample_rate: int = SAMPLE_RATE,
-                         gap_s: float = GAP_S, phrase_gap_s: float = PHRASE_GAP_S, edge_s: float = EDGE_S,
-                         gaps_s: list[float] | None = None) -> Reference:
+def synthesize_reference(
+    syllables,
+    backend: TTSBackend | str = "espeak",
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    gap_s: float = GAP_S,
+    phrase_gap_s: float = PHRASE_GAP_S,
+    edge_s: float = EDGE_S,
+    gaps_s: list[float] | None = None,
+) -> Reference:
     """Say each syllable alone and join them: ``edge_s`` of silence, then the syllables with
     ``gap_s`` between them (``phrase_gap_s`` at a punctuation mark), then ``edge_s`` again.
 
     ``gaps_s`` (one value per syllable boundary) overrides the gaps, e.g. to synthesize a speaker
     who pauses. Syllables are peak-normalised to the same loudness.
     """
-    from ..audio.io import resample
-    import torch
-
     tts = get_backend(backend)
     pieces, spans, t = [np.zeros(int(edge_s * sample_rate), np.float32)], [], edge_s
     for i, syl in enumerate(syllables):
         if i:
-            g = gaps_s[i - 1] if gaps_s is not None else (phrase_gap_s if syl.phrase != syllables[i - 1].phrase
-                                                          else gap_s)
+            g = (
+                gaps_s[i - 1]
+                if gaps_s is not None
+                else (phrase_gap_s if syl.phrase != syllables[i - 1].phrase else gap_s)
+            )
             pieces.append(np.zeros(int(round(g * sample_rate)), np.float32))
             t += len(pieces[-1]) / sample_rate
         x, sr = tts.syllable(syl.pinyin)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import re
 
+from .data import syllable_inventory
+
 SILENCE = "sil"  # unit 0: pauses, leading and trailing silence, and (for CTC) the blank
-INITIALS = ["b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "zh", "ch", "sh", "r",
-            "z", "c", "s"]
+INITIALS = ["b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "zh", "ch", "sh", "r", "z", "c", "s"]
 
 
 def syllable_units(pinyin: str) -> list[str]:
@@ -37,8 +38,6 @@ def syllable_units(pinyin: str) -> list[str]:
 def unit_inventory() -> list[str]:
     """Every unit, silence first: the initials, then the finals of every syllable pypinyin reads
     in the common CJK block (sorted, so the list is the same on every machine)."""
-    from .data import syllable_inventory
-
     finals = sorted({syllable_units(s)[-1] for s in syllable_inventory()} | {"syl_m", "syl_n"})
     return [SILENCE, *INITIALS, *finals]
 

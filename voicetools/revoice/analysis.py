@@ -9,15 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import soxr
 import torch
 
+from ..audio.frontend import stft
 from .vocoder import pitch_range
 
 HOP_S = 0.01
 OCTAVE_COST = 0.05
 # a separated tenor or bass part with a neighbour a fifth above bleeding in repeats only every
-# other period of its own: the octave below wins. Cost 0.1 there (octave errors against the true
-# part on the separated parts of 5 validation chorales: bass 7.4 % → 4.1 %, tenor 8.7 % → 7.2 %)
+# other period of its own: the octave below wins. Cost 0.1 there, chosen on the separated parts of
+# validation chorales (octave errors against the true part)
 LOW_VOICE_OCTAVE_COST = 0.1
 TRACK_RATE = 4000
 MISSING_DB = 25.0  # a fundamental this far under the band at twice it is not sounding ...
@@ -43,26 +45,40 @@ class PartAnalysis:
     envelope_hz: np.ndarray
     hop_s: float = HOP_S
 
-    def frames(self, lo: int, hi: int) -> "PartAnalysis":
+    def frames(self, lo: int, hi: int) -> PartAnalysis:
         """Frames ``[lo, hi)`` of this analysis (frame 0 of the result is frame ``lo``)."""
-        return PartAnalysis(self.f0_hz[lo:hi], self.voiced[lo:hi], self.loudness_db[lo:hi],
-                            self.envelope_db[lo:hi], self.envelope_hz, self.hop_s)
+        return PartAnalysis(
+            self.f0_hz[lo:hi],
+            self.voiced[lo:hi],
+            self.loudness_db[lo:hi],
+            self.envelope_db[lo:hi],
+            self.envelope_hz,
+            self.hop_s,
+        )
 
     def to_dict(self) -> dict:
         f0 = self.f0_hz[self.voiced]
-        return {"voiced_fraction": round(float(self.voiced.mean()), 3) if len(self.voiced) else 0.0,
-                "median_f0_hz": round(float(np.median(f0)), 1) if len(f0) else None,
-                "loudness_db": round(float(np.percentile(self.loudness_db, 90)), 1) if len(self.loudness_db) else None}
+        return {
+            "voiced_fraction": round(float(self.voiced.mean()), 3) if len(self.voiced) else 0.0,
+            "median_f0_hz": round(float(np.median(f0)), 1) if len(f0) else None,
+            "loudness_db": round(float(np.percentile(self.loudness_db, 90)), 1) if len(self.loudness_db) else None,
+        }
 
 
-def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s: float = HOP_S,
-             n_frames: int | None = None, shift_semitones: float = 0.0) -> np.ndarray:
+def f0_track(
+    x: np.ndarray,
+    sample_rate: int,
+    *,
+    voice: str | None = None,
+    hop_s: float = HOP_S,
+    n_frames: int | None = None,
+    shift_semitones: float = 0.0,
+) -> np.ndarray:
     """F0 in Hz per frame (frame i centred at ``i * hop_s``), 0 where Praat finds no pitch.
 
     The search range is ``voice``'s (wide when None), moved by ``shift_semitones`` — to measure a part
     transposed by that much in the range where it now sings."""
     import parselmouth
-    import soxr
 
     floor, ceiling = (f * 2.0 ** (shift_semitones / 12.0) for f in pitch_range(voice))
     n_frames = n_frames or int(len(x) / sample_rate / hop_s) + 1
@@ -77,8 +93,12 @@ def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s
     snd = parselmouth.Sound(np.asarray(x, np.float64), float(rate))
     # octave cost 0.05 (Praat's default 0.01): PSOLA output can carry a subharmonic some 55 dB down
     # that the default takes for the pitch, an octave low; the higher cost prefers the true octave
-    pitch = snd.to_pitch_ac(time_step=hop_s, pitch_floor=floor, pitch_ceiling=ceiling,
-                            octave_cost=LOW_VOICE_OCTAVE_COST if voice in ("tenor", "bass") else OCTAVE_COST)
+    pitch = snd.to_pitch_ac(
+        time_step=hop_s,
+        pitch_floor=floor,
+        pitch_ceiling=ceiling,
+        octave_cost=LOW_VOICE_OCTAVE_COST if voice in ("tenor", "bass") else OCTAVE_COST,
+    )
     f = pitch.selected_array["frequency"]
     t = pitch.xs()
     grid = np.arange(n_frames) * hop_s
@@ -92,8 +112,9 @@ def f0_track(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s
     return drop_blips(out, max(1, int(round(MIN_RUN_S / hop_s))))
 
 
-def restore_missing_fundamentals(f0_hz: np.ndarray, x: np.ndarray, sample_rate: int, *, hop_s: float,
-                                 ceiling_hz: float) -> np.ndarray:
+def restore_missing_fundamentals(
+    f0_hz: np.ndarray, x: np.ndarray, sample_rate: int, *, hop_s: float, ceiling_hz: float
+) -> np.ndarray:
     """``f0_hz`` doubled (up to twice, below ``ceiling_hz``) in the frames of ``x`` where it is not the
     pitch of what sounds: nothing at it (``MISSING_DB`` or more under the band at twice it) and an
     odd harmonic missing too (3, 5 or 7 × F0 ``ODD_MISSING_DB`` under both its neighbours) — the
@@ -155,9 +176,8 @@ def repair_slips(f0_hz: np.ndarray, max_frames: int, *, step_cents: float = 100.
     """``f0_hz`` with every slip — a stretch of at most ``max_frames`` that jumps away from a voiced
     pitch and straight back to within ``step_cents`` of it — replaced by the line from the pitch
     before to the pitch after. In a separated part such slips are the tracker catching a
-    neighbour's bleed for a few frames in the middle of a held note; a sung ornament is longer.
-    (On the separated parts of 5 validation chorales: off the true part's pitch on 24.10 % of the
-    frames before, 24.04 % after; on the true parts nothing changes.)"""
+    neighbour's bleed for a few frames in the middle of a held note; a sung ornament is longer, and
+    the track of a part sung alone is left as it is."""
     f = np.asarray(f0_hz, float).copy()
     c = 1200 * np.log2(np.maximum(f, 1e-3))
     runs = stretches(f, step_cents=step_cents)
@@ -184,21 +204,28 @@ def loudness_db(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, n_fram
     n_frames = n_frames or len(x) // hop + 1
     p = np.pad(np.asarray(x, np.float64), (hop, hop + n_frames * hop))
     frames = np.lib.stride_tricks.sliding_window_view(p, 2 * hop)[::hop][:n_frames]
-    return np.maximum(10 * np.log10((frames ** 2).mean(1) + 1e-10), -100.0)
+    return np.maximum(10 * np.log10((frames**2).mean(1) + 1e-10), -100.0)
 
 
-def spectral_envelope(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, n_fft: int = 1024,
-                      n_lifter: int = 30, points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def spectral_envelope(
+    x: np.ndarray,
+    sample_rate: int,
+    *,
+    hop_s: float = HOP_S,
+    n_fft: int = 1024,
+    n_lifter: int = 30,
+    points: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Cepstrally smoothed log spectrum in dB, from the shared STFT: (frames, bins) and the bins'
     frequencies — every STFT bin, or ``points`` of them from 0 to Nyquist (``n_lifter`` cepstral
     coefficients hold no finer detail than some 2 × ``n_lifter`` points show)."""
-    from ..audio.frontend import stft
-
     hop = max(1, int(round(hop_s * sample_rate)))
     mag = stft(torch.as_tensor(np.asarray(x, np.float32)), n_fft=n_fft, hop_length=hop).abs().numpy()
     keep = np.round(np.linspace(0, n_fft // 2, points or n_fft // 2 + 1)).astype(int)
-    return (np.ascontiguousarray(cepstral_envelope_db(mag, n_lifter)[keep].T),
-            np.linspace(0, sample_rate / 2, n_fft // 2 + 1)[keep])
+    return (
+        np.ascontiguousarray(cepstral_envelope_db(mag, n_lifter)[keep].T),
+        np.linspace(0, sample_rate / 2, n_fft // 2 + 1)[keep],
+    )
 
 
 def cepstral_envelope_db(mag: np.ndarray, n_lifter: int) -> np.ndarray:
@@ -231,8 +258,9 @@ def analyse(x: np.ndarray, sample_rate: int, *, voice: str | None = None, hop_s:
     return PartAnalysis(f0, f0 > 0, loud, env, hz, hop_s)
 
 
-def pieces(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S,
-           f0_hz: np.ndarray | None = None) -> list[tuple[int, int]]:
+def pieces(
+    x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S, f0_hz: np.ndarray | None = None
+) -> list[tuple[int, int]]:
     """Frame ranges ``[a, b)`` (``hop_s`` frames) that cover ``x``: one for up to ``2 × PIECE_S``,
     else pieces of about ``PIECE_S`` cut at the quietest 20 ms within ``CUT_SEARCH_S`` of each mark
     (with the part's ``f0_hz``, the quietest unvoiced 20 ms if there is one: a breath or a rest,
@@ -257,8 +285,9 @@ def pieces(x: np.ndarray, sample_rate: int, *, hop_s: float = HOP_S,
     return list(zip(cuts, cuts[1:] + [n_frames]))
 
 
-def with_context(x: np.ndarray, sample_rate: int, a: int, b: int, n_frames: int, *,
-                 hop_s: float = HOP_S) -> tuple[tuple[int, int], np.ndarray]:
+def with_context(
+    x: np.ndarray, sample_rate: int, a: int, b: int, n_frames: int, *, hop_s: float = HOP_S
+) -> tuple[tuple[int, int], np.ndarray]:
     """Frames ``[a, b)`` widened by ``CONTEXT_S`` each side (within the part), and those samples of ``x``."""
     c = int(round(CONTEXT_S / hop_s))
     lo, hi = max(0, a - c), min(n_frames, b + c)
@@ -282,8 +311,12 @@ def mean_envelope_db(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.nd
     return env[loud > loud.max() - 20].mean(0), hz
 
 
-def envelope_shift_factor(x: np.ndarray, y: np.ndarray, sample_rate: int, *, band_hz=(250.0, 3500.0),
-                          factors=np.exp(np.linspace(np.log(0.7), np.log(1.45), 301))) -> float:
+SHIFT_FACTORS = np.exp(np.linspace(np.log(0.7), np.log(1.45), 301))  # the factors envelope_shift_factor tries
+
+
+def envelope_shift_factor(
+    x: np.ndarray, y: np.ndarray, sample_rate: int, *, band_hz=(250.0, 3500.0), factors=SHIFT_FACTORS
+) -> float:
     """The factor ``a`` for which ``y``'s mean envelope best matches ``x``'s stretched by ``a``
     (``env_y(f) ≈ env_x(f / a)``, correlation over ``band_hz``): 1.15 after a formant shift of 1.15."""
     ex, hz = mean_envelope_db(x, sample_rate)
@@ -299,8 +332,15 @@ def envelope_shift_factor(x: np.ndarray, y: np.ndarray, sample_rate: int, *, ban
     return float(factors[int(np.argmax(scores))])
 
 
-def cents_error(f0_in: np.ndarray, f0_out: np.ndarray, semitones: float, *, skip_transitions: bool = True,
-                window_s: float | None = None, hop_s: float = HOP_S) -> np.ndarray:
+def cents_error(
+    f0_in: np.ndarray,
+    f0_out: np.ndarray,
+    semitones: float,
+    *,
+    skip_transitions: bool = True,
+    window_s: float | None = None,
+    hop_s: float = HOP_S,
+) -> np.ndarray:
     """Per frame, voiced in both: 1200·log2(out / (in · 2^(semitones/12))) in cents.
 
     With ``skip_transitions`` the frames at the input's note changes are left out: where its pitch

@@ -4,32 +4,29 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
-import warnings
+import shutil
 from pathlib import Path
 
+import torch
+
+from ..checkpoints import cache_dir, resolve_model
+from ..cli_common import (
+    SubVerb,
+    add_inputs,
+    add_output,
+    add_run_flags,
+    file_per_input,
+    progress_for,
+    refuse_existing_outputs,
+    run_inputs,
+    warn,
+    warnings_kept_quiet,
+)
 from ..errors import ParameterError, VoicetoolsError
 from ..outputs import AUDIO_SUFFIXES
-
-
-def _outputs(inputs: list[str], output: str | None) -> list[Path]:
-    """``-o x.wav`` for one input, else ``<folder>/<input stem>-revoiced.wav`` (default folder: .);
-    checked by the rules of ``voicetools.outputs`` before any work."""
-    from ..outputs import check_file, check_folder, is_file_output
-
-    if output and is_file_output(output, AUDIO_SUFFIXES):
-        if len(inputs) > 1:
-            raise VoicetoolsError(f"-o {output} names one file but {len(inputs)} inputs were given; give a folder")
-        return [check_file(output, AUDIO_SUFFIXES)]
-    folder = check_folder(output or ".")
-    outs, seen = [], {}
-    for i in inputs:
-        o = check_file(folder / f"{Path(i).stem}-revoiced.wav")
-        if o in seen:
-            raise VoicetoolsError(f"{i} and {seen[o]} would both write {o}; rename one or re-voice it in another run")
-        seen[o] = i
-        outs.append(o)
-    return outs
+from .revoice import DEFAULT_SEPARATION_MODEL, DEFAULT_TRANSCRIPTION_MODEL, load_timbre, plan, revoice, timbre_target
+from .targets import VOICE_TYPES, check_gain_db
+from .timbre import export, load_target_audio, train_timbre
 
 
 def _pairs(specs, what: str) -> dict[str, float]:
@@ -46,12 +43,8 @@ def _pairs(specs, what: str) -> dict[str, float]:
 
 
 def _revoice_one(args, opts, inp: str, out: Path, progress) -> dict:
-    from . import revoice
-
-    if out.exists() and not args.overwrite:  # before any compute
-        raise VoicetoolsError(f"{out} exists; pass --overwrite to replace it")
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
+    refuse_existing_outputs([out], args.overwrite)  # before any compute
+    with warnings_kept_quiet():
         res = revoice(inp, callback=progress, **opts)
     res.save(out, overwrite=args.overwrite)
     extra = {}
@@ -61,7 +54,7 @@ def _revoice_one(args, opts, inp: str, out: Path, progress) -> dict:
     if args.stems:
         extra["stems"] = {k: str(v) for k, v in res.save_parts(folder, overwrite=args.overwrite).items()}
     for note in res.warnings:
-        print(f"voicetools: warning: {inp}: {note}", file=sys.stderr)
+        warn(note, inp)
     if not args.json and not args.quiet:
         print(f"{inp} -> {out} ({', '.join(f'{k}: {v}' for k, v in res.targets.items())})")
     return {"input": inp, "output": str(out), **extra, **res.to_dict()}
@@ -71,8 +64,6 @@ def _remove_stale_parts(folder: Path, parts, keep) -> None:
     """Delete the ``folder/<part>.wav`` files an earlier ``--stems`` run wrote (a voice type or one of
     ``parts``), except those in ``keep`` (about to be replaced), then the folder if that left it empty.
     Other files are the user's: kept."""
-    from .targets import VOICE_TYPES
-
     if not folder.is_dir():
         return
     for part in {*VOICE_TYPES, *parts}:
@@ -84,96 +75,107 @@ def _remove_stale_parts(folder: Path, parts, keep) -> None:
 
 
 def cmd_revoice(args) -> int:
-    from ..checkpoints import resolve_model
-    from ..cli import run_inputs
-    from . import _timbre_target, plan
-    from .targets import VOICE_TYPES, check_gain_db
-
-    outs = _outputs(args.inputs, args.output)
+    outs = file_per_input(
+        args.inputs, args.output, suffixes=AUDIO_SUFFIXES, name=lambda stem: f"{stem}-revoiced.wav", verb="re-voice"
+    )
     separation = None if args.voice else resolve_model(args.separation_model, "separation")
-    opts = dict(map=args.map, voice=args.voice, pitch=args.pitch, formant=args.formant,
-                breathiness=args.breathiness, gains_db=_pairs(args.gain, "gain"),
-                separation_model=separation or args.separation_model, transcription_model=args.transcription_model,
-                timbre_minutes=args.timbre_minutes, device=args.device)
+    opts = dict(
+        map=args.map,
+        voice=args.voice,
+        pitch=args.pitch,
+        formant=args.formant,
+        breathiness=args.breathiness,
+        gains_db=_pairs(args.gain, "gain"),
+        separation_model=separation or args.separation_model,
+        transcription_model=args.transcription_model,
+        timbre_minutes=args.timbre_minutes,
+        device=args.device,
+    )
     if args.voice and args.voice not in VOICE_TYPES:
         raise ParameterError(f"unknown voice {args.voice!r}; choose one of: {', '.join(VOICE_TYPES)}")
     # check the map, gains and timbre once, before any input is read
     names = [args.voice] if args.voice else list(separation.sources)
-    timbre = _timbre_target(args.timbre) if args.timbre else None
+    timbre = timbre_target(args.timbre) if args.timbre else None
     plan(names, map=args.map, timbre=timbre.name if timbre else None)
     for part, g in opts["gains_db"].items():
         if part not in names:
             raise ParameterError(f"unknown part {part!r} in --gain; this input's parts are: {', '.join(names)}")
         check_gain_db(part, g)
     if timbre is not None:
-        from . import _load_timbre
-
-        opts["timbre"] = _load_timbre(timbre.name, minutes=args.timbre_minutes, callback=None)
-    return run_inputs(zip(args.inputs, outs), functools.partial(_revoice_one, args, opts), quiet=args.quiet,
-                      as_json=args.json)
+        opts["timbre"] = load_timbre(timbre.name, minutes=args.timbre_minutes, callback=None)
+    return run_inputs(
+        zip(args.inputs, outs), functools.partial(_revoice_one, args, opts), quiet=args.quiet, as_json=args.json
+    )
 
 
 def add_parser(sub) -> None:
-    from ..cli import device_arg
-    from . import DEFAULT_SEPARATION_MODEL, DEFAULT_TRANSCRIPTION_MODEL
-    from .targets import VOICE_TYPES
-
     r = sub.add_parser(
-        "revoice", help="re-voice a choir or a solo: same music, other voices (pitch, formants, timbre, GM)",
+        "revoice",
+        help="re-voice a choir or a solo: same music, other voices (pitch, formants, timbre, GM)",
         description="Separate a choir into soprano/alto/tenor/bass (or take one voice with --voice), give each "
-                    "part a new voice, and remix. --map PART=TARGET[:SHIFT], repeatable. TARGET: a voice type "
-                    "(soprano, alto, tenor, bass: Praat pitch + formant re-voicing; without SHIFT the part moves "
-                    "by whole octaves into that voice's range), a timbre model (synth-choir, clarinet, or a "
-                    "folder from `voicetools train timbre`), gm:PROGRAM (transcribed and played by a General "
-                    "MIDI program, 0-127 or a name like gm:clarinet), singing (transcribed and sung by the "
-                    "singing synthesizer) or keep. SHIFT: semitones (+0, -12, +2.5) or cents (-50c).",
+        "part a new voice, and remix. --map PART=TARGET[:SHIFT], repeatable. TARGET: a voice type "
+        "(soprano, alto, tenor, bass: Praat pitch + formant re-voicing; without SHIFT the part moves "
+        "by whole octaves into that voice's range), a timbre model (synth-choir, clarinet, or a "
+        "folder from `voicetools train timbre`), gm:PROGRAM (transcribed and played by a General "
+        "MIDI program, 0-127 or a name like gm:clarinet), singing (transcribed and sung by the "
+        "singing synthesizer) or keep. SHIFT: semitones (+0, -12, +2.5) or cents (-50c).",
         epilog="examples: voicetools revoice choir.wav --map soprano=tenor:+0 --map bass=synth-choir -o revoiced.wav | "
-               "voicetools revoice solo.wav --voice alto --formant 1.15 --pitch -12 | "
-               "voicetools revoice choir.wav --timbre target_singer.wav")
-    r.add_argument("inputs", nargs="+", metavar="AUDIO", help="audio files (WAV, FLAC, OGG, MP3, ...)")
-    r.add_argument("-o", "--output", default=None,
-                   help="a .wav/.flac/.ogg file (one input) or a folder for <input name>-revoiced.wav "
-                        "(default: current folder)")
-    r.add_argument("--map", action="append", default=[], metavar="PART=TARGET[:SHIFT]",
-                   help="what a part becomes (repeatable); parts not mapped keep their voice")
-    r.add_argument("--voice", choices=VOICE_TYPES, default=None,
-                   help="the input is one voice of this type: no separation")
+        "voicetools revoice solo.wav --voice alto --formant 1.15 --pitch -12 | "
+        "voicetools revoice choir.wav --timbre target_singer.wav",
+    )
+    add_inputs(r)
+    add_output(
+        r,
+        default=None,
+        help="a .wav/.flac/.ogg file (one input) or a folder for <input name>-revoiced.wav (default: current folder)",
+    )
+    r.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="PART=TARGET[:SHIFT]",
+        help="what a part becomes (repeatable); parts not mapped keep their voice",
+    )
+    r.add_argument(
+        "--voice", choices=VOICE_TYPES, default=None, help="the input is one voice of this type: no separation"
+    )
     r.add_argument("--pitch", type=float, default=0.0, metavar="SEMITONES", help="added to every part's shift")
-    r.add_argument("--formant", type=float, default=1.0, metavar="FACTOR",
-                   help="extra formant scale for Praat re-voicing, 0.5-2 (1.15: brighter / smaller)")
+    r.add_argument(
+        "--formant",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="extra formant scale for Praat re-voicing, 0.5-2 (1.15: brighter / smaller)",
+    )
     r.add_argument("--breathiness", type=float, default=0.0, metavar="0-1", help="breath noise for Praat re-voicing")
-    r.add_argument("--timbre", default=None, metavar="MODEL|RECORDING",
-                   help="timbre for every part not in --map: a timbre model name or folder, or a recording "
-                        "of the target (a model is trained on it, --timbre-minutes, and cached)")
+    r.add_argument(
+        "--timbre",
+        default=None,
+        metavar="MODEL|RECORDING",
+        help="timbre for every part not in --map: a timbre model name or folder, or a recording "
+        "of the target (a model is trained on it, --timbre-minutes, and cached)",
+    )
     r.add_argument("--timbre-minutes", type=float, default=3.0, help="training time for a --timbre recording")
     r.add_argument("--gain", action="append", default=[], metavar="PART=DB", help="remix gain per part (repeatable)")
     r.add_argument("--stems", action="store_true", help="also write each re-voiced part into OUTPUT's stem folder")
-    r.add_argument("--separation-model", default=DEFAULT_SEPARATION_MODEL,
-                   help=f"separation model name or checkpoint folder (default: {DEFAULT_SEPARATION_MODEL})")
+    r.add_argument(
+        "--separation-model",
+        default=DEFAULT_SEPARATION_MODEL,
+        help=f"separation model name or checkpoint folder (default: {DEFAULT_SEPARATION_MODEL})",
+    )
     r.add_argument("--transcription-model", default=DEFAULT_TRANSCRIPTION_MODEL, help="for gm: and singing targets")
-    r.add_argument("--device", type=device_arg, default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
-    r.add_argument("--overwrite", action="store_true",
-                   help="replace an existing output (and the part files an earlier --stems run left beside it)")
-    r.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    add_run_flags(r, overwrite="replace an existing output (and the part files an earlier --stems run left beside it)")
     r.set_defaults(func=cmd_revoice)
 
 
 def add_train_arguments(t) -> None:
-    """``voicetools train timbre RECORDING... --out DIR``: the options the classifier tasks do not have."""
-    t.add_argument("recordings", nargs="*", metavar="AUDIO", help="timbre: recordings of the target voice/instrument")
+    """``voicetools train timbre RECORDING... --out DIR``: the options of this task alone."""
     t.add_argument("--out", default=None, help="timbre: the model folder to write (then --timbre/--map use it)")
     t.add_argument("--minutes", type=float, default=5.0, help="timbre: training time on one core (default 5)")
     t.add_argument("--steps", type=int, default=20_000, help="timbre: at most this many steps (default 20000)")
 
 
 def cmd_train_timbre(args) -> int:
-    import torch
-
-    from ..checkpoints import cache_dir
-    from ..cli import _progress
-    from .timbre import export, load_target_audio, train_timbre
-
     if not args.recordings:
         raise ParameterError("give the target recording(s): voicetools train timbre target.wav --out DIR")
     if not args.out:
@@ -186,21 +188,29 @@ def cmd_train_timbre(args) -> int:
     audios = [load_target_audio(p) for p in args.recordings]
     run = Path(args.run) if args.run else cache_dir() / "runs" / f"timbre-{out.name}"
     if args.overwrite and run.exists():
-        import shutil
-
         shutil.rmtree(run)
-    progress = _progress(not args.quiet and not args.json)
-    try:
-        model, summary = train_timbre(audios, run, minutes=args.minutes, steps=args.steps, seed=args.seed,
-                                      callback=progress)
-    finally:
-        progress.close()
+    with progress_for(not args.quiet and not args.json) as progress:
+        model, summary = train_timbre(
+            audios, run, minutes=args.minutes, steps=args.steps, seed=args.seed, callback=progress
+        )
     sha = export(model, out, target=[Path(p).name for p in args.recordings], training=summary)
     summary.update(model=str(out), sha256=sha)
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
-        print(f"{out}: timbre model from {summary['target_seconds']} s of audio, {summary['steps']} steps, "
-              f"valid spectral loss {summary['initial_valid_loss']:.3f} -> {summary['best_valid_loss']:.3f} "
-              f"(use: voicetools revoice choir.wav --timbre {out})")
+        print(
+            f"{out}: timbre model from {summary['target_seconds']} s of audio, {summary['steps']} steps, "
+            f"valid spectral loss {summary['initial_valid_loss']:.3f} -> {summary['best_valid_loss']:.3f} "
+            f"(use: voicetools revoice choir.wav --timbre {out})"
+        )
     return 0
+
+
+TRAIN = SubVerb(
+    tasks=("timbre",),
+    run=cmd_train_timbre,
+    add_arguments=add_train_arguments,
+    help="a timbre model for `voicetools revoice` (train timbre target.wav --out DIR)",
+    description="`train timbre RECORDING... --out DIR` trains a re-voicing timbre model on recordings "
+    "of the target voice or instrument.",
+)

@@ -18,8 +18,8 @@ So, frame by frame (STFT, ~64 ms windows):
 
 Steps 3-4 are what keeps the pitch: the difference of two tables has narrow peaks up to ±24 dB, and
 one harmonic lifted that far over its neighbours (or a fundamental cut under the second harmonic)
-is heard, and tracked, as a pitch two or three harmonics up — in 1-5 % of a separated choir part's
-frames before, under 1 % after (``benchmarks/revoice.py``).
+is heard, and tracked, as a pitch two or three harmonics up (``benchmarks/revoice.py`` measures how
+often).
 
 The vowel stays the one sung — only its colour follows the target voice type's table.
 """
@@ -27,6 +27,10 @@ The vowel stays the one sung — only its colour follows the target voice type's
 from __future__ import annotations
 
 import numpy as np
+
+from ..data.singing import FORMANTS, VOWELS, envelope_db
+from .analysis import cepstral_envelope_db
+from .vocoder import apply_frame_gains
 
 VOWEL_BAND_HZ = (150.0, 3800.0)
 TABLE_TOP_HZ = 5000.0  # the tables end at 4.95 kHz; above, the correction holds its value there
@@ -38,22 +42,27 @@ SMOOTH_HZ = 400.0
 
 def vowel_envelopes_db(voice: str, freqs_hz: np.ndarray, *, scale: float = 1.0) -> np.ndarray:
     """(vowels, freqs) envelopes of ``voice``'s formant table (a e i o u) with its formants scaled by ``scale``."""
-    from ..data.singing import FORMANTS, VOWELS, _envelope_db
-
     f = np.minimum(freqs_hz, TABLE_TOP_HZ * scale)[None]
     out = []
     for v in VOWELS:
         centres, amps, bws = FORMANTS[voice][v]
-        out.append(_envelope_db(f, (np.asarray(centres) * scale, amps, bws), 0.0)[0])
+        out.append(envelope_db(f, (np.asarray(centres) * scale, amps, bws), 0.0)[0])
     return np.stack(out)
 
 
-def correction_db(mag: np.ndarray, freqs_hz: np.ndarray, sample_rate: int, source: str, target: str,
-                  *, source_scale: float = 1.0, target_scale: float = 1.0, hop_s: float) -> np.ndarray:
+def correction_db(
+    mag: np.ndarray,
+    freqs_hz: np.ndarray,
+    sample_rate: int,
+    source: str,
+    target: str,
+    *,
+    source_scale: float = 1.0,
+    target_scale: float = 1.0,
+    hop_s: float,
+) -> np.ndarray:
     """Per-frame correction curves (bins, frames) in dB for magnitudes ``mag`` (bins, frames)."""
-    from scipy.ndimage import convolve1d
-
-    from .analysis import cepstral_envelope_db
+    from scipy.ndimage import convolve1d  # slow to import: only when needed
 
     env = cepstral_envelope_db(mag, max(4, int(0.002 * sample_rate)))
     band = (freqs_hz >= VOWEL_BAND_HZ[0]) & (freqs_hz <= min(VOWEL_BAND_HZ[1], 0.45 * sample_rate))
@@ -85,8 +94,17 @@ def hold_low_harmonics(d: np.ndarray, freqs_hz: np.ndarray, f0_hz: np.ndarray, f
         d[:i, j] = d[i, j]
 
 
-def recolour(x: np.ndarray, sample_rate: int, source: str, target: str, *, source_scale: float = 1.0,
-             target_scale: float = 1.0, f0_hz: np.ndarray | None = None, f0_hop_s: float = 0.01) -> np.ndarray:
+def recolour(
+    x: np.ndarray,
+    sample_rate: int,
+    source: str,
+    target: str,
+    *,
+    source_scale: float = 1.0,
+    target_scale: float = 1.0,
+    f0_hz: np.ndarray | None = None,
+    f0_hop_s: float = 0.01,
+) -> np.ndarray:
     """``x`` (mono, sung by a ``source`` voice type whose formants were already scaled by
     ``source_scale``) with each frame's envelope moved to ``target``'s formant pattern (scaled by
     ``target_scale``: a user's extra formant shift stays); float32, same length. Identity when source
@@ -100,15 +118,14 @@ def recolour(x: np.ndarray, sample_rate: int, source: str, target: str, *, sourc
     >>> y.shape
     (16000,)
     """
-    from .vocoder import apply_frame_gains
-
     x = np.asarray(x, np.float32)
     if not np.any(x) or (source == target and source_scale == target_scale):
         return x.copy()
 
     def gains(mag, freqs, hop_s):
-        d = correction_db(mag, freqs, sample_rate, source, target, source_scale=source_scale,
-                          target_scale=target_scale, hop_s=hop_s)
+        d = correction_db(
+            mag, freqs, sample_rate, source, target, source_scale=source_scale, target_scale=target_scale, hop_s=hop_s
+        )
         if f0_hz is not None:
             hold_low_harmonics(d, freqs, np.asarray(f0_hz, float), hop_s / f0_hop_s)
         return 10.0 ** (d / 20.0)

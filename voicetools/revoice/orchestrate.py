@@ -15,8 +15,12 @@ import shutil
 import numpy as np
 import torch
 
+from ..data.chorales import Note
 from ..data.render import fluidsynth_render
+from ..data.singing import Singer, sing
 from ..errors import MissingDependencyError
+from ..transcribe import transcribe_track
+from .analysis import f0_track, stretches
 
 RENDER_SR = 22050
 BEND_RANGE = 2.0  # semitones: the General MIDI default pitch-bend range
@@ -48,8 +52,11 @@ def legato_phrases(events, bends) -> tuple[list, list, list]:
     ring on into the next phrase's attack, and the pitch bend would move it there too."""
     phrases: list[list] = []
     for ev in sorted(events, key=lambda e: e[1]):
-        if phrases and ev[1] - phrases[-1][-1][2] < LEGATO_GAP_S and \
-                max(abs(ev[0] - p) for p, *_ in phrases[-1]) <= LEGATO_SPAN:
+        if (
+            phrases
+            and ev[1] - phrases[-1][-1][2] < LEGATO_GAP_S
+            and max(abs(ev[0] - p) for p, *_ in phrases[-1]) <= LEGATO_SPAN
+        ):
             phrases[-1].append(ev)
         else:
             phrases.append([ev])
@@ -70,8 +77,9 @@ def legato_phrases(events, bends) -> tuple[list, list, list]:
     return held, out_bends, controls
 
 
-def render_notes(events, program: int, sample_rate: int, length_s: float, bends=(), *,
-                 legato: bool = False, in_tune: bool = False) -> np.ndarray:
+def render_notes(
+    events, program: int, sample_rate: int, length_s: float, bends=(), *, legato: bool = False, in_tune: bool = False
+) -> np.ndarray:
     """``events`` (pitch, start_s, end_s, velocity) played by GM ``program`` → mono float32 of ``length_s``;
     ``bends`` (time_s, semitones within ±``BEND_RANGE``) are the channel's pitch-bend messages.
     With ``legato``, a ``SUSTAINED`` program plays one-at-a-time events as phrases (``legato_phrases``);
@@ -85,8 +93,11 @@ def render_notes(events, program: int, sample_rate: int, length_s: float, bends=
     if in_tune and events:
         tuning = patch_tuning(program, [p for p, *_ in events])
         bends = sorted(bends)
-        bends = [b for p, s, e, _ in sorted(events, key=lambda ev: ev[1])
-                 for b in _note_bends(bends, s, e, -tuning[p] / 100.0)]
+        bends = [
+            b
+            for p, s, e, _ in sorted(events, key=lambda ev: ev[1])
+            for b in _note_bends(bends, s, e, -tuning[p] / 100.0)
+        ]
     return _render(events, program, sample_rate, length_s, bends, bend_range, controls)
 
 
@@ -97,16 +108,18 @@ def _note_bends(bends, start: float, end: float, offset: float) -> list[tuple[fl
     return own if own and own[0][0] <= start + 1e-6 else [(start, float(offset))] + own
 
 
-def _render(events, program: int, sample_rate: int, length_s: float, bends, bend_range: float = BEND_RANGE,
-            controls=()) -> np.ndarray:
+def _render(
+    events, program: int, sample_rate: int, length_s: float, bends, bend_range: float = BEND_RANGE, controls=()
+) -> np.ndarray:
     """The MIDI of one channel through FluidSynth; ``controls`` are (time_s, controller, value), in
     time order, those at one time kept in their order one tick apart (a MIDI file orders one tick's
     controls by number)."""
     import pretty_midi
 
     if shutil.which("fluidsynth") is None:
-        raise MissingDependencyError("fluidsynth is needed for gm:<program> targets: "
-                                     "apt-get install fluidsynth fluid-soundfont-gm")
+        raise MissingDependencyError(
+            "fluidsynth is needed for gm:<program> targets: apt-get install fluidsynth fluid-soundfont-gm"
+        )
     n = int(round(length_s * sample_rate))
     if not events:
         return np.zeros(n, np.float32)
@@ -118,7 +131,9 @@ def _render(events, program: int, sample_rate: int, length_s: float, bends, bend
         inst.control_changes.append(pretty_midi.ControlChange(int(cc), int(value), last))
     for p, s, e, v in events:
         if e > s and 0 <= p <= 127:
-            inst.notes.append(pretty_midi.Note(velocity=int(np.clip(v, 1, 127)), pitch=int(p), start=float(s), end=float(e)))
+            inst.notes.append(
+                pretty_midi.Note(velocity=int(np.clip(v, 1, 127)), pitch=int(p), start=float(s), end=float(e))
+            )
     for t, b in bends:
         inst.pitch_bends.append(pretty_midi.PitchBend(int(round(np.clip(b / bend_range, -1, 1) * 8191)), float(t)))
     pm.instruments.append(inst)
@@ -132,16 +147,19 @@ def patch_tuning(program: int, keys) -> dict[int, float]:
     each note's middle, frames within a semitone of the key). Sampled ensembles are not in tune —
     Choir Aahs plays 10 to 40 cents flat, depending on the key — while most programs are within
     a few cents. Cached per process; 0 for a key with no pitch (unpitched programs)."""
-    from .analysis import f0_track
-
     todo = sorted({int(k) for k in keys if 0 <= k <= 127} - {k for p, k in _tuning if p == program})
     if todo:
         step = TUNE_NOTE_S + TUNE_GAP_S
-        y = _render([(k, i * step, i * step + TUNE_NOTE_S, 100) for i, k in enumerate(todo)], program,
-                    RENDER_SR, len(todo) * step, ())
+        y = _render(
+            [(k, i * step, i * step + TUNE_NOTE_S, 100) for i, k in enumerate(todo)],
+            program,
+            RENDER_SR,
+            len(todo) * step,
+            (),
+        )
         f0, hop = f0_track(y, RENDER_SR), 0.01
         for i, k in enumerate(todo):
-            f = f0[int((i * step + 0.3) / hop): int((i * step + TUNE_NOTE_S - 0.1) / hop)]
+            f = f0[int((i * step + 0.3) / hop) : int((i * step + TUNE_NOTE_S - 0.1) / hop)]
             cents = 100 * (69 + 12 * np.log2(f[f > 0] / 440.0) - k)
             cents = cents[np.abs(cents) < 100]
             _tuning[program, k] = float(np.median(cents)) if len(cents) >= 10 else 0.0
@@ -156,26 +174,36 @@ def _one_at_a_time(events) -> bool:
 def sing_notes(events, voice: str, sample_rate: int, length_s: float, bends=None, *, seed: int = 0) -> np.ndarray:
     """``events`` sung by one synthetic singer of ``voice`` (vowel "a"), with ``bends`` (time_s, semitones)
     as the line's intonation when given."""
-    from ..data.chorales import Note
-    from ..data.singing import Singer, sing
-
     n = int(round(length_s * sample_rate))
     if not events:
         return np.zeros(n, np.float32)
     rng = np.random.default_rng(seed)
     notes = [Note(s, e - s, int(p), "a") for p, s, e, v in events]
-    x = sing(notes, voice=voice, sample_rate=sample_rate, length_s=length_s, seconds_per_quarter=1.0, rng=rng,
-             singer=Singer.random(voice, rng), bends=bends)
+    x = sing(
+        notes,
+        voice=voice,
+        sample_rate=sample_rate,
+        length_s=length_s,
+        seconds_per_quarter=1.0,
+        rng=rng,
+        singer=Singer.random(voice, rng),
+        bends=bends,
+    )
     return x.astype(np.float32)
 
 
 def transcribe_part(x: np.ndarray, sample_rate: int, model) -> list[tuple[int, float, float, int]]:
     """Notes of one mono part as (pitch, start_s, end_s, velocity), with the transcription model."""
-    from ..transcribe import _transcribe_track
-
-    notes, _, _ = _transcribe_track(torch.as_tensor(np.asarray(x, np.float32))[None], sample_rate, model,
-                                    onset_threshold=0.5, frame_threshold=0.5, pitch_bend=False, device="cpu",
-                                    callback=None)
+    notes, _, _ = transcribe_track(
+        torch.as_tensor(np.asarray(x, np.float32))[None],
+        sample_rate,
+        model,
+        onset_threshold=0.5,
+        frame_threshold=0.5,
+        pitch_bend=False,
+        device="cpu",
+        callback=None,
+    )
     return [(int(n.pitch), float(n.start_s), float(n.end_s), int(n.velocity)) for n in notes]
 
 
@@ -198,7 +226,7 @@ def follow_melody(events, f0_hz: np.ndarray, hop_s: float) -> list[tuple[int, fl
     kept, silent = [], []
     for ev in sorted(events, key=lambda e: e[1]):
         p, s, e, _ = ev
-        span = midi[int(s / hop_s): max(int(s / hop_s) + 1, int(np.ceil(e / hop_s)))]
+        span = midi[int(s / hop_s) : max(int(s / hop_s) + 1, int(np.ceil(e / hop_s)))]
         span = span[np.isfinite(span)]
         if len(span) == 0:
             silent.append(ev)
@@ -236,7 +264,7 @@ def _articulated(notes, voiced: np.ndarray, hop_s: float) -> list[tuple[int, flo
         if b[1] - a[2] > ARTICULATION_S:
             continue
         i = int(round(b[1] / hop_s))
-        near = np.flatnonzero(~voiced[max(0, i - w): i + w + 1]) + max(0, i - w)
+        near = np.flatnonzero(~voiced[max(0, i - w) : i + w + 1]) + max(0, i - w)
         if not len(near):
             continue
         j = near[np.argmin(np.abs(near - i))]  # the break nearest the change, all of it
@@ -250,16 +278,18 @@ def _articulated(notes, voiced: np.ndarray, hop_s: float) -> list[tuple[int, flo
     return [tuple(n) for n in out]
 
 
-def _cut_at_departures(notes, midi: np.ndarray, hop_s: float,
-                       min_s: float) -> list[tuple[int, float, float, int]]:
+def _cut_at_departures(notes, midi: np.ndarray, hop_s: float, min_s: float) -> list[tuple[int, float, float, int]]:
     """``notes`` with the stretches of ``min_s`` or longer where the track (MIDI ``midi``, NaN unvoiced)
     is more than a semitone off the note's pitch cut out (``_uncovered_notes`` fills them)."""
     out = []
     for p, s, e, v in notes:
         a, b = int(round(s / hop_s)), min(len(midi), int(round(e / hop_s)))
         off = np.flatnonzero(np.abs(midi[a:b] - p) > 1.0) + a  # NaN (unvoiced) compares False
-        cuts = [r for r in np.split(off, np.flatnonzero(np.diff(off) > 1) + 1) if len(r) * hop_s >= min_s] \
-            if len(off) else []
+        cuts = (
+            [r for r in np.split(off, np.flatnonzero(np.diff(off) > 1) + 1) if len(r) * hop_s >= min_s]
+            if len(off)
+            else []
+        )
         start = s
         for r in cuts:
             if r[0] * hop_s > start:
@@ -270,12 +300,11 @@ def _cut_at_departures(notes, midi: np.ndarray, hop_s: float,
     return out
 
 
-def _uncovered_notes(notes, f0_hz: np.ndarray, midi: np.ndarray, hop_s: float,
-                     min_s: float) -> list[tuple[int, float, float, int]]:
+def _uncovered_notes(
+    notes, f0_hz: np.ndarray, midi: np.ndarray, hop_s: float, min_s: float
+) -> list[tuple[int, float, float, int]]:
     """Notes for the stretches of the track (``analysis.stretches``) that no note covers for at
     least ``min_s``: the track's median pitch there, at the kept notes' median velocity."""
-    from .analysis import stretches
-
     covered = np.zeros(len(midi), bool)
     for _, s, e, _ in notes:
         covered[int(round(s / hop_s)) : int(round(e / hop_s))] = True
@@ -312,8 +341,7 @@ def melody_bends(events, f0_hz: np.ndarray, hop_s: float, *, step: float = 0.05)
     track minus the note's pitch, sent when it has moved by ``step`` semitones; held through frames
     unvoiced or more than a semitone off the note; back to 0 after the last note. A frame's value
     is sent half a hop before its centre, so that it holds over the time nearest that frame (sent at
-    the centre, the output's pitch lagged the track by half a hop: on a separated part's jittery
-    track that was 2-8 cents of RMS error)."""
+    the centre, the output's pitch would lag the track by half a hop)."""
     f0_hz = np.asarray(f0_hz, float)
     out: list[tuple[float, float]] = []
     for p, s, e, _ in events:
@@ -334,8 +362,17 @@ def melody_bends(events, f0_hz: np.ndarray, hop_s: float, *, step: float = 0.05)
     return out
 
 
-def reorchestrate(x: np.ndarray, sample_rate: int, *, program: int | None, voice: str | None, semitones: float,
-                  model, f0_hz: np.ndarray | None = None, hop_s: float = 0.01) -> tuple[np.ndarray, int]:
+def reorchestrate(
+    x: np.ndarray,
+    sample_rate: int,
+    *,
+    program: int | None,
+    voice: str | None,
+    semitones: float,
+    model,
+    f0_hz: np.ndarray | None = None,
+    hop_s: float = 0.01,
+) -> tuple[np.ndarray, int]:
     """Transcribe, transpose by ``semitones`` (whole ones on the notes, the cents on the pitch bends when
     ``f0_hz`` is given), and play with ``program`` (or sing in ``voice`` when None).
     With the part's ``f0_hz`` track (one value per ``hop_s``), only the notes it sings are played

@@ -27,6 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.chorales import VOICES, split_names
+from ..data.satb import SAMPLE_RATE, one_singer_each, test_mixtures
+from ..separation import DEFAULT_MODEL as DEFAULT_SEPARATION_MODEL
+from ..separation import separate
+from .analysis import f0_track
+from .vocoder import apply_frame_gains, keep_harmonics
+
 TABLE = Path(__file__).with_name("separation_loss.json")
 N_FFT = 512  # at the measuring rate (8 kHz): 15.6 Hz bins
 LIMIT_DB = (-6.0, 18.0)
@@ -50,19 +57,20 @@ def loss_db(model: str | None, voice: str | None, freqs_hz: np.ndarray) -> np.nd
 
 def restore(x: np.ndarray, sample_rate: int, model: str | None, voice: str | None) -> np.ndarray:
     """``x`` with ``model``'s measured loss on ``voice`` parts undone (a fixed equaliser); ``x`` when unmeasured."""
-    from .vocoder import apply_frame_gains
-
     probe = loss_db(model, voice, np.array([0.0]))
     if probe is None or not np.any(x):
         return x
-    return apply_frame_gains(x, sample_rate, lambda mag, freqs, _hop: np.broadcast_to(
-        10 ** (loss_db(model, voice, freqs) / 20)[:, None], mag.shape))
+    return apply_frame_gains(
+        x,
+        sample_rate,
+        lambda mag, freqs, _hop: np.broadcast_to(10 ** (loss_db(model, voice, freqs) / 20)[:, None], mag.shape),
+    )
 
 
 def long_term_db(x: np.ndarray, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(power spectrum in dB averaged over the frames where ``active`` — by default where ``x`` is
     within 13 dB of its loudest frame —, that frame mask)."""
-    import scipy.signal as ss
+    import scipy.signal as ss  # slow to import: only when needed
 
     _, _, z = ss.stft(np.asarray(x, np.float64), nperseg=N_FFT, noverlap=3 * N_FFT // 4)
     p = np.abs(z) ** 2
@@ -74,9 +82,6 @@ def long_term_db(x: np.ndarray, active: np.ndarray | None = None) -> tuple[np.nd
 
 def harmonics_of(x: np.ndarray, sample_rate: int, voice: str) -> np.ndarray:
     """``x`` with only the harmonics of its own F0 track (the pipeline's) kept: the part's voice without bleed."""
-    from .analysis import f0_track
-    from .vocoder import keep_harmonics
-
     return keep_harmonics(x, sample_rate, f0_track(x, sample_rate, voice=voice))
 
 
@@ -89,9 +94,6 @@ def valid_choirs(max_s: float):
     """(name, mixture, parts) of the VALID chorales sung by the singing synthesizer, twice each: by
     sections of singers with the separation data's seeded gains and rooms (``test_mixtures``), and
     by one dry singer per part (as the re-voicing benchmark sings its test chorales); first ``max_s``."""
-    from ..data.chorales import split_names
-    from ..data.satb import SAMPLE_RATE, one_singer_each, test_mixtures
-
     n = int(max_s * SAMPLE_RATE)
     for name, _, mixture, targets in test_mixtures("valid", renderers=("singing",)):
         yield name + " (sections)", mixture[:n], targets[:, :n]
@@ -101,10 +103,6 @@ def valid_choirs(max_s: float):
 
 def measure(model: str, *, max_s: float = 40.0) -> dict:
     """The loss curves of separation ``model`` on the VALID chorales (``valid_choirs``)."""
-    from ..data.chorales import VOICES
-    from ..data.satb import SAMPLE_RATE
-    from ..separation import separate
-
     diffs: dict[str, list[np.ndarray]] = {v: [] for v in VOICES}
     for name, mixture, targets in valid_choirs(max_s):
         stems = separate(mixture, sample_rate=SAMPLE_RATE, model=model).stems
@@ -120,13 +118,15 @@ def measure(model: str, *, max_s: float = 40.0) -> dict:
     for v, d in diffs.items():
         g = smooth_octave_fraction(np.mean(d, axis=0), freqs)
         gains[v] = np.round(np.clip(g - np.median(g[ref]), *LIMIT_DB)[keep], 2).tolist()
-    return {"freqs_hz": np.round(freqs[keep], 2).tolist(), "gain_db": gains, "chorales": len(diffs[VOICES[0]]),
-            "data": f"separation_loss.valid_choirs({max_s:g})"}
+    return {
+        "freqs_hz": np.round(freqs[keep], 2).tolist(),
+        "gain_db": gains,
+        "chorales": len(diffs[VOICES[0]]),
+        "data": f"separation_loss.valid_choirs({max_s:g})",
+    }
 
 
 def main(argv=None):
-    from . import DEFAULT_SEPARATION_MODEL
-
     ap = argparse.ArgumentParser(description="Measure a separation model's spectral loss per voice type.")
     ap.add_argument("--model", default=DEFAULT_SEPARATION_MODEL)
     args = ap.parse_args(argv)

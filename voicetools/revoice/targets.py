@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..checkpoints import available_models
+from ..data.chorales import VOICE_RANGES  # comfortable ranges: the default octave of a voice-type target
 from ..errors import ParameterError
 
 VOICE_TYPES = ("soprano", "alto", "tenor", "bass")
@@ -33,8 +35,6 @@ VOICE_TYPES = ("soprano", "alto", "tenor", "bass")
 # above male ones (Peterson & Barney 1952), and within a sex the higher voice type's formants are a
 # few per cent higher (Cleveland 1977, Sundberg 1987). Re-voicing A → B scales the envelope by B / A.
 VOICE_FORMANT_SCALE = {"soprano": 1.20, "alto": 1.15, "tenor": 1.05, "bass": 1.0}
-# comfortable MIDI ranges (as in the chorale data) decide the default octave for voice-type targets
-from ..data.chorales import VOICE_RANGES  # noqa: E402
 
 KINDS = ("keep", "voice", "timbre", "gm", "singing")
 
@@ -92,13 +92,12 @@ def gm_program(text: str) -> int:
     matches = [i for i, n in enumerate(names) if len(t) >= 3 and t.lower() in n.lower()]
     if matches:
         return matches[0]
-    raise ParameterError(f"gm:{t}: no such General MIDI program; give 0-127 or a name such as "
-                         "gm:clarinet, gm:violin, gm:choir_aahs")
+    raise ParameterError(
+        f"gm:{t}: no such General MIDI program; give 0-127 or a name such as gm:clarinet, gm:violin, gm:choir_aahs"
+    )
 
 
 def timbre_names() -> list[str]:
-    from ..checkpoints import available_models
-
     return available_models("timbre")
 
 
@@ -124,8 +123,10 @@ def parse_target(text: str) -> Target:
             return Target("timbre", candidate, shift)
     if name and Path(name).expanduser().is_dir():
         return Target("timbre", str(Path(name).expanduser()), shift)
-    raise ParameterError(f"unknown target {name!r}; choose a voice type ({', '.join(VOICE_TYPES)}), a timbre "
-                         f"({', '.join(timbres) or 'none installed'}), gm:<program>, singing or keep")
+    raise ParameterError(
+        f"unknown target {name!r}; choose a voice type ({', '.join(VOICE_TYPES)}), a timbre "
+        f"({', '.join(timbres) or 'none installed'}), gm:<program>, singing or keep"
+    )
 
 
 def parse_map(specs, parts: list[str]) -> dict[str, Target]:

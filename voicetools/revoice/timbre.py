@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..audio.io import load_mono
-from ..checkpoints import LoadedModel, cache_dir, resolve_model, save_checkpoint
+from ..audio.io import load_mono, resample
+from ..checkpoints import LoadedModel, cache_dir, publish_checkpoint, resolve_model, save_checkpoint
 from ..errors import AudioLoadError
 from ..nn.ddsp import DDSPDecoder, spectral_loss
+from ..train.trainer import TrainConfig, Trainer, read_log
 from .analysis import f0_track, loudness_db
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,15 @@ HOP = 128
 TASK = "timbre"
 
 
-def features(x: np.ndarray, *, sample_rate: int = SAMPLE_RATE, hop_length: int = HOP, voice: str | None = None,
-             f0_hz: np.ndarray | None = None, f0_hop_s: float = 0.01) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def features(
+    x: np.ndarray,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    hop_length: int = HOP,
+    voice: str | None = None,
+    f0_hz: np.ndarray | None = None,
+    f0_hop_s: float = 0.01,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(f0_hz, loudness_db, voiced) on the decoder's frame grid (frames = len(x) // hop). The F0 is
     ``x``'s own, tracked on that grid, unless a track ``f0_hz`` (one value per ``f0_hop_s``) is given:
     then its nearest frames."""
@@ -60,8 +68,9 @@ def _fill_unvoiced(f0: np.ndarray) -> np.ndarray:
 class Clips:
     """Training examples from target audio: random crops of ``clip_frames`` frames with their features."""
 
-    def __init__(self, audios: list[np.ndarray], *, clip_frames: int = 125, voice: str | None = None,
-                 cache: Path | None = None):
+    def __init__(
+        self, audios: list[np.ndarray], *, clip_frames: int = 125, voice: str | None = None, cache: Path | None = None
+    ):
         """``cache``: an ``.npz`` holding the features of these audios (written on first use)."""
         self.items = []
         stored = np.load(cache) if cache is not None and Path(cache).exists() else None
@@ -80,8 +89,10 @@ class Clips:
         if cache is not None and stored is None and feats:
             np.savez(cache, **feats)
         if not self.items:
-            raise AudioLoadError(f"the target audio is too short: give at least {clip_frames * HOP / SAMPLE_RATE:.0f} s "
-                                 "of singing or playing (a minute or more works best)")
+            raise AudioLoadError(
+                f"the target audio is too short: give at least {clip_frames * HOP / SAMPLE_RATE:.0f} s "
+                "of singing or playing (a minute or more works best)"
+            )
         self.clip_frames = clip_frames
         loud = np.concatenate([it[2] for it in self.items])
         voiced = np.concatenate([it[3] for it in self.items]) > 0
@@ -115,20 +126,33 @@ def _loss(model, batch):
     return spectral_loss(model(f0, loud, voiced), x)
 
 
-def train_timbre(audios: list[np.ndarray], run_dir: str | Path, *, minutes: float = 3.0, steps: int = 3000,
-                 batch_size: int = 8, lr: float = 2e-3, hidden: int = 128, seed: int = 0, voice: str | None = None,
-                 clip_frames: int = 125, callback=None) -> tuple[DDSPDecoder, dict]:
+def train_timbre(
+    audios: list[np.ndarray],
+    run_dir: str | Path,
+    *,
+    minutes: float = 3.0,
+    steps: int = 3000,
+    batch_size: int = 8,
+    lr: float = 2e-3,
+    hidden: int = 128,
+    seed: int = 0,
+    voice: str | None = None,
+    clip_frames: int = 125,
+    callback=None,
+) -> tuple[DDSPDecoder, dict]:
     """Train a decoder on mono 16 kHz ``audios`` of one timbre with the shared ``Trainer``.
 
     Stops after ``steps`` or ``minutes`` (whichever first; rerunning on the same ``run_dir`` resumes).
     Returns the best model (lowest validation spectral loss) and a summary.
     """
-    from ..train.trainer import TrainConfig, Trainer, read_log
-
     clips = audios if isinstance(audios, Clips) else Clips(audios, voice=voice, clip_frames=clip_frames)
     torch.manual_seed(seed)
-    model = DDSPDecoder(hidden=hidden, loudness_mean=clips.loudness_mean, loudness_std=clips.loudness_std,
-                        loudness_ref_db=clips.loudness_ref_db)
+    model = DDSPDecoder(
+        hidden=hidden,
+        loudness_mean=clips.loudness_mean,
+        loudness_std=clips.loudness_std,
+        loudness_ref_db=clips.loudness_ref_db,
+    )
     valid = [next(clips.batches(batch_size, seed + 1000)) for _ in range(2)]  # fixed crops, seeded
 
     def validate(m):
@@ -138,25 +162,37 @@ def train_timbre(audios: list[np.ndarray], run_dir: str | Path, *, minutes: floa
     steps_per_epoch = max(1, min(100, steps // 5))  # max_minutes is checked at epoch ends
     with torch.no_grad():
         initial = validate(model.eval())["loss"]
-    cfg = TrainConfig(lr=lr, weight_decay=0.0, epochs=max(1, steps // steps_per_epoch), steps_per_epoch=steps_per_epoch,
-                      warmup_steps=min(100, steps // 4), clip_grad_norm=3.0, max_minutes=minutes, seed=seed, plot=False,
-                      extra={"target_seconds": clips.seconds})
+    cfg = TrainConfig(
+        lr=lr,
+        weight_decay=0.0,
+        epochs=max(1, steps // steps_per_epoch),
+        steps_per_epoch=steps_per_epoch,
+        warmup_steps=min(100, steps // 4),
+        clip_grad_norm=3.0,
+        max_minutes=minutes,
+        seed=seed,
+        plot=False,
+        extra={"target_seconds": clips.seconds},
+    )
     trainer = Trainer(model, _loss, run_dir, cfg, validate=validate)
     result = trainer.fit(clips.batches(batch_size, seed), callback=callback)
     best = torch.load(Path(run_dir) / "best.pt", map_location="cpu", weights_only=True)
     model.load_state_dict(best["model"])
     rows = read_log(run_dir)
-    summary = {"steps": result["step"], "epochs": result["epoch"], "initial_valid_loss": initial,
-               "best_valid_loss": result["best"],
-               "target_seconds": round(clips.seconds, 1), "voiced_fraction": round(clips.voiced_fraction, 3),
-               "first_valid_loss": rows[0].get("valid_loss") if rows else None,
-               "seconds_per_step": rows[-1]["seconds_per_step"] if rows else None}
+    summary = {
+        "steps": result["step"],
+        "epochs": result["epoch"],
+        "initial_valid_loss": initial,
+        "best_valid_loss": result["best"],
+        "target_seconds": round(clips.seconds, 1),
+        "voiced_fraction": round(clips.voiced_fraction, 3),
+        "first_valid_loss": rows[0].get("valid_loss") if rows else None,
+        "seconds_per_step": rows[-1]["seconds_per_step"] if rows else None,
+    }
     return model.eval(), summary
 
 
 def export(model: DDSPDecoder, out_dir: str | Path, *, publish: bool = False, **meta) -> str:
-    from ..checkpoints import publish_checkpoint
-
     writer = publish_checkpoint if publish else save_checkpoint
     return writer(model, out_dir, task=TASK, architecture="DDSPDecoder", **meta)
 
@@ -182,16 +218,23 @@ def cached_timbre(path: str | Path, *, minutes: float = 3.0, callback=None) -> L
     return resolve_model(name, TASK)
 
 
-def apply_timbre(model, x: np.ndarray, sample_rate: int, *, semitones: float = 0.0, voice: str | None = None,
-                 seed: int = 0, f0_hz: np.ndarray | None = None, hop_s: float = 0.01) -> np.ndarray:
+def apply_timbre(
+    model,
+    x: np.ndarray,
+    sample_rate: int,
+    *,
+    semitones: float = 0.0,
+    voice: str | None = None,
+    seed: int = 0,
+    f0_hz: np.ndarray | None = None,
+    hop_s: float = 0.01,
+) -> np.ndarray:
     """Resynthesise mono ``x`` with a timbre model: its F0 (× 2^(semitones/12)) and loudness in, the
     model's timbre out, at ``sample_rate`` and the same length.
 
     ``f0_hz`` (one value per ``hop_s``, 0 unvoiced; ``analysis.f0_track``) is the melody to play;
     without it ``x`` is tracked on the decoder's own frames — which, on a separated part with
     bleed, can land on another voice where the part's analysis did not."""
-    from ..audio.io import resample
-
     loaded = resolve_model(model, TASK)
     net: DDSPDecoder = loaded.model
     sr = net.sample_rate

@@ -20,8 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from ..data.chorales import VOICES, load_chorale, split_names
-from ..data.render import version_of
-from .timbre import SAMPLE_RATE
+from ..data.render import normalise, transposed, version_of
+from ..data.singing import Singer, sing
+from ..train.recipe import recipe_parser, start
+from .orchestrate import render_notes
+from .timbre import SAMPLE_RATE, Clips, export, train_timbre
 
 log = logging.getLogger(__name__)
 TARGETS = {"synth-choir": "singing synthesizer, all four voices", "clarinet": "FluidSynth GM 71 (Clarinet)"}
@@ -39,30 +42,35 @@ def _chorales(n: int, offset: int = 0):
 def render_target(target: str, n_chorales: int, *, offset: int = 0, max_s: float = 30.0) -> list[np.ndarray]:
     """Mono 16 kHz recordings of ``target`` playing/singing the first ``max_s`` seconds of the train
     chorales' parts (the singing synthesizer needs about a second per second of voice)."""
-    from ..data.render import _normalise, _transposed
-    from ..data.singing import Singer, sing
-    from .orchestrate import render_notes
-
     out = []
     for i, (name, c, v) in enumerate(_chorales(n_chorales, offset)):
         spq = v.seconds_per_quarter
         length_s = min(c.length_q * spq + 1.0, max_s)
         rng = np.random.default_rng(v.seed + 7)
         for voice in VOICES:
-            notes = [n for n in _transposed(c.parts[voice], v.transpose) if n.start_q * spq < length_s - 0.5]
+            notes = [n for n in transposed(c.parts[voice], v.transpose) if n.start_q * spq < length_s - 0.5]
             if target == "synth-choir":  # one random singer per part
-                x = sing(notes, voice=voice, sample_rate=SAMPLE_RATE, length_s=length_s, seconds_per_quarter=spq,
-                         rng=rng, singer=Singer.random(voice, rng))
+                x = sing(
+                    notes,
+                    voice=voice,
+                    sample_rate=SAMPLE_RATE,
+                    length_s=length_s,
+                    seconds_per_quarter=spq,
+                    rng=rng,
+                    singer=Singer.random(voice, rng),
+                )
             elif target == "clarinet":
                 if voice == "bass":
                     continue
                 shift = 12 if min(n.pitch for n in notes) < 52 else 0
-                events = [(n.pitch + shift, n.start_q * spq, (n.start_q + n.dur_q) * spq, int(rng.integers(60, 110)))
-                          for n in notes]
+                events = [
+                    (n.pitch + shift, n.start_q * spq, (n.start_q + n.dur_q) * spq, int(rng.integers(60, 110)))
+                    for n in notes
+                ]
                 x = render_notes(events, CLARINET_PROGRAM, SAMPLE_RATE, length_s)
             else:
                 raise ValueError(f"unknown target {target!r}; choose one of {list(TARGETS)}")
-            out.append(_normalise(x))
+            out.append(normalise(x))
         log.info("rendered %s (%d/%d)", name, i + 1, n_chorales)
     return out
 
@@ -81,12 +89,16 @@ def cached_render(data: Path, target: str, n_chorales: int, max_s: float = 30.0)
 
 
 def main(argv=None):
-    from ..train.recipe import recipe_parser, start
-    from .timbre import export, train_timbre
-
-    ap = recipe_parser("Train a shipped timbre model (DDSP decoder) on rendered train chorales.",
-                       data="data/revoice", run="runs/timbre", epochs=30, steps_per_epoch=100, batch_size=8,
-                       lr=2e-3, threads=1)
+    ap = recipe_parser(
+        "Train a shipped timbre model (DDSP decoder) on rendered train chorales.",
+        data="data/revoice",
+        run="runs/timbre",
+        epochs=30,
+        steps_per_epoch=100,
+        batch_size=8,
+        lr=2e-3,
+        threads=1,
+    )
     ap.add_argument("--target", choices=list(TARGETS), required=True)
     ap.add_argument("--chorales", type=int, default=12, help="train chorales to render (default 12)")
     ap.add_argument("--seconds", type=float, default=30.0, help="seconds rendered per part (default 30)")
@@ -97,14 +109,20 @@ def main(argv=None):
     args.export = None  # this recipe trains and exports in one go
     if not start(args, lambda *a: None):
         return
-    from .timbre import Clips
-
     audios = cached_render(args.data, args.target, args.chorales, args.seconds)
     clips = Clips(audios, cache=args.data / f"{args.target}-{args.chorales}-{args.seconds:g}s-features.npz")
-    model, summary = train_timbre(clips, run, minutes=args.max_minutes or 8.0,
-                                  steps=args.epochs * args.steps_per_epoch, batch_size=args.batch_size,
-                                  lr=args.lr, hidden=args.hidden)
-    summary.update(target=args.target, source=TARGETS[args.target], chorales=args.chorales, seconds_per_part=args.seconds)
+    model, summary = train_timbre(
+        clips,
+        run,
+        minutes=args.max_minutes or 8.0,
+        steps=args.epochs * args.steps_per_epoch,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        hidden=args.hidden,
+    )
+    summary.update(
+        target=args.target, source=TARGETS[args.target], chorales=args.chorales, seconds_per_part=args.seconds
+    )
     print(json.dumps(summary, indent=1))
     if out:
         sha = export(model, out, publish=True, target=args.target, source=TARGETS[args.target], training=summary)

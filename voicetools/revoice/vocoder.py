@@ -16,14 +16,22 @@ in a fresh venv; Praat ships as a wheel.)
 from __future__ import annotations
 
 import numpy as np
+import torch
 
+from ..audio.frontend import istft, stft
+from ..audio.praat import praat_seed
 from ..errors import ParameterError
 
 # pitch search ranges (Hz) per voice type: Praat's pitch floor decides its analysis window. The
 # floors sit a few semitones under each voice's lowest usual note (S C4, A F3, T C3, B E2): in a
 # separated part a floor reaching a lower voice's range lets the tracker follow that voice's bleed
-PITCH_RANGE_HZ = {"soprano": (190.0, 1100.0), "alto": (140.0, 800.0), "tenor": (95.0, 560.0),
-                  "bass": (55.0, 450.0), None: (60.0, 1000.0)}
+PITCH_RANGE_HZ = {
+    "soprano": (190.0, 1100.0),
+    "alto": (140.0, 800.0),
+    "tenor": (95.0, 560.0),
+    "bass": (55.0, 450.0),
+    None: (60.0, 1000.0),
+}
 INFRASOUND_HZ = 40.0  # PSOLA's output is high-passed here, or at half the lowest pitch it can sing if lower
 
 
@@ -40,17 +48,27 @@ def _sound(x: np.ndarray, sample_rate: int):
 
 def check_transform(semitones: float, formant: float, breathiness: float) -> None:
     if not -36.0 <= float(semitones) <= 36.0:
-        raise ParameterError(f"the pitch shift (--pitch plus a --map SHIFT; pitch in Python) must be within "
-                             f"±36 semitones, got {semitones:g}")
+        raise ParameterError(
+            f"the pitch shift (--pitch plus a --map SHIFT; pitch in Python) must be within "
+            f"±36 semitones, got {semitones:g}"
+        )
     if not 0.5 <= float(formant) <= 2.0:
         raise ParameterError(f"--formant (formant in Python) must be between 0.5 and 2.0, got {formant:g}")
     if not 0.0 <= float(breathiness) <= 1.0:
         raise ParameterError(f"--breathiness (breathiness in Python) must be between 0 and 1, got {breathiness:g}")
 
 
-def transform(x: np.ndarray, sample_rate: int, *, semitones: float = 0.0, formant: float = 1.0,
-              breathiness: float = 0.0, voice: str | None = None, f0_hz: np.ndarray | None = None,
-              hop_s: float = 0.01) -> np.ndarray:
+def transform(
+    x: np.ndarray,
+    sample_rate: int,
+    *,
+    semitones: float = 0.0,
+    formant: float = 1.0,
+    breathiness: float = 0.0,
+    voice: str | None = None,
+    f0_hz: np.ndarray | None = None,
+    hop_s: float = 0.01,
+) -> np.ndarray:
     """Re-voice one mono part: shift pitch by ``semitones`` (formants kept), scale the formants by
     ``formant``, add ``breathiness``. Returns float32 of the same length and rate.
 
@@ -71,11 +89,17 @@ def transform(x: np.ndarray, sample_rate: int, *, semitones: float = 0.0, forman
     x = np.asarray(x, np.float32)
     if not np.any(x) or (semitones == 0 and formant == 1.0 and breathiness == 0 and f0_hz is None):
         return x.copy()
-    from ..pronounce.data import praat_seed  # Praat's PSOLA draws random numbers: seed them from the input
-
     with praat_seed(x, sample_rate, semitones, formant, breathiness):
-        return _transform(x, sample_rate, semitones=semitones, formant=formant, breathiness=breathiness,
-                          voice=voice, f0_hz=f0_hz, hop_s=hop_s)
+        return _transform(
+            x,
+            sample_rate,
+            semitones=semitones,
+            formant=formant,
+            breathiness=breathiness,
+            voice=voice,
+            f0_hz=f0_hz,
+            hop_s=hop_s,
+        )
 
 
 def _transform(x, sample_rate, *, semitones, formant, breathiness, voice, f0_hz, hop_s):
@@ -89,8 +113,11 @@ def _transform(x, sample_rate, *, semitones, formant, breathiness, voice, f0_hz,
     manip = call(snd, "To Manipulation", 0.01, floor, ceiling)
     if f0_hz is not None and np.any(np.asarray(f0_hz) > 0):
         own = call(manip, "Extract pulses")
-        have = (np.asarray(call(own, "To Matrix").values, float).ravel()  # the pulse times
-                if call(own, "Get number of points") else np.zeros(0))
+        have = (
+            np.asarray(call(own, "To Matrix").values, float).ravel()  # the pulse times
+            if call(own, "Get number of points")
+            else np.zeros(0)
+        )
         pulses = call("Create empty PointProcess", "pulses", 0.0, dur)
         call(pulses, "Add points", psola_marks(have, np.asarray(f0_hz, float), hop_s, dur))
         call([manip, pulses], "Replace pulses")
@@ -111,8 +138,9 @@ def _transform(x, sample_rate, *, semitones, formant, breathiness, voice, f0_hz,
         call(y, "Override sampling frequency", sample_rate * r)
         y = call(y, "Resample", float(sample_rate), 50)
     out = np.asarray(y.values[0], np.float32)
-    out = without_infrasound(np.pad(out, (0, max(0, n - len(out))))[:n], sample_rate,
-                             min(INFRASOUND_HZ, 0.5 * floor * k))
+    out = without_infrasound(
+        np.pad(out, (0, max(0, n - len(out))))[:n], sample_rate, min(INFRASOUND_HZ, 0.5 * floor * k)
+    )
     if breathiness > 0:
         out = add_breath(out, sample_rate, breathiness)
     return out
@@ -123,9 +151,8 @@ def without_infrasound(x: np.ndarray, sample_rate: int, cutoff_hz: float) -> np.
 
     Praat's PSOLA output drifts below 5 Hz when it raises the pitch (a tenor an octave up: some 0.3 %
     of the energy, on some chorale parts 10 %) — inaudible, but it counts in the level match that
-    follows and darkens what a classifier hears (tenors of 6 VALID chorales made sopranos: the
-    benchmark's judge named 3 sopranos before, 5 after)."""
-    import scipy.signal as ss
+    follows and darkens what a classifier hears."""
+    import scipy.signal as ss  # slow to import: only when needed
 
     if len(x) < 64:
         return x
@@ -204,10 +231,6 @@ def _frame_rms(x: np.ndarray, hop: int) -> np.ndarray:
 def apply_frame_gains(x: np.ndarray, sample_rate: int, gains_of) -> np.ndarray:
     """``x`` (mono) with each frame of its ~64 ms STFT multiplied by ``gains_of(mag, freqs_hz, hop_s)``
     — gains shaped like ``mag`` (bins, frames) — and the phase kept; float32, same length."""
-    import torch
-
-    from ..audio.frontend import istft, stft
-
     n_fft = 1 << int(np.ceil(np.log2(0.064 * sample_rate)))
     hop = n_fft // 4
     spec = stft(torch.from_numpy(np.asarray(x, np.float32)), n_fft=n_fft, hop_length=hop, pad_mode="constant")
@@ -216,8 +239,9 @@ def apply_frame_gains(x: np.ndarray, sample_rate: int, gains_of) -> np.ndarray:
     return out.numpy().astype(np.float32)
 
 
-def keep_harmonics(x: np.ndarray, sample_rate: int, f0_hz: np.ndarray, *, hop_s: float = 0.01,
-                   width: float = 0.04) -> np.ndarray:
+def keep_harmonics(
+    x: np.ndarray, sample_rate: int, f0_hz: np.ndarray, *, hop_s: float = 0.01, width: float = 0.04
+) -> np.ndarray:
     """``x`` with, in its voiced frames, only the harmonics of ``f0_hz`` kept (a soft comb mask, each
     tooth a Gaussian ``width`` × F0 wide, at least 1.5 bins); unvoiced frames pass unchanged.
 

@@ -46,8 +46,14 @@ def _natural_key(s: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(s))]
 
 
-def assign_folds(*, labels: list[int], groups: list | None = None, folds: list | None = None,
-                 n_folds: int | None = None, seed: int = 0) -> np.ndarray:
+def assign_folds(
+    *,
+    labels: list[int],
+    groups: list | None = None,
+    folds: list | None = None,
+    n_folds: int | None = None,
+    seed: int = 0,
+) -> np.ndarray:
     """One fold number (0-based) per clip.
 
     ``folds`` given: they are used as they are (renumbered 0..k-1 in sorted order). ``groups``:
@@ -65,8 +71,9 @@ def assign_folds(*, labels: list[int], groups: list | None = None, folds: list |
         k = n_folds or min(len(uniq), 5)
         if k > len(uniq):
             raise ParameterError(f"{k} folds asked for but only {len(uniq)} groups (speakers/artists) exist")
-        block = {g: i for i, chunk in enumerate(np.array_split(np.arange(len(uniq)), k)) for g in
-                 (uniq[j] for j in chunk)}
+        block = {
+            g: i for i, chunk in enumerate(np.array_split(np.arange(len(uniq)), k)) for g in (uniq[j] for j in chunk)
+        }
         return np.array([block[g] for g in groups])
     k = n_folds or 5
     rng = np.random.default_rng(seed)
@@ -101,8 +108,14 @@ def make_splits(fold_of: np.ndarray, *, valid_fold: bool = True, only: list[int]
     return splits
 
 
-def check_splits(splits: list[Split], clip_ids: list[str], *, groups: list | None = None,
-                 content: list[str] | None = None, cover_all: bool = True) -> None:
+def check_splits(
+    splits: list[Split],
+    clip_ids: list[str],
+    *,
+    groups: list | None = None,
+    content: list[str] | None = None,
+    cover_all: bool = True,
+) -> None:
     """Raise ``LeakageError`` if any test (or validation) clip, group or audio content is trained on."""
     seen_test: set[int] = set()
     for s in splits:
@@ -125,7 +138,9 @@ def check_splits(splits: list[Split], clip_ids: list[str], *, groups: list | Non
         raise LeakageError(f"clip {clip_ids[missing[0]]} is in no test fold ({len(missing)} clips untested)")
 
 
-def drop_duplicates_of_test(splits: list[Split], content: list[str], clip_ids: list[str]) -> tuple[list[Split], list[str]]:
+def drop_duplicates_of_test(
+    splits: list[Split], content: list[str], clip_ids: list[str]
+) -> tuple[list[Split], list[str]]:
     """Remove from training and validation every clip whose audio is identical to a test clip's
     (and from training every clip identical to a validation clip).
 
@@ -140,8 +155,10 @@ def drop_duplicates_of_test(splits: list[Split], content: list[str], clip_ids: l
         train = np.array([i for i in s.train if content[i] not in held_out], dtype=int)
         dropped = sorted(set(s.train.tolist()) - set(train.tolist()) | set(s.valid.tolist()) - set(valid.tolist()))
         if dropped:
-            notes.append(f"{s.name}: {len(dropped)} training/validation clip(s) are identical to test or "
-                         f"validation clips and were left out (first: {clip_ids[dropped[0]]})")
+            notes.append(
+                f"{s.name}: {len(dropped)} training/validation clip(s) are identical to test or "
+                f"validation clips and were left out (first: {clip_ids[dropped[0]]})"
+            )
         out.append(Split(s.name, train, valid, s.test))
     return out, notes
 
@@ -168,8 +185,9 @@ class FreshModelGuard:
         fp = fingerprint(model)
         reused = [f for f, q in self.finals.items() if q == fp]
         if reused:
-            raise LeakageError(f"{fold} starts from the weights {reused[-1]} ended with; every fold needs a "
-                               "freshly initialised model")
+            raise LeakageError(
+                f"{fold} starts from the weights {reused[-1]} ended with; every fold needs a freshly initialised model"
+            )
         if id(model) in self.objects:
             raise LeakageError(f"{fold} reuses the model object of an earlier fold; build a new one per fold")
         if optimizer is not None and any(optimizer.state.values()):
@@ -186,8 +204,11 @@ class FreshModelGuard:
 
 def mean_std(values: list[float]) -> dict:
     v = np.asarray(values, dtype=float)
-    return {"mean": float(v.mean()) if len(v) else math.nan, "std": float(v.std(ddof=0)) if len(v) else math.nan,
-            "n": len(v)}
+    return {
+        "mean": float(v.mean()) if len(v) else math.nan,
+        "std": float(v.std(ddof=0)) if len(v) else math.nan,
+        "n": len(v),
+    }
 
 
 @dataclass
@@ -196,6 +217,8 @@ class CVSummary:
 
     def to_dict(self) -> dict:
         keys = ("accuracy", "macro_f1")
-        return {"n_folds": len(self.folds),
-                **{k: mean_std([f["test"][k] for f in self.folds]) for k in keys},
-                "folds": [{"fold": f["fold"], **{k: f["test"][k] for k in keys}} for f in self.folds]}
+        return {
+            "n_folds": len(self.folds),
+            **{k: mean_std([f["test"][k] for f in self.folds]) for k in keys},
+            "folds": [{"fold": f["fold"], **{k: f["test"][k] for k in keys}} for f in self.folds],
+        }

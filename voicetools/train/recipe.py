@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
+from ..checkpoints import load_model
 
-def recipe_parser(description: str, *, data: str, run: str, epochs: int, steps_per_epoch: int, batch_size: int,
-                  lr: float, threads: int) -> argparse.ArgumentParser:
+
+def recipe_parser(
+    description: str,
+    *,
+    data: str,
+    run: str,
+    epochs: int,
+    steps_per_epoch: int,
+    batch_size: int,
+    lr: float,
+    threads: int,
+) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--data", type=Path, default=Path(data))
     ap.add_argument("--run", type=Path, default=Path(run))
@@ -26,8 +37,12 @@ def recipe_parser(description: str, *, data: str, run: str, epochs: int, steps_p
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--threads", type=int, default=threads)
     ap.add_argument("--export", type=Path, default=None, help="export the run's best model here and exit")
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start a new run from these weights (a run's .pt or a published checkpoint folder)")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start a new run from these weights (a run's .pt or a published checkpoint folder)",
+    )
     return ap
 
 
@@ -36,8 +51,6 @@ def initial_weights(model: torch.nn.Module, args, *, task: str) -> torch.nn.Modu
     if args.init is None or (args.run / "last.pt").exists():
         return model
     if args.init.is_dir():  # a published checkpoint (float16 safetensors): back to float32
-        from ..checkpoints import load_model
-
         state = {k: v.float() for k, v in load_model(str(args.init), task=task).model.state_dict().items()}
     else:
         state = torch.load(args.init, map_location="cpu", weights_only=True)["model"]

@@ -28,11 +28,13 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +64,18 @@ class Trainer:
     the training loss in eval mode for the generalization gap (see the module docstring).
     """
 
-    def __init__(self, model: torch.nn.Module, loss_fn: Callable, run_dir: str | Path, config: TrainConfig,
-                 *, validate: Callable[[torch.nn.Module], dict] | None = None, monitor: str = "loss",
-                 mode: str = "min", evaluate_train: Callable[[torch.nn.Module], dict] | None = None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss_fn: Callable,
+        run_dir: str | Path,
+        config: TrainConfig,
+        *,
+        validate: Callable[[torch.nn.Module], dict] | None = None,
+        monitor: str = "loss",
+        mode: str = "min",
+        evaluate_train: Callable[[torch.nn.Module], dict] | None = None,
+    ):
         self.model, self.loss_fn, self.validate = model, loss_fn, validate
         self.evaluate_train = evaluate_train
         self.run_dir = Path(run_dir)
@@ -74,23 +85,24 @@ class Trainer:
         self.rank = self.dist.get_rank() if self.dist else 0
         self.world_size = self.dist.get_world_size() if self.dist else 1
         if self.dist:
-            from torch.nn.parallel import DistributedDataParallel
-
             self.net = DistributedDataParallel(model)
         else:
             self.net = model
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         total = config.epochs * config.steps_per_epoch
         if config.scheduler == "cosine":
+
             def factor(step):
                 if step < config.warmup_steps:
                     return (step + 1) / config.warmup_steps
                 p = min(1.0, (step - config.warmup_steps) / max(1, total - config.warmup_steps))
                 return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
+
             self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         elif config.scheduler == "plateau":
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, mode=mode, factor=0.5, patience=2)
+                self.optimizer, mode=mode, factor=0.5, patience=2
+            )
         else:
             raise ValueError(f"unknown scheduler {config.scheduler!r}; choose cosine or plateau")
         self.step = 0
@@ -101,9 +113,14 @@ class Trainer:
     # --- checkpoints -------------------------------------------------------------------------
     def _state(self) -> dict:
         return {
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "step": self.step, "epoch": self.epoch,
-            "best": self.best, "bad_epochs": self.bad_epochs, "config": asdict(self.config),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "best": self.best,
+            "bad_epochs": self.bad_epochs,
+            "config": asdict(self.config),
             "torch_rng": torch.get_rng_state(),
         }
 
@@ -190,9 +207,13 @@ class Trainer:
                 t = torch.tensor([total_loss])
                 self.dist.all_reduce(t)
                 total_loss = float(t) / self.world_size
-            row = {"epoch": self.epoch, "step": self.step, "lr": self.optimizer.param_groups[0]["lr"],
-                   "train_loss": total_loss / cfg.steps_per_epoch,
-                   "seconds_per_step": (time.time() - t0) / cfg.steps_per_epoch}
+            row = {
+                "epoch": self.epoch,
+                "step": self.step,
+                "lr": self.optimizer.param_groups[0]["lr"],
+                "train_loss": total_loss / cfg.steps_per_epoch,
+                "seconds_per_step": (time.time() - t0) / cfg.steps_per_epoch,
+            }
             self.model.eval()
             with torch.no_grad():
                 if self.validate is not None:
@@ -237,8 +258,6 @@ class Trainer:
 
 def _distributed():
     """The process group when running under torchrun (initialised here if needed), else None."""
-    import torch.distributed as dist
-
     if not dist.is_available():
         return None
     if not dist.is_initialized():
@@ -279,8 +298,11 @@ def plot_log(run_dir: str | Path) -> Path | None:
 
     ep = [r["epoch"] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for key, label in (("train_loss", "train (running, train mode)"), ("train_eval_loss", "train (eval mode)"),
-                       ("valid_loss", "validation")):
+    for key, label in (
+        ("train_loss", "train (running, train mode)"),
+        ("train_eval_loss", "train (eval mode)"),
+        ("valid_loss", "validation"),
+    ):
         if any(key in r for r in rows):
             a.plot(ep, [r.get(key, float("nan")) for r in rows], label=label)
     a.set_xlabel("epoch")
@@ -288,7 +310,7 @@ def plot_log(run_dir: str | Path) -> Path | None:
     a.legend(fontsize=8)
     metrics = sorted({k for r in rows for k in r if k.startswith("valid_") and k != "valid_loss"})
     for key in metrics:
-        b.plot(ep, [r.get(key, float("nan")) for r in rows], label=key[len("valid_"):])
+        b.plot(ep, [r.get(key, float("nan")) for r in rows], label=key[len("valid_") :])
     if any("generalization_gap" in r for r in rows):
         b.plot(ep, [r.get("generalization_gap", float("nan")) for r in rows], "--", label="generalization gap")
     b.set_xlabel("epoch")

@@ -23,10 +23,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ..audio.augment import add_noise, reverberate, room_impulse_response
+from ..audio.io import resample
 from ..data.chorales import VOICES, Chorale, load_chorale, split_names
 from ..data.render import PROGRAM_WEIGHTS, RENDERERS, VOICE_PROGRAMS, Version, render, version_of
+from ..data.satb import SAMPLE_RATE as SATB_RATE
+from ..nn.voice2midi import Voice2Midi
+from .train import MODEL_ARGS
 
 
 def part_notes(chorale: Chorale, version: Version, voice: str, renderer: str) -> list[tuple[int, float, float]]:
@@ -45,8 +50,9 @@ def part_notes(chorale: Chorale, version: Version, voice: str, renderer: str) ->
                 break
     else:
         ends = [n.dur_q * spq for n in chorale.parts[voice]]
-    return [(n.pitch + version.transpose, n.start_q * spq, n.start_q * spq + d)
-            for n, d in zip(chorale.parts[voice], ends)]
+    return [
+        (n.pitch + version.transpose, n.start_q * spq, n.start_q * spq + d) for n, d in zip(chorale.parts[voice], ends)
+    ]
 
 
 def augment(x: np.ndarray, rng: np.random.Generator, *, sample_rate: int) -> np.ndarray:
@@ -63,8 +69,6 @@ def augment(x: np.ndarray, rng: np.random.Generator, *, sample_rate: int) -> np.
 
 
 def build_one(name: str, split_dir: Path, stems_dir: Path | None, model_args: dict) -> Path:
-    from ..nn.voice2midi import Voice2Midi
-
     out = split_dir / f"{name.replace('/', '_')}.npz"
     if out.exists():
         return out
@@ -74,11 +78,8 @@ def build_one(name: str, split_dir: Path, stems_dir: Path | None, model_args: di
     stem_file = stems_dir / split_dir.name / f"{name.replace('/', '_')}-v0.npy" if stems_dir else None
     if stem_file is not None and stem_file.exists():
         stems = np.load(stem_file).astype(np.float32)  # (renderer, voice, samples) at the SATB rate
-        from ..data.satb import SAMPLE_RATE as stems_sr
-        if stems_sr != sr:
-            from ..audio.io import resample
-
-            stems = np.stack([resample(torch.from_numpy(s), stems_sr, sr).numpy() for s in stems])
+        if SATB_RATE != sr:
+            stems = np.stack([resample(torch.from_numpy(s), SATB_RATE, sr).numpy() for s in stems])
     else:
         stems = np.stack([render(chorale, version, r, sample_rate=sr) for r in RENDERERS])
     frontend = Voice2Midi.from_model_args(model_args)
@@ -97,11 +98,16 @@ def build_one(name: str, split_dir: Path, stems_dir: Path | None, model_args: di
     return out
 
 
-def build(out_dir: Path, *, stems_dir: Path | None, model_args: dict, splits=("train", "valid"),
-          jobs: int = 1, limit: int | None = None) -> list[Path]:
+def build(
+    out_dir: Path,
+    *,
+    stems_dir: Path | None,
+    model_args: dict,
+    splits=("train", "valid"),
+    jobs: int = 1,
+    limit: int | None = None,
+) -> list[Path]:
     """Write every chorale of ``splits`` to ``out_dir/<split>/``; resumable (finished files are kept)."""
-    from tqdm import tqdm
-
     paths = []
     for split in splits:
         d = Path(out_dir) / split
@@ -119,18 +125,21 @@ def _build_star(a):
 
 
 def main(argv=None):
-    from .train import MODEL_ARGS
-
     ap = argparse.ArgumentParser(description="Precompute Voice2Midi training features and note labels.")
     ap.add_argument("--out", type=Path, default=Path("data/transcribe"))
-    ap.add_argument("--stems", type=Path, default=None,
-                    help="rendered SATB stems (python -m voicetools.data.satb) to reuse instead of rendering")
+    ap.add_argument(
+        "--stems",
+        type=Path,
+        default=None,
+        help="rendered SATB stems (python -m voicetools.data.satb) to reuse instead of rendering",
+    )
     ap.add_argument("--splits", nargs="+", default=["train", "valid"])
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--limit", type=int, default=None, help="only the first N chorales of each split")
     args = ap.parse_args(argv)
-    paths = build(args.out, stems_dir=args.stems, model_args=MODEL_ARGS, splits=args.splits, jobs=args.jobs,
-                  limit=args.limit)
+    paths = build(
+        args.out, stems_dir=args.stems, model_args=MODEL_ARGS, splits=args.splits, jobs=args.jobs, limit=args.limit
+    )
     print(f"{len(paths)} chorales in {args.out}")
 
 

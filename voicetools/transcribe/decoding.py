@@ -27,13 +27,17 @@ class NoteEvent:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["start_s"], d["end_s"], d["confidence"] = (round(d["start_s"], 4), round(d["end_s"], 4),
-                                                     round(d["confidence"], 3))
+        d["start_s"], d["end_s"], d["confidence"] = (
+            round(d["start_s"], 4),
+            round(d["end_s"], 4),
+            round(d["confidence"], 3),
+        )
         return d
 
 
-def note_targets(notes, n_frames: int, *, frame_rate: float, min_pitch: int, n_pitches: int,
-                 start_frame: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def note_targets(
+    notes, n_frames: int, *, frame_rate: float, min_pitch: int, n_pitches: int, start_frame: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Targets for notes ``(pitch, onset_s, offset_s)`` seen from ``start_frame`` on (a crop):
     pitch class per frame (n_frames,) int64 (0 = no note, i = ``min_pitch + i - 1``), and onset and
     offset (n_frames,) float32, 1 at the event's frame and 0.5 on the frames either side."""
@@ -61,9 +65,19 @@ def _peaks(x: np.ndarray, threshold: float) -> np.ndarray:
     return (x >= threshold) & (x >= prev) & (x > nxt)
 
 
-def decode(pitch_probs: np.ndarray, onset: np.ndarray, offset: np.ndarray, *, frame_rate: float, min_pitch: int,
-           onset_threshold: float = 0.5, frame_threshold: float = 0.5, offset_threshold: float = 0.5,
-           min_note_s: float = 0.06, stable_frames: int = 3) -> list[NoteEvent]:
+def decode(
+    pitch_probs: np.ndarray,
+    onset: np.ndarray,
+    offset: np.ndarray,
+    *,
+    frame_rate: float,
+    min_pitch: int,
+    onset_threshold: float = 0.5,
+    frame_threshold: float = 0.5,
+    offset_threshold: float = 0.5,
+    min_note_s: float = 0.06,
+    stable_frames: int = 3,
+) -> list[NoteEvent]:
     """Probabilities — pitch (frames, 1 + n_pitches), onset (frames,), offset (frames,) — → notes."""
     n = len(pitch_probs)
     if n == 0:
@@ -77,8 +91,13 @@ def decode(pitch_probs: np.ndarray, onset: np.ndarray, offset: np.ndarray, *, fr
         active = t < n and voiced[t] >= frame_threshold
         if start is not None:
             held = t - start
-            changed = (active and held >= min_frames and best[t] != _mode(best[start:t])
-                       and t + stable_frames <= n and (best[t : t + stable_frames] == best[t]).all())
+            changed = (
+                active
+                and held >= min_frames
+                and best[t] != _mode(best[start:t])
+                and t + stable_frames <= n
+                and (best[t : t + stable_frames] == best[t]).all()
+            )
             if not active or (held >= min_frames and (on_peak[t] or off_peak[t] or changed)):
                 segments.append((start, t))
                 start = None
@@ -98,8 +117,9 @@ def _mode(x: np.ndarray) -> int:
     return int(np.bincount(x).argmax())
 
 
-def pitch_bends(pitch_probs: np.ndarray, note: NoteEvent, *, frame_rate: float,
-                min_pitch: int) -> list[tuple[float, float]]:
+def pitch_bends(
+    pitch_probs: np.ndarray, note: NoteEvent, *, frame_rate: float, min_pitch: int
+) -> list[tuple[float, float]]:
     """(time_s, semitones) deviations inside a note, from the pitch probabilities around its pitch.
 
     The centroid of the probabilities one semitone below, at and above the note's pitch; a coarse,

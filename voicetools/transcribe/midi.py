@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError
+from ..files import atomic_output
 from .decoding import NoteEvent
 
 # General MIDI programs (0-based) for the tracks: choir aahs for the parts, voice oohs for a melody.
@@ -62,8 +63,9 @@ def quantize_notes(notes: list[NoteEvent], *, tempo_bpm: float, grid: Fraction) 
     return out
 
 
-def to_pretty_midi(tracks: dict[str, list[NoteEvent]], *, tempo_bpm: float = 120.0,
-                   bends: dict[str, list] | None = None):
+def to_pretty_midi(
+    tracks: dict[str, list[NoteEvent]], *, tempo_bpm: float = 120.0, bends: dict[str, list] | None = None
+):
     """One named instrument per track; ``bends[track]`` holds (time_s, semitones) pitch-bend points."""
     import pretty_midi
 
@@ -71,8 +73,11 @@ def to_pretty_midi(tracks: dict[str, list[NoteEvent]], *, tempo_bpm: float = 120
     for name, notes in tracks.items():
         inst = pretty_midi.Instrument(program=PROGRAMS.get(name, 53), name=name)
         for n in notes:
-            inst.notes.append(pretty_midi.Note(velocity=int(n.velocity), pitch=int(n.pitch),
-                                               start=float(n.start_s), end=float(n.end_s)))
+            inst.notes.append(
+                pretty_midi.Note(
+                    velocity=int(n.velocity), pitch=int(n.pitch), start=float(n.start_s), end=float(n.end_s)
+                )
+            )
         for t, semis in (bends or {}).get(name, []):  # default bend range: ±2 semitones
             inst.pitch_bends.append(pretty_midi.PitchBend(int(np.clip(semis / 2 * 8191, -8192, 8191)), float(t)))
         pm.instruments.append(inst)
@@ -82,8 +87,6 @@ def to_pretty_midi(tracks: dict[str, list[NoteEvent]], *, tempo_bpm: float = 120
 def write_midi(pm, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write a PrettyMIDI to ``path`` through a temp file in the same folder: a file appears whole or not at
     all, with the usual permissions; a missing folder is created (``voicetools.outputs``)."""
-    from ..files import atomic_output
-
     p = Path(path)
     with atomic_output(p, overwrite=overwrite) as tmp:
         pm.write(str(tmp))

@@ -20,13 +20,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checkpoints import publish_checkpoint
 from ..nn.voice2midi import Voice2Midi
 from ..train.recipe import recipe_parser, start
 from ..train.trainer import TrainConfig, Trainer, read_log
 from .decoding import decode, note_targets
 
-MODEL_ARGS = dict(sample_rate=8000, n_fft=1024, hop_length=128, n_mels=128, f_min=40.0, f_max=4000.0,
-                  min_pitch=36, max_pitch=84, channels=[16, 16, 32], hidden=192, rnn_hidden=96, dropout=0.2)
+MODEL_ARGS = dict(
+    sample_rate=8000,
+    n_fft=1024,
+    hop_length=128,
+    n_mels=128,
+    f_min=40.0,
+    f_max=4000.0,
+    min_pitch=36,
+    max_pitch=84,
+    channels=[16, 16, 32],
+    hidden=192,
+    rnn_hidden=96,
+    dropout=0.2,
+)
 N_PITCHES = MODEL_ARGS["max_pitch"] - MODEL_ARGS["min_pitch"] + 1
 FRAME_RATE = MODEL_ARGS["sample_rate"] / MODEL_ARGS["hop_length"]
 SINGING = range(4, 8)  # examples sung by the singing synthesizer inside each file (see data.py)
@@ -50,7 +63,13 @@ class Crops(torch.utils.data.IterableDataset):
     onset and offset targets (batch, 2, frames)."""
 
     def __init__(self, examples, *, frames: int = 256, batch_size: int = 16, gain_db=(-20.0, 10.0), seed: int = 0):
-        self.examples, self.frames, self.batch_size, self.gain_db, self.seed = examples, frames, batch_size, gain_db, seed
+        self.examples, self.frames, self.batch_size, self.gain_db, self.seed = (
+            examples,
+            frames,
+            batch_size,
+            gain_db,
+            seed,
+        )
 
     def __iter__(self):
         rng = np.random.default_rng(self.seed)
@@ -63,8 +82,14 @@ class Crops(torch.utils.data.IterableDataset):
                 crop = feats[:, start : start + self.frames].astype(np.float32)
                 x[:, : crop.shape[1]] = crop
                 xs.append(np.maximum(x + rng.uniform(*self.gain_db), -100.0))
-                p, on, off = note_targets(notes, self.frames, frame_rate=FRAME_RATE,
-                                          min_pitch=MODEL_ARGS["min_pitch"], n_pitches=N_PITCHES, start_frame=start)
+                p, on, off = note_targets(
+                    notes,
+                    self.frames,
+                    frame_rate=FRAME_RATE,
+                    min_pitch=MODEL_ARGS["min_pitch"],
+                    n_pitches=N_PITCHES,
+                    start_frame=start,
+                )
                 ps.append(p)
                 es.append(np.stack([on, off]))
             yield torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ps)), torch.from_numpy(np.stack(es))
@@ -73,9 +98,11 @@ class Crops(torch.utils.data.IterableDataset):
 def loss_fn(model, batch):
     x, pitch, events = batch
     logits = model(x)
-    return (F.cross_entropy(logits["pitch"].transpose(1, 2), pitch)
-            + ONSET_WEIGHT * F.binary_cross_entropy_with_logits(logits["onset"], events[:, 0], pos_weight=POS_WEIGHT)
-            + OFFSET_WEIGHT * F.binary_cross_entropy_with_logits(logits["offset"], events[:, 1], pos_weight=POS_WEIGHT))
+    return (
+        F.cross_entropy(logits["pitch"].transpose(1, 2), pitch)
+        + ONSET_WEIGHT * F.binary_cross_entropy_with_logits(logits["onset"], events[:, 0], pos_weight=POS_WEIGHT)
+        + OFFSET_WEIGHT * F.binary_cross_entropy_with_logits(logits["offset"], events[:, 1], pos_weight=POS_WEIGHT)
+    )
 
 
 def validation_set(examples, *, seconds: float = 20.0):
@@ -103,14 +130,18 @@ def note_f1(ref_notes, est_notes, *, offset_ratio=None) -> float:
         return float(len(ref) == len(est))
     hz = lambda p: 440.0 * 2 ** ((p - 69) / 12)  # noqa: E731
     _, _, f, _ = mir_eval.transcription.precision_recall_f1_overlap(
-        ref[:, 1:], hz(ref[:, 0]), est[:, 1:], hz(est[:, 0]), onset_tolerance=0.05, offset_ratio=offset_ratio)
+        ref[:, 1:], hz(ref[:, 0]), est[:, 1:], hz(est[:, 0]), onset_tolerance=0.05, offset_ratio=offset_ratio
+    )
     return float(f)
 
 
 def probabilities(logits: dict) -> dict[str, np.ndarray]:
     """Logits of one clip (batch of 1) → numpy probabilities: softmax for pitch, sigmoid for events."""
-    return {"pitch": torch.softmax(logits["pitch"][0], -1).numpy(), "onset": torch.sigmoid(logits["onset"][0]).numpy(),
-            "offset": torch.sigmoid(logits["offset"][0]).numpy()}
+    return {
+        "pitch": torch.softmax(logits["pitch"][0], -1).numpy(),
+        "onset": torch.sigmoid(logits["onset"][0]).numpy(),
+        "offset": torch.sigmoid(logits["offset"][0]).numpy(),
+    }
 
 
 def make_validate(items):
@@ -118,35 +149,52 @@ def make_validate(items):
         losses, f1s, f1o = [], [], []
         for feats, notes in items:
             logits = model(feats[None])
-            p, on, off = note_targets(notes, feats.shape[1], frame_rate=FRAME_RATE,
-                                      min_pitch=MODEL_ARGS["min_pitch"], n_pitches=N_PITCHES)
+            p, on, off = note_targets(
+                notes, feats.shape[1], frame_rate=FRAME_RATE, min_pitch=MODEL_ARGS["min_pitch"], n_pitches=N_PITCHES
+            )
             batch = (feats[None], torch.from_numpy(p)[None], torch.from_numpy(np.stack([on, off]))[None])
-            losses.append(float(loss_fn(lambda _: logits, batch)))
+            losses.append(float(loss_fn(lambda _, logits=logits: logits, batch)))
             probs = probabilities(logits)
-            est = decode(probs["pitch"], probs["onset"], probs["offset"], frame_rate=FRAME_RATE,
-                         min_pitch=MODEL_ARGS["min_pitch"])
+            est = decode(
+                probs["pitch"],
+                probs["onset"],
+                probs["offset"],
+                frame_rate=FRAME_RATE,
+                min_pitch=MODEL_ARGS["min_pitch"],
+            )
             est = [(n.pitch, n.start_s, n.end_s) for n in est]
             f1s.append(note_f1(notes, est))
             f1o.append(note_f1(notes, est, offset_ratio=0.2))
         return {"loss": float(np.mean(losses)), "note_f1": float(np.mean(f1s)), "note_f1_offset": float(np.mean(f1o))}
+
     return validate
 
 
 def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
     """Write the run's best weights as a checkpoint folder; inside ``checkpoints/`` also register it."""
-    from ..checkpoints import publish_checkpoint
-
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
     model = Voice2Midi.from_model_args(MODEL_ARGS)
     model.load_state_dict(state["model"])
-    training = {"epochs": state["epoch"], "steps_run": read_log(run_dir)[-1]["step"], "valid_note_f1": state["score"],
-                "data": "music21 Bach chorale parts (train split), singing synth + FluidSynth"}
+    training = {
+        "epochs": state["epoch"],
+        "steps_run": read_log(run_dir)[-1]["step"],
+        "valid_note_f1": state["score"],
+        "data": "music21 Bach chorale parts (train split), singing synth + FluidSynth",
+    }
     publish_checkpoint(model, out_dir, task="transcription", architecture="Voice2Midi", training=training)
 
 
 def main(argv=None):
-    ap = recipe_parser("Train Voice2Midi on sung chorale parts (resumable).", data="data/transcribe",
-                       run="runs/voice2midi", epochs=20, steps_per_epoch=100, batch_size=16, lr=2e-3, threads=1)
+    ap = recipe_parser(
+        "Train Voice2Midi on sung chorale parts (resumable).",
+        data="data/transcribe",
+        run="runs/voice2midi",
+        epochs=20,
+        steps_per_epoch=100,
+        batch_size=16,
+        lr=2e-3,
+        threads=1,
+    )
     ap.add_argument("--frames", type=int, default=256, help="crop length in frames (16 ms each)")
     args = ap.parse_args(argv)
     if not start(args, export):
@@ -154,11 +202,23 @@ def main(argv=None):
     train = load_examples((args.data / "train").glob("*.npz"))
     valid = validation_set(load_examples((args.data / "valid").glob("*.npz")))
     logging.info("%d training parts, %d validation excerpts", len(train), len(valid))
-    config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, warmup_steps=100,
-                         max_minutes=args.max_minutes,
-                         extra={"model_args": MODEL_ARGS, "batch_size": args.batch_size, "frames": args.frames})
-    trainer = Trainer(Voice2Midi.from_model_args(MODEL_ARGS), loss_fn, args.run, config,
-                      validate=make_validate(valid), monitor="note_f1", mode="max")
+    config = TrainConfig(
+        lr=args.lr,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        warmup_steps=100,
+        max_minutes=args.max_minutes,
+        extra={"model_args": MODEL_ARGS, "batch_size": args.batch_size, "frames": args.frames},
+    )
+    trainer = Trainer(
+        Voice2Midi.from_model_args(MODEL_ARGS),
+        loss_fn,
+        args.run,
+        config,
+        validate=make_validate(valid),
+        monitor="note_f1",
+        mode="max",
+    )
     print(trainer.fit(Crops(train, frames=args.frames, batch_size=args.batch_size)))
 
 

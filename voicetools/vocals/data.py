@@ -33,8 +33,10 @@ MAX_QUARTERS = 32.0  # render the first 8 bars of each chorale (~15-30 s): rende
 
 
 def _excerpt(chorale: Chorale, max_q: float) -> Chorale:
-    parts = {v: [Note(n.start_q, min(n.dur_q, max_q - n.start_q), n.pitch, n.lyric) for n in notes if n.start_q < max_q]
-             for v, notes in chorale.parts.items()}
+    parts = {
+        v: [Note(n.start_q, min(n.dur_q, max_q - n.start_q), n.pitch, n.lyric) for n in notes if n.start_q < max_q]
+        for v, notes in chorale.parts.items()
+    }
     return Chorale(chorale.name, parts, min(chorale.length_q, max_q))
 
 
@@ -52,20 +54,41 @@ def _render_one(args):
     return save_stems(path, np.concatenate([voices[:, :n], band[:, :n]]))
 
 
-def build(out_dir: Path, splits=("train", "valid", "test"), *, limit: int | None = None, versions: int = 1,
-          jobs: int = 1, sample_rate: int = SAMPLE_RATE) -> list[Path]:
+def build(
+    out_dir: Path,
+    splits=("train", "valid", "test"),
+    *,
+    limit: int | None = None,
+    versions: int = 1,
+    jobs: int = 1,
+    sample_rate: int = SAMPLE_RATE,
+) -> list[Path]:
     """Render chorale versions of the given splits into ``out_dir/<split>/``; resumable.
 
     ``limit`` caps the number of chorales per split (the first ones of the fixed list).
     """
-    return render_splits(out_dir, splits, _render_one,
-                         lambda split, d: [(n, v, d, sample_rate) for v in range(versions if split == "train" else 1)
-                                           for n in split_names(split)[:limit]],
-                         jobs=jobs)
+    return render_splits(
+        out_dir,
+        splits,
+        _render_one,
+        lambda split, d: [
+            (n, v, d, sample_rate)
+            for v in range(versions if split == "train" else 1)
+            for n in split_names(split)[:limit]
+        ],
+        jobs=jobs,
+    )
 
 
-def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int = SAMPLE_RATE,
-        band: np.ndarray | None = None, reverb_p: float = 0.6, silent_p: float = 0.05):
+def mix(
+    stems: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    band: np.ndarray | None = None,
+    reverb_p: float = 0.6,
+    silent_p: float = 0.05,
+):
     """One example from (9, samples) stems: returns (mixture (samples,), targets (2, samples)).
 
     ``band`` (5, samples) replaces the stems' own accompaniment (vocals over another song's band);
@@ -98,10 +121,16 @@ def mix(stems: np.ndarray, rng: np.random.Generator, *, sample_rate: int = SAMPL
 class VocalMixtures(StemCrops):
     """Endless random crops of dynamically mixed songs from rendered ``.npy`` files."""
 
-    def __init__(self, files, *, segment_s: float = 4.0, sample_rate: int = SAMPLE_RATE, seed: int = 0,
-                 swap_p: float = 0.25):
-        super().__init__(files, segment_s=segment_s, sample_rate=sample_rate, seed=seed,
-                         missing="no rendered songs found; run python -m voicetools.vocals.data first")
+    def __init__(
+        self, files, *, segment_s: float = 4.0, sample_rate: int = SAMPLE_RATE, seed: int = 0, swap_p: float = 0.25
+    ):
+        super().__init__(
+            files,
+            segment_s=segment_s,
+            sample_rate=sample_rate,
+            seed=seed,
+            missing="no rendered songs found; run python -m voicetools.vocals.data first",
+        )
         self.swap_p = swap_p
 
     def _crop(self, rng):

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
+import soxr
 import torch
 
-from ..audio.io import as_audio
+from ..audio.io import as_audio, audio_info
 from ..checkpoints import LoadedModel
 from ..chunking import OverlapAdd
 from ..errors import AudioLoadError, ParameterError
-from ..separation import SeparationResult, _check_format, stream_file_to_stems
+from ..files import check_format, stream_file_to_stems
+from ..separation import SeparationResult
 from .model import load_vocal_model
 
 DEFAULT_MODEL = "vocals-htdemucs-small"
@@ -34,12 +36,14 @@ OVERLAP = 0.25
 Callback = Callable[[str, int, int], None]
 
 
-def _check_args(stems: str, overlap: float, jobs: int | None) -> None:
+def check_args(stems: str, overlap: float, jobs: int | None) -> None:
+    """Usage errors in ``stems``, ``overlap`` and ``jobs``, before anything is loaded."""
     if stems not in STEMS:
         raise ParameterError(f"unknown stems {stems!r}; choose one of {list(STEMS)}")
     if not 0 <= overlap < 1:
-        raise ParameterError(f"--overlap (overlap in Python) must be >= 0 and < 1 (a share of the segment), "
-                             f"got {overlap}")
+        raise ParameterError(
+            f"--overlap (overlap in Python) must be >= 0 and < 1 (a share of the segment), got {overlap}"
+        )
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs (jobs in Python) must be at least 1, got {jobs}")
 
@@ -47,18 +51,29 @@ def _check_args(stems: str, overlap: float, jobs: int | None) -> None:
 def _plan(loaded: LoadedModel, in_channels: int, stems: str) -> tuple[int, list[str]]:
     """(channels processed and written, names of the stems written)."""
     if stems == "vocals" and "vocals" not in loaded.sources:
-        raise ParameterError(f"model {loaded.name!r} has no vocals source (it has {loaded.sources}); use --stems all "
-                             "(stems='all' in Python)")
+        raise ParameterError(
+            f"model {loaded.name!r} has no vocals source (it has {loaded.sources}); use --stems all "
+            "(stems='all' in Python)"
+        )
     model_channels = int(loaded.config["model_args"].get("audio_channels", 1))
     k = in_channels if model_channels == 1 else (2 if in_channels == 2 else 1)
     return k, (["vocals", "accompaniment"] if stems == "vocals" else list(loaded.sources))
 
 
-def _stream(blocks: Iterator[np.ndarray], in_rate: int, in_channels: int, loaded: LoadedModel, *, stems: str,
-            n_frames: int | None, overlap: float, callback: Callback | None, device) -> Iterator[np.ndarray]:
+def _stream(
+    blocks: Iterator[np.ndarray],
+    in_rate: int,
+    in_channels: int,
+    loaded: LoadedModel,
+    *,
+    stems: str,
+    n_frames: int | None,
+    overlap: float,
+    callback: Callback | None,
+    device,
+) -> Iterator[np.ndarray]:
     """Separate a stream of (time, channels) float32 blocks; yields (time, n_stems, k) blocks at ``in_rate``."""
-    import soxr
-    from demucs.apply import apply_model
+    from demucs.apply import apply_model  # heavy, and only needed once a model runs
 
     sr, sources = loaded.sample_rate, loaded.sources
     model_channels = int(loaded.config["model_args"].get("audio_channels", 1))
@@ -95,7 +110,7 @@ def _stream(blocks: Iterator[np.ndarray], in_rate: int, in_channels: int, loaded
         if keep is not None:  # resampling rounds lengths: exactly as long as the input
             z = np.concatenate([z[:keep], np.zeros((max(0, keep - len(z)), z.shape[1]), np.float32)])
         z = z.reshape(len(z), n_src, k)
-        mix, pending = pending[: len(z)], pending[len(z):]
+        mix, pending = pending[: len(z)], pending[len(z) :]
         emitted += len(z)
         if stems == "vocals":
             z = np.stack([z[:, vocals], mix - z[:, vocals]], axis=1)
@@ -143,9 +158,18 @@ class _threads:
         torch.set_num_threads(self.before)
 
 
-def extract_vocals(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL, weights=None,
-                   stems: str = "vocals", overlap: float = OVERLAP, device: str | None = None,
-                   jobs: int | None = None, callback: Callback | None = None) -> SeparationResult:
+def extract_vocals(
+    audio,
+    *,
+    sample_rate: int | None = None,
+    model=DEFAULT_MODEL,
+    weights=None,
+    stems: str = "vocals",
+    overlap: float = OVERLAP,
+    device: str | None = None,
+    jobs: int | None = None,
+    callback: Callback | None = None,
+) -> SeparationResult:
     """Split a song into vocals and accompaniment (or every stem of the model).
 
     Parameters
@@ -173,16 +197,28 @@ def extract_vocals(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL
     >>> sorted(res.stems), res.stems["vocals"].shape
     (['accompaniment', 'vocals'], (1, 8000))
     """
-    _check_args(stems, overlap, jobs)
+    check_args(stems, overlap, jobs)
     numpy_in = isinstance(audio, np.ndarray)
     loaded = load_vocal_model(model, weights=weights)
     a = as_audio(audio, sample_rate)
     x = a.samples.T.numpy()
     _plan(loaded, a.channels, stems)
     with _threads(jobs):
-        out = np.concatenate(list(_stream(iter([x]), a.sample_rate, a.channels, loaded, stems=stems,
-                                          n_frames=len(x), overlap=overlap, callback=callback,
-                                          device=device or "cpu")))
+        out = np.concatenate(
+            list(
+                _stream(
+                    iter([x]),
+                    a.sample_rate,
+                    a.channels,
+                    loaded,
+                    stems=stems,
+                    n_frames=len(x),
+                    overlap=overlap,
+                    callback=callback,
+                    device=device or "cpu",
+                )
+            )
+        )
     notes = _soft_warnings(loaded, a.channels, float(np.abs(x).max()))
     names = _plan(loaded, a.channels, stems)[1]
     result = {name: np.ascontiguousarray(out[:, i].T) for i, name in enumerate(names)}
@@ -191,19 +227,28 @@ def extract_vocals(audio, *, sample_rate: int | None = None, model=DEFAULT_MODEL
     return SeparationResult(result, a.sample_rate, loaded.name, notes)
 
 
-def extract_vocals_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, model=DEFAULT_MODEL, weights=None,
-                        stems: str = "vocals", format: str = "wav", overlap: float = OVERLAP,
-                        device: str | None = None, jobs: int | None = None, overwrite: bool = False,
-                        block_s: float = 30.0, callback: Callback | None = None) -> dict:
+def extract_vocals_file(
+    path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    model=DEFAULT_MODEL,
+    weights=None,
+    stems: str = "vocals",
+    format: str = "wav",
+    overlap: float = OVERLAP,
+    device: str | None = None,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    block_s: float = 30.0,
+    callback: Callback | None = None,
+) -> dict:
     """Extract vocals from a file of any length into ``out_dir/<stem>.<format>``, streaming disk to disk.
 
     Memory stays flat however long the file is. All stems are written or none: on any error the
     partial files (and a folder this call created) are removed. Returns a JSON-ready summary.
     """
-    from ..audio.io import audio_info
-
-    _check_format(format)
-    _check_args(stems, overlap, jobs)
+    check_format(format)
+    check_args(stems, overlap, jobs)
     p = Path(path)
     info = audio_info(p, max_duration_s=float("inf"))  # header checked, nothing decoded; streams any length
     loaded = load_vocal_model(model, weights=weights)
@@ -211,11 +256,32 @@ def extract_vocals_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, 
     targets = {name: Path(out_dir) / f"{name}.{format}" for name in names}
     with _threads(jobs):
         peak = stream_file_to_stems(
-            p, info, targets,
-            lambda blocks: _stream(blocks, info.samplerate, info.channels, loaded, stems=stems, n_frames=info.frames,
-                                   overlap=overlap, callback=callback, device=device or "cpu"),
-            format=format, channels=k, overwrite=overwrite, block_s=block_s)
+            p,
+            info,
+            targets,
+            lambda blocks: _stream(
+                blocks,
+                info.samplerate,
+                info.channels,
+                loaded,
+                stems=stems,
+                n_frames=info.frames,
+                overlap=overlap,
+                callback=callback,
+                device=device or "cpu",
+            ),
+            format=format,
+            channels=k,
+            overwrite=overwrite,
+            block_s=block_s,
+        )
     notes = _soft_warnings(loaded, info.channels, peak)
-    return {"input": str(p), "model": loaded.name, "sample_rate": info.samplerate,
-            "duration_s": info.frames / info.samplerate, "channels": k,
-            "stems": {n: str(t) for n, t in targets.items()}, "warnings": notes}
+    return {
+        "input": str(p),
+        "model": loaded.name,
+        "sample_rate": info.samplerate,
+        "duration_s": info.frames / info.samplerate,
+        "channels": k,
+        "stems": {n: str(t) for n, t in targets.items()},
+        "warnings": notes,
+    }

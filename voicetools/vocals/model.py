@@ -26,8 +26,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoints import LoadedModel, _first_line, resolve_model
-from ..errors import ModelLoadError, ParameterError
+from ..checkpoints import LoadedModel, resolve_model
+from ..errors import ModelLoadError, ParameterError, first_line
 from ..official_weights import demucs_remote, hub_dir
 
 TASK = "vocals"
@@ -48,8 +48,12 @@ def save_demucs_file(model, folder: str | os.PathLike, *, sig: str) -> Path:
     the benchmark runs the demucs CLI on exactly our shipped weights.
     """
     args, kwargs = model._init_args_kwargs  # recorded by demucs' capture_init
-    package = {"klass": type(model), "args": list(args), "kwargs": dict(kwargs),
-               "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    package = {
+        "klass": type(model),
+        "args": list(args),
+        "kwargs": dict(kwargs),
+        "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{sig}.tmp"
@@ -66,10 +70,14 @@ def official_names() -> list[str]:
 
 def _wrap(model, name: str, origin: str) -> LoadedModel:
     sources = [str(s) for s in model.sources]
-    config = {"task": TASK, "model_name": type(model).__name__, "sources": sources,
-              "model_args": {"sample_rate": int(model.samplerate), "audio_channels": int(model.audio_channels)},
-              "segment_s": float(getattr(model, "max_allowed_segment", None) or model.segment),
-              "origin": origin}
+    config = {
+        "task": TASK,
+        "model_name": type(model).__name__,
+        "sources": sources,
+        "model_args": {"sample_rate": int(model.samplerate), "audio_channels": int(model.audio_channels)},
+        "segment_s": float(getattr(model, "max_allowed_segment", None) or model.segment),
+        "origin": origin,
+    }
     return LoadedModel(name, model.eval(), config)
 
 
@@ -85,26 +93,30 @@ def load_demucs_file(path: str | os.PathLike):
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))  # a global outside the allow-list
         if found:
-            raise ModelLoadError(f"{path}: refused to load: it names {found.group(1)}, which is not a Demucs model "
-                                 "class (only Demucs checkpoints are read, and nothing in them is run)") from None
-        raise ModelLoadError(f"{path}: not a Demucs checkpoint ({_first_line(exc)[:160]})") from None
+            raise ModelLoadError(
+                f"{path}: refused to load: it names {found.group(1)}, which is not a Demucs model "
+                "class (only Demucs checkpoints are read, and nothing in them is run)"
+            ) from None
+        raise ModelLoadError(f"{path}: not a Demucs checkpoint ({first_line(exc)[:160]})") from None
     except Exception as exc:  # any other byte soup: the restricted unpickler fails in many ways
-        raise ModelLoadError(f"{path}: not a Demucs checkpoint ({_first_line(exc)[:160]})") from None
+        raise ModelLoadError(f"{path}: not a Demucs checkpoint ({first_line(exc)[:160]})") from None
     if not isinstance(package, dict) or not {"klass", "args", "kwargs", "state"} <= set(package):
         raise ModelLoadError(f"{path}: not a Demucs checkpoint (needs klass, args, kwargs and state)")
     klass, kwargs = package["klass"], dict(package["kwargs"])
     if klass not in classes:
         raise ModelLoadError(f"{path}: not a Demucs checkpoint ({klass!r} is not a Demucs model class)")
     if package["state"].get("__quantized"):
-        raise ModelLoadError(f"{path}: quantized (diffq) Demucs weights are not supported; use the "
-                             "non-quantized model (e.g. htdemucs, not mdx_q)")
+        raise ModelLoadError(
+            f"{path}: quantized (diffq) Demucs weights are not supported; use the "
+            "non-quantized model (e.g. htdemucs, not mdx_q)"
+        )
     params = inspect.signature(klass).parameters
     kwargs = {k: v for k, v in kwargs.items() if k in params}  # as demucs does: drop stale arguments
     try:
         model = klass(*package["args"], **kwargs)
         model.load_state_dict(package["state"])
     except (TypeError, ValueError, RuntimeError, KeyError) as exc:
-        raise ModelLoadError(f"{path}: weights do not fit the Demucs model ({_first_line(exc)[:160]})") from None
+        raise ModelLoadError(f"{path}: weights do not fit the Demucs model ({first_line(exc)[:160]})") from None
     return model.eval()
 
 
@@ -120,10 +132,12 @@ def _find_signature(sig: str, folders, name: str | None = None) -> Path:
                     raise ModelLoadError(f"{path}: checksum does not match its name; the download is corrupt")
             return path
     where = " or ".join(str(f) for f in folders)
-    raise ModelLoadError(f"official Demucs weights {sig}-*.th not found in {where}; get them with "
-                         f"voicetools models fetch {name}" if name else
-                         f"official Demucs weights {sig}-*.th not found in {where}; copy the file there "
-                         "or pass --weights /path/to/file.th")
+    raise ModelLoadError(
+        f"official Demucs weights {sig}-*.th not found in {where}; get them with voicetools models fetch {name}"
+        if name
+        else f"official Demucs weights {sig}-*.th not found in {where}; copy the file there "
+        "or pass --weights /path/to/file.th"
+    )
 
 
 def load_bag(yaml_path: str | os.PathLike, *, folders=None, name: str | None = None):
@@ -136,7 +150,7 @@ def load_bag(yaml_path: str | os.PathLike, *, folders=None, name: str | None = N
         bag = yaml.safe_load(yaml_path.read_text())
         sigs = [str(s) for s in bag["models"]]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"{yaml_path}: not a Demucs bag of models ({_first_line(exc)[:120]})") from None
+        raise ModelLoadError(f"{yaml_path}: not a Demucs bag of models ({first_line(exc)[:120]})") from None
     folders = folders or [yaml_path.parent, hub_dir()]
     models = [load_demucs_file(_find_signature(s, folders, name)) for s in sigs]
     try:
@@ -160,13 +174,13 @@ def load_vocal_model(model="vocals-htdemucs-small", *, weights: str | os.PathLik
         return _wrap(load_demucs_file(p), p.stem.split("-")[0], str(p))
     name = str(model)
     if name in official_names():
-        return _wrap(load_bag(demucs_remote() / f"{name}.yaml", folders=[hub_dir()], name=name), name,
-                     str(hub_dir()))
+        return _wrap(load_bag(demucs_remote() / f"{name}.yaml", folders=[hub_dir()], name=name), name, str(hub_dir()))
     p = Path(name).expanduser()
     if p.suffix in (".th", ".yaml", ".yml") and p.is_file():
         return load_vocal_model(weights=p)
     try:
         return resolve_model(name, TASK)
     except ParameterError as exc:
-        raise ParameterError(f"{exc}; official Demucs names (weights from {hub_dir()}): "
-                             f"{', '.join(official_names())}") from None
+        raise ParameterError(
+            f"{exc}; official Demucs names (weights from {hub_dir()}): {', '.join(official_names())}"
+        ) from None

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+import soxr
 import torch
 
 from ..audio.augment import change_speed, random_eq, reverberate, room_impulse_response
@@ -26,9 +28,6 @@ def _rms(x: np.ndarray) -> float:
 
 def load_extra_accompaniment(files) -> list[np.ndarray]:
     """Mono 16 kHz float32 tracks (e.g. Bach10 mixes) to use as accompaniment."""
-    import soundfile as sf
-    import soxr
-
     out = []
     for f in files:
         audio, rate = sf.read(str(f), dtype="float32", always_2d=True)
@@ -40,8 +39,16 @@ class SongRemixes(torch.utils.data.IterableDataset):
     """Endless (mixture (1, T), targets (2, T)) examples; ``synthetic`` (an iterable dataset of the
     same shape) is drawn from with probability ``synthetic_p``."""
 
-    def __init__(self, clip_files, *, extra_accompaniment=(), synthetic=None, synthetic_p: float = 0.2,
-                 segment_s: float = 3.0, seed: int = 0):
+    def __init__(
+        self,
+        clip_files,
+        *,
+        extra_accompaniment=(),
+        synthetic=None,
+        synthetic_p: float = 0.2,
+        segment_s: float = 3.0,
+        seed: int = 0,
+    ):
         self.clips = [load_clip(f) for f in clip_files]
         if not self.clips:
             raise FileNotFoundError("no MIR-1K clips given")

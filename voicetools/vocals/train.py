@@ -18,20 +18,30 @@ from pathlib import Path
 
 import torch
 
-from ..train.recipe import initial_weights, recipe_parser, start
-from ..train.trainer import TrainConfig, Trainer
-from .data import SAMPLE_RATE, SOURCES, VocalMixtures
+from ..checkpoints import publish_checkpoint
 from ..data import bach10
 from ..data.mir1k import DEFAULT_ROOT as MIR1K_ROOT
 from ..data.mir1k import clips as mir1k_clips
-from .metrics import sdr, si_sdr
 from ..nn.htdemucs import build_htdemucs
+from ..train.recipe import initial_weights, recipe_parser, start
+from ..train.trainer import TrainConfig, Trainer, read_log
+from .data import SAMPLE_RATE, SOURCES, VocalMixtures
+from .metrics import sdr, si_sdr
 from .remix import SongRemixes, load_extra_accompaniment, mixed_at
 
 # 7.2 M parameters, about a second per batch of 4 x 3 s on two threads: depth 4 with a 2048-point
 # STFT leaves a short sequence for the transformer.
-MODEL_ARGS = dict(sources=list(SOURCES), audio_channels=1, sample_rate=SAMPLE_RATE, segment=3.0, channels=32,
-                  depth=4, nfft=2048, t_layers=2, t_heads=4)
+MODEL_ARGS = dict(
+    sources=list(SOURCES),
+    audio_channels=1,
+    sample_rate=SAMPLE_RATE,
+    segment=3.0,
+    channels=32,
+    depth=4,
+    nfft=2048,
+    t_layers=2,
+    t_heads=4,
+)
 VALID_CLIPS_EVERY = 3  # a third of the held-out singers' clips during training; the benchmark scores all
 
 
@@ -45,6 +55,7 @@ def _separate(model, mixtures: torch.Tensor) -> torch.Tensor:
 
 def make_validate(items):
     """Mean SDR and SI-SDR improvement per source over ``items`` of (mixture (T,), targets (2, T))."""
+
     def validate(model):
         rows = []
         for mixture, targets in items:
@@ -57,6 +68,7 @@ def make_validate(items):
             out[f"sdr_{name}"] = float(rows[:, 0, j].mean())
             out[f"si_sdri_{name}"] = float(rows[:, 1, j].mean())
         return out
+
     return validate
 
 
@@ -84,25 +96,37 @@ def export(run_dir: Path, out_dir: Path, *, which: str = "best.pt") -> None:
 
     A folder inside the shipped ``checkpoints/`` is also entered in its registry with its sha256.
     """
-    from ..checkpoints import publish_checkpoint
-    from ..train.trainer import read_log
-
     state = torch.load(Path(run_dir) / which, map_location="cpu", weights_only=True)
     model = build_htdemucs(MODEL_ARGS)
     model.load_state_dict(state["model"])
     model.half()  # weights stored as float16 (3.6 MB); loading casts them back to float32
-    publish_checkpoint(model, out_dir, task="vocals", architecture="HTDemucs", sources=list(SOURCES),
-                       segment_s=MODEL_ARGS["segment"],
-                       training={"epochs": state["epoch"], "steps": read_log(run_dir)[-1]["step"],
-                                 "valid_sdr": state["score"]})
+    publish_checkpoint(
+        model,
+        out_dir,
+        task="vocals",
+        architecture="HTDemucs",
+        sources=list(SOURCES),
+        segment_s=MODEL_ARGS["segment"],
+        training={"epochs": state["epoch"], "steps": read_log(run_dir)[-1]["step"], "valid_sdr": state["score"]},
+    )
 
 
 def main(argv=None):
-    ap = recipe_parser("Train the small vocal/accompaniment HTDemucs (resumable).", data="data/vocals",
-                       run="runs/vocals", epochs=40, steps_per_epoch=50, batch_size=4, lr=1e-3, threads=1)
+    ap = recipe_parser(
+        "Train the small vocal/accompaniment HTDemucs (resumable).",
+        data="data/vocals",
+        run="runs/vocals",
+        epochs=40,
+        steps_per_epoch=50,
+        batch_size=4,
+        lr=1e-3,
+        threads=1,
+    )
     ap.add_argument("--segment-s", type=float, default=MODEL_ARGS["segment"])
     ap.add_argument("--mir1k", type=Path, default=MIR1K_ROOT, help="MIR-1K folder (audio/ inside)")
-    ap.add_argument("--bach10", type=Path, default=bach10.DEFAULT_ROOT, help="Bach10 pieces (mixes as extra accompaniment)")
+    ap.add_argument(
+        "--bach10", type=Path, default=bach10.DEFAULT_ROOT, help="Bach10 pieces (mixes as extra accompaniment)"
+    )
     ap.add_argument("--synthetic-p", type=float, default=0.2, help="share of synthetic songs (from --data)")
     args = ap.parse_args(argv)
     if not start(args, export):
@@ -110,19 +134,36 @@ def main(argv=None):
     synth_files = sorted((args.data / "train").glob("*-v*.npy"))
     synthetic = VocalMixtures(synth_files, segment_s=args.segment_s) if synth_files else None
     extra = load_extra_accompaniment(sorted(args.bach10.glob("*/*.flac")))  # mixes and single instruments
-    train = SongRemixes(mir1k_clips(args.mir1k, split="train"), extra_accompaniment=extra, synthetic=synthetic,
-                        synthetic_p=args.synthetic_p if synthetic is not None else 0.0, segment_s=args.segment_s)
+    train = SongRemixes(
+        mir1k_clips(args.mir1k, split="train"),
+        extra_accompaniment=extra,
+        synthetic=synthetic,
+        synthetic_p=args.synthetic_p if synthetic is not None else 0.0,
+        segment_s=args.segment_s,
+    )
     loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, num_workers=0)
     validate = make_validate(real_validation_set(args.mir1k))
-    config = TrainConfig(lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, warmup_steps=50,
-                         max_minutes=args.max_minutes, clip_grad_norm=5.0, weight_decay=0.0,
-                         extra={"model_args": MODEL_ARGS, "batch_size": args.batch_size,
-                                "segment_s": args.segment_s, "mir1k_clips": len(train.clips), "init": str(args.init),
-                                "extra_accompaniment": len(extra), "synthetic_files": len(synth_files)})
+    config = TrainConfig(
+        lr=args.lr,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        warmup_steps=50,
+        max_minutes=args.max_minutes,
+        clip_grad_norm=5.0,
+        weight_decay=0.0,
+        extra={
+            "model_args": MODEL_ARGS,
+            "batch_size": args.batch_size,
+            "segment_s": args.segment_s,
+            "mir1k_clips": len(train.clips),
+            "init": str(args.init),
+            "extra_accompaniment": len(extra),
+            "synthetic_files": len(synth_files),
+        },
+    )
     model = build_htdemucs(MODEL_ARGS)
     initial_weights(model, args, task="vocals")
-    trainer = Trainer(model, loss_fn, args.run, config, validate=validate,
-                      monitor="si_sdri_vocals", mode="max")
+    trainer = Trainer(model, loss_fn, args.run, config, validate=validate, monitor="si_sdri_vocals", mode="max")
     print(trainer.fit(loader))
 
 

@@ -9,14 +9,31 @@ the turns to download (RTTM and CSV).
 import html
 import warnings
 
+from ...audio.io import load_audio, save_audio, to_mono
+from ...diarize import diarize
+from ...diarize.plot import speaker_colour
 from ...errors import VoicetoolsError
-from ..player import (PLAYER_CSS, PLAYER_JS, Download, format_size, placeholder_html, player_html, players_html,
-                      track_html)
+from ..context import safe_stem
+from ..player import (
+    PLAYER_CSS,
+    PLAYER_JS,
+    WIDE_PX,
+    Download,
+    format_size,
+    placeholder_html,
+    player_html,
+    players_html,
+    spectrogram_db,
+    spectrogram_plot,
+    track_html,
+)
 from ..registry import TabSpec
-from . import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
+from .common import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
 
-PLACEHOLDER = ("Who spoke when appears here, one coloured row per speaker under the spectrogram: upload or record "
-               "a conversation, or pick the example, then press Diarize.")
+PLACEHOLDER = (
+    "Who spoke when appears here, one coloured row per speaker under the spectrogram: upload or record "
+    "a conversation, or pick the example, then press Diarize."
+)
 SPEAKER_CHOICES = ["auto", "1", "2", "3", "4", "5", "6", "7", "8"]
 TIMELINE_CSS = """
 .vt-speaker-row { position: relative; height: 16px; margin: 3px 0; background: #e2e8f0; border-radius: 2px; }
@@ -30,8 +47,6 @@ def timeline_html(result, plot) -> str:
     """One row per speaker, named on the left; each turn a bar placed in percent of the clip, on the
     spectrogram's time axis (``plot.box``), so it lines up with the spectrogram at any width and the
     playhead runs over the rows too."""
-    from ...diarize.plot import speaker_colour
-
     speakers, dur = result.speakers, max(result.duration_s, 1e-9)
     talk = result.speaking_time()
     rows = []
@@ -43,14 +58,22 @@ def timeline_html(result, plot) -> str:
             f'data-end="{t.end_s:.3f}" title="{name} {t.start_s:.1f}–{t.end_s:.1f} s" '
             f'style="position:absolute;top:1px;bottom:1px;left:{100 * t.start_s / dur:.3f}%;'
             f'width:{100 * t.duration_s / dur:.3f}%;background:{colour};border-radius:2px"></div>'
-            for t in result.turns if t.speaker == spk)
-        rows.append(f'<div class="vt-speaker-row" data-speaker="{name}" title="{name}">'
-                    f'<span class="vt-speaker-name">{name}</span>{bars}</div>')
-    legend = " ".join(f'<span class="vt-speaker-legend"><span style="display:inline-block;width:0.8em;height:0.8em;'
-                      f'background:{speaker_colour(speakers, spk)}"></span> {html.escape(spk)} {talk[spk]:.1f} s</span>'
-                      for spk in speakers)
-    return (f'<div id="vt-diarize-timeline">{track_html(plot, "".join(rows))}'
-            f'<div style="margin:4px 0 0 {plot.left_pct:.3f}%">{legend}</div></div>')
+            for t in result.turns
+            if t.speaker == spk
+        )
+        rows.append(
+            f'<div class="vt-speaker-row" data-speaker="{name}" title="{name}">'
+            f'<span class="vt-speaker-name">{name}</span>{bars}</div>'
+        )
+    legend = " ".join(
+        f'<span class="vt-speaker-legend"><span style="display:inline-block;width:0.8em;height:0.8em;'
+        f'background:{speaker_colour(speakers, spk)}"></span> {html.escape(spk)} {talk[spk]:.1f} s</span>'
+        for spk in speakers
+    )
+    return (
+        f'<div id="vt-diarize-timeline">{track_html(plot, "".join(rows))}'
+        f'<div style="margin:4px 0 0 {plot.left_pct:.3f}%">{legend}</div></div>'
+    )
 
 
 def turns_csv(result) -> str:
@@ -65,11 +88,6 @@ def run_diarization(ctx, audio_path, *, speakers="auto", session=None, progress=
 
     Raises ``VoicetoolsError`` (with the user's file name, never a server path) for bad input.
     """
-    from ...audio.io import load_audio, save_audio, to_mono
-    from ...diarize import diarize
-    from ..context import safe_stem
-    from ..player import WIDE_PX, spectrogram_db, spectrogram_plot
-
     report = reporter(progress)
     upload = ctx.check_upload(audio_path)
     encoder = ctx.model("diarization")
@@ -95,19 +113,36 @@ def run_diarization(ctx, audio_path, *, speakers="auto", session=None, progress=
     mono = to_mono(audio.samples)
     f_max = min(8000.0, audio.sample_rate / 2)
     # time labels on top: the speaker rows sit right under the spectrogram, on its time axis
-    plot = spectrogram_plot(spectrogram_db(mono[0], audio.sample_rate, f_max_hz=f_max), duration_s=upload.duration_s,
-                            f_max_hz=f_max, what="the conversation", width_px=WIDE_PX, height_px=200, left_px=110,
-                            time_on_top=True)
+    plot = spectrogram_plot(
+        spectrogram_db(mono[0], audio.sample_rate, f_max_hz=f_max),
+        duration_s=upload.duration_s,
+        f_max_hz=f_max,
+        what="the conversation",
+        width_px=WIDE_PX,
+        height_px=200,
+        left_px=110,
+        time_on_top=True,
+    )
     wav = save_audio(out / f"{base}.wav", mono, audio.sample_rate)
-    downloads = [Download(f"Download who spoke when (RTTM, {format_size(rttm.stat().st_size)})",
-                          ctx.store.url(rttm), rttm.name),
-                 Download(f"Download turns (CSV, {format_size(csv.stat().st_size)})", ctx.store.url(csv), csv.name)]
-    player = player_html(name="conversation", title="Conversation", audio_url=ctx.store.url(wav), plot=plot,
-                         duration_s=upload.duration_s, audio_label="The conversation", downloads=downloads,
-                         below_plot=timeline_html(result, plot))
+    downloads = [
+        Download(f"Download who spoke when (RTTM, {format_size(rttm.stat().st_size)})", ctx.store.url(rttm), rttm.name),
+        Download(f"Download turns (CSV, {format_size(csv.stat().st_size)})", ctx.store.url(csv), csv.name),
+    ]
+    player = player_html(
+        name="conversation",
+        title="Conversation",
+        audio_url=ctx.store.url(wav),
+        plot=plot,
+        duration_s=upload.duration_s,
+        audio_label="The conversation",
+        downloads=downloads,
+        below_plot=timeline_html(result, plot),
+    )
     notes = list(result.warnings)
-    summary = (f"{upload.name}: {upload.duration_s:.1f} s, {len(result.speakers)} speaker"
-               f"{'' if len(result.speakers) == 1 else 's'}, {len(result.turns)} turns.")
+    summary = (
+        f"{upload.name}: {upload.duration_s:.1f} s, {len(result.speakers)} speaker"
+        f"{'' if len(result.speakers) == 1 else 's'}, {len(result.turns)} turns."
+    )
     page = players_html([player], note=" ".join([summary] + [n[0].upper() + n[1:] + "." for n in notes]))
     return page, str(rttm), notes
 
@@ -116,32 +151,56 @@ def build(ctx):
     import gradio as gr
 
     def diarize_handler(audio_path, speakers, request: gr.Request = None, progress=gr.Progress()):
-        return run_job(ctx, key="diarize", title="Cannot diarize this audio", audio_path=audio_path,
-                       params=(speakers,), request=request,
-                       compute=lambda session: run_diarization(ctx, audio_path, speakers=speakers, session=session,
-                                                               progress=progress))
+        return run_job(
+            ctx,
+            key="diarize",
+            title="Cannot diarize this audio",
+            audio_path=audio_path,
+            params=(speakers,),
+            request=request,
+            compute=lambda session: run_diarization(
+                ctx, audio_path, speakers=speakers, session=session, progress=progress
+            ),
+        )
 
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Conversation",
-                                elem_id="vt-diarize-input")
-            speakers = gr.Dropdown(SPEAKER_CHOICES, value="auto", label="Speakers (auto: estimated)",
-                                   elem_id="vt-diarize-speakers")
+            audio_in = gr.Audio(
+                sources=["upload", "microphone"], type="filepath", label="Conversation", elem_id="vt-diarize-input"
+            )
+            speakers = gr.Dropdown(
+                SPEAKER_CHOICES, value="auto", label="Speakers (auto: estimated)", elem_id="vt-diarize-speakers"
+            )
             run = gr.Button("Diarize", variant="primary", elem_id="vt-diarize-run")
             examples = examples_box("diarize", [audio_in], [[str(p)] for p in ctx.examples_for("diarize")])
         with gr.Column(scale=1, min_width=320):
-            gr.Markdown("Upload or record a conversation and press **Diarize**, or click the example: one row per "
-                        f"speaker under the spectrogram, in that speaker's colour. {limits_text(ctx)} Click the "
-                        "spectrogram or a row, or focus it and use the arrow keys, to jump there.",
-                        elem_id="vt-diarize-help")
-    players = gr.HTML(placeholder_html(PLACEHOLDER), js_on_load=PLAYER_JS, css_template=PLAYER_CSS + TIMELINE_CSS,
-                      apply_default_css=False, elem_id="vt-diarize-players")
+            gr.Markdown(
+                "Upload or record a conversation and press **Diarize**, or click the example: one row per "
+                f"speaker under the spectrogram, in that speaker's colour. {limits_text(ctx)} Click the "
+                "spectrogram or a row, or focus it and use the arrow keys, to jump there.",
+                elem_id="vt-diarize-help",
+            )
+    players = gr.HTML(
+        placeholder_html(PLACEHOLDER),
+        js_on_load=PLAYER_JS,
+        css_template=PLAYER_CSS + TIMELINE_CSS,
+        apply_default_css=False,
+        elem_id="vt-diarize-players",
+    )
     # the RTTM is linked from the result; this hidden box only hands it to API clients
     rttm_out = gr.File(visible=False, elem_id="vt-diarize-rttm", interactive=False)
 
     check_uploads(ctx, audio_in)
-    wire_job(ctx, key="diarize", fn=diarize_handler, inputs=[audio_in, speakers], outputs=[players, rttm_out],
-             run=run, examples=examples, progress_on=[players])
+    wire_job(
+        ctx,
+        key="diarize",
+        fn=diarize_handler,
+        inputs=[audio_in, speakers],
+        outputs=[players, rttm_out],
+        run=run,
+        examples=examples,
+        progress_on=[players],
+    )
     ctx.handlers["diarize"] = diarize_handler
 
 

@@ -7,13 +7,26 @@ and the layout — input, button, examples, help text, players.
 
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+import torch
+
+from ...audio.io import save_audio
 from ...errors import VoicetoolsError
-from ..player import (PLAYER_CSS, PLAYER_JS, Download, format_size, placeholder_html, player_html, players_html,
-                      spectrogram_db, spectrogram_plot)
-from . import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
+from ..context import safe_stem
+from ..player import (
+    PLAYER_CSS,
+    PLAYER_JS,
+    Download,
+    format_size,
+    placeholder_html,
+    player_html,
+    players_html,
+    spectrogram_db,
+    spectrogram_plot,
+)
+from .common import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
 
 # spectrograms show up to this frequency (or the model's band, if narrower): voices and harmonics
 SPECTROGRAM_F_MAX_HZ = 8000.0
@@ -45,11 +58,6 @@ def run_stems(ctx, tab: StemsTab, audio_path, *, session=None, progress=None):
 
     Raises ``VoicetoolsError`` (with the user's file name, never a server path) for bad input.
     """
-    import torch
-
-    from ...audio.io import save_audio
-    from ..context import safe_stem
-
     report = reporter(progress)
     upload = ctx.check_upload(audio_path)
     model = ctx.model(tab.task)
@@ -78,19 +86,28 @@ def run_stems(ctx, tab: StemsTab, audio_path, *, session=None, progress=None):
     for name in result.stems:
         title = tab.titles.get(name, name.capitalize())
         size = format_size(paths[name].stat().st_size)
-        plot = spectrogram_plot(dbs[name], duration_s=upload.duration_s, f_max_hz=f_max, ref_db=loudest,
-                                what=f"the {title.lower()} stem")
+        plot = spectrogram_plot(
+            dbs[name], duration_s=upload.duration_s, f_max_hz=f_max, ref_db=loudest, what=f"the {title.lower()} stem"
+        )
         url = ctx.store.url(paths[name])
-        players.append(player_html(
-            name=name, title=title, audio_url=url, plot=plot, duration_s=upload.duration_s,
-            audio_label=f"{title} stem", downloads=[Download(f"Download {title.lower()} (WAV, {size})", url,
-                                                             paths[name].name)]))
+        players.append(
+            player_html(
+                name=name,
+                title=title,
+                audio_url=url,
+                plot=plot,
+                duration_s=upload.duration_s,
+                audio_label=f"{title} stem",
+                downloads=[Download(f"Download {title.lower()} (WAV, {size})", url, paths[name].name)],
+            )
+        )
     zip_path = out / f"{base}-{tab.zip_suffix}.zip"
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for p in paths.values():
             z.write(p, arcname=p.name)
-    zip_link = Download(f"{tab.zip_text} (zip, {format_size(zip_path.stat().st_size)})", ctx.store.url(zip_path),
-                        zip_path.name)
+    zip_link = Download(
+        f"{tab.zip_text} (zip, {format_size(zip_path.stat().st_size)})", ctx.store.url(zip_path), zip_path.name
+    )
     notes = list(result.warnings)
     if result.model.startswith("tiny-"):
         notes.append(f"{result.model} is a random-weight test model: its {tab.fake_stems}")
@@ -104,26 +121,49 @@ def build_stems_tab(ctx, tab: StemsTab) -> None:
     import gradio as gr
 
     def stems_handler(audio_path, request: gr.Request = None, progress=gr.Progress()):
-        return run_job(ctx, key=tab.key, title=tab.error_title, audio_path=audio_path, params=(), request=request,
-                       compute=lambda session: run_stems(ctx, tab, audio_path, session=session, progress=progress))
+        return run_job(
+            ctx,
+            key=tab.key,
+            title=tab.error_title,
+            audio_path=audio_path,
+            params=(),
+            request=request,
+            compute=lambda session: run_stems(ctx, tab, audio_path, session=session, progress=progress),
+        )
 
     stems_handler.__name__ = f"{tab.key}_handler"  # gradio names the event after it
 
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label=tab.input_label,
-                                elem_id=f"vt-{tab.key}-input")
+            audio_in = gr.Audio(
+                sources=["upload", "microphone"], type="filepath", label=tab.input_label, elem_id=f"vt-{tab.key}-input"
+            )
             run = gr.Button(tab.button, variant="primary", elem_id=f"vt-{tab.key}-run")
             examples = examples_box(tab.key, [audio_in], [[str(p)] for p in ctx.examples_for(tab.key)])
         with gr.Column(scale=1, min_width=320):
-            gr.Markdown(tab.help.format(model=ctx.settings.models.get(tab.task), limits=limits_text(ctx)),
-                        elem_id=f"vt-{tab.key}-help")
-    players = gr.HTML(placeholder_html(tab.placeholder), js_on_load=PLAYER_JS, css_template=PLAYER_CSS,
-                      apply_default_css=False, elem_id=f"vt-{tab.key}-players")
+            gr.Markdown(
+                tab.help.format(model=ctx.settings.models.get(tab.task), limits=limits_text(ctx)),
+                elem_id=f"vt-{tab.key}-help",
+            )
+    players = gr.HTML(
+        placeholder_html(tab.placeholder),
+        js_on_load=PLAYER_JS,
+        css_template=PLAYER_CSS,
+        apply_default_css=False,
+        elem_id=f"vt-{tab.key}-players",
+    )
     # the zip is linked from the result; this hidden box only hands it to API clients
     zip_out = gr.File(visible=False, elem_id=f"vt-{tab.key}-zip", interactive=False)
 
     check_uploads(ctx, audio_in)
-    wire_job(ctx, key=tab.key, fn=stems_handler, inputs=[audio_in], outputs=[players, zip_out], run=run,
-             examples=examples, progress_on=[players])
+    wire_job(
+        ctx,
+        key=tab.key,
+        fn=stems_handler,
+        inputs=[audio_in],
+        outputs=[players, zip_out],
+        run=run,
+        examples=examples,
+        progress_on=[players],
+    )
     ctx.handlers[tab.key] = stems_handler
