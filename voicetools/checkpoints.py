@@ -196,6 +196,7 @@ def save_checkpoint(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / WEIGHTS))
+    (out / WEIGHTS).chmod(0o644)  # safetensors writes 0600; shipped weights are read by everyone
     config = {
         "model_name": architecture,
         "task": task,
