@@ -61,6 +61,26 @@ class Tab:
             f"#vt-{self.KEY}-run",
         )
 
+    def watch_status(self):
+        """From now on, remember every text the result area's status tracker shows (steps can flash by)."""
+        self.page.evaluate(
+            """(sel) => {
+            window.vtStatusSeen = [];
+            const look = () => {
+                const t = document.querySelector(sel)?.innerText;
+                if (t && window.vtStatusSeen.at(-1) !== t) window.vtStatusSeen.push(t);
+            };
+            new MutationObserver(look).observe(document.body, {characterData: true, subtree: true, childList: true});
+        }""",
+            f"#vt-{self.KEY}-players [data-testid=status-tracker]",
+        )
+
+    def wait_for_status(self, pattern: str, timeout_ms: int = 60_000):
+        """Wait until the status tracker has shown a text matching the JS regex ``pattern``."""
+        self.page.wait_for_function(
+            "(p) => (window.vtStatusSeen || []).some(t => new RegExp(p).test(t))", arg=pattern, timeout=timeout_ms
+        )
+
     def run_was_disabled(self) -> bool:
         return self.page.evaluate("() => window.vtRunWasDisabled")
 

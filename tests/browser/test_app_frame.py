@@ -59,15 +59,11 @@ def test_run_is_disabled_while_its_job_runs_and_progress_is_told(page, tmp_path)
     tab = SeparateTab(page)
     tab.upload(write_choir(tmp_path / "long.wav", seconds=60.0))
     tab.watch_run_button()
+    tab.watch_status()
     tab.run()
-    # the steps the code reports, over the result area: per chunk, not just a spinner
-    page.wait_for_function(
-        """() => /Separating voices: chunk \\d+ of \\d+/.test(
-        document.querySelector('#vt-separate-players [data-testid=status-tracker]')?.innerText || '')""",
-        polling="raf",
-        timeout=60_000,
-    )
     tab.wait_for_players()
+    # the steps the code reports, over the result area: per chunk, not just a spinner
+    tab.wait_for_status(r"Separating voices: chunk \d+ of \d+")
     assert tab.run_was_disabled()
     page.wait_for_function("() => !document.querySelector('#vt-separate-run').disabled")
 

@@ -98,7 +98,35 @@ def prepare(corpus: Path, aligner_name: str, out: Path, *, seed: int = 0, copies
         torch.save(items, out / f"{name}.pt")
 
 
-def pad(items: list[dict], rng: np.random.Generator | None = None, *, spectral: bool = False):
+def _tone_shape(tone: int, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random textbook contour of tone 1-4 over ``t`` in 0..1, semitones re. the speaker's median."""
+    if tone == 1:
+        return rng.uniform(1.5, 4.0) + rng.uniform(-0.5, 0.5) * t
+    if tone == 2:
+        return rng.uniform(-3.0, 0.0) + rng.uniform(2.5, 6.0) * t ** rng.uniform(1.0, 2.0)
+    if tone == 3:
+        return rng.uniform(-2.0, 0.0) - rng.uniform(2.5, 5.0) * np.sin(np.pi * t * rng.uniform(0.6, 1.0))
+    return rng.uniform(2.5, 6.0) - rng.uniform(5.0, 10.0) * t
+
+
+def _said_in_another_tone(st: np.ndarray, spans: np.ndarray, y: np.ndarray, rng: np.random.Generator):
+    """A learner's slip: one toned syllable's voiced F0 replaced by another tone's contour, and its
+    label with it. Its spectrum stays the speaker's, so the model learns that the pitch decides."""
+    cand = [k for k, (a, b) in enumerate(spans) if y[k] < 4 and b - a >= 8 and np.isfinite(st[a:b]).sum() >= 5]
+    if not cand:
+        return st, y
+    k = int(rng.choice(cand))
+    a, b = spans[k]
+    new = int(rng.choice([t for t in range(4) if t != y[k]]))
+    st, y = st.copy(), y.copy()
+    voiced = np.isfinite(st[a:b])
+    contour = _tone_shape(new + 1, np.linspace(0, 1, b - a), rng) + rng.normal(0, 0.2, b - a)
+    st[a:b][voiced] = contour[voiced]
+    y[k] = new
+    return st, y
+
+
+def pad(items: list[dict], rng: np.random.Generator | None = None, *, spectral: bool = False, swap_p: float = 0.0):
     """A batch: (features (B, N_FEATURES [+ N_SPECTRAL], T), spans (B, S, 2), labels (B, S) with -100
     padding). With ``rng``, the augmentation of the module docstring, span edges moved by up to 20 ms
     and, for the spectrum, a random tilt and one masked band range (another microphone, another voice)."""
@@ -109,6 +137,10 @@ def pad(items: list[dict], rng: np.random.Generator | None = None, *, spectral: 
     y = torch.full((len(items), S), -100, dtype=torch.long)
     for i, it in enumerate(items):
         st, sp = it["st"], it["spans"].copy()
+        if rng is not None and rng.random() < swap_p:
+            st, y_i = _said_in_another_tone(st, sp, it["y"], rng)
+        else:
+            y_i = it["y"]
         if rng is not None:  # another speaker's range, register, declination and wobble
             n = len(st)
             wobble = np.interp(np.arange(n), np.linspace(0, n, 8), rng.normal(0, 0.5, 8))
@@ -126,21 +158,21 @@ def pad(items: list[dict], rng: np.random.Generator | None = None, *, spectral: 
                 spectrum[lo : lo + rng.integers(0, 5)] = 0.0
         x[i, :, : len(st)] = torch.from_numpy(frame_features(st, it["energy"], spectrum))
         spans[i, : len(sp)] = torch.from_numpy(sp)
-        y[i, : len(it["y"])] = torch.from_numpy(it["y"])
+        y[i, : len(y_i)] = torch.from_numpy(y_i)
     return x, spans, y
 
 
 class Batches:
     """Endless batches of whole utterances, augmented (``pad`` with a generator)."""
 
-    def __init__(self, items: list[dict], batch_size: int, seed: int, *, spectral: bool = False):
-        self.items, self.batch_size, self.spectral = items, batch_size, spectral
+    def __init__(self, items: list[dict], batch_size: int, seed: int, *, spectral: bool = False, swap_p: float = 0.0):
+        self.items, self.batch_size, self.spectral, self.swap_p = items, batch_size, spectral, swap_p
         self.rng = np.random.default_rng(seed)
 
     def __iter__(self):
         while True:
             idx = self.rng.integers(len(self.items), size=self.batch_size)
-            yield pad([self.items[i] for i in idx], self.rng, spectral=self.spectral)
+            yield pad([self.items[i] for i in idx], self.rng, spectral=self.spectral, swap_p=self.swap_p)
 
 
 def loss_fn(model, batch):
@@ -201,6 +233,12 @@ def main(argv=None):
     ap.add_argument("--aligner", default="mandarin-aligner")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--copies", type=int, default=COPIES, help="perturbed copies of each training reading")
+    ap.add_argument(
+        "--swap-p",
+        type=float,
+        default=0.0,
+        help="share of training readings with one syllable's F0 put in another tone (a learner's slip)",
+    )
     ap.add_argument("--spectral", action="store_true", help="also read the coarse log-mel spectrum (tones.N_SPECTRAL)")
     args = ap.parse_args(argv)
     if not start(args, export):
@@ -218,7 +256,7 @@ def main(argv=None):
         warmup_steps=100,
         max_minutes=args.max_minutes,
         seed=args.seed,
-        extra={"model_args": model_args, "batch_size": args.batch_size, "copies": args.copies},
+        extra={"model_args": model_args, "batch_size": args.batch_size, "copies": args.copies, "swap_p": args.swap_p},
     )
     torch.manual_seed(args.seed)
     trainer = Trainer(
@@ -230,7 +268,7 @@ def main(argv=None):
         monitor="accuracy",
         mode="max",
     )
-    print(trainer.fit(Batches(train, args.batch_size, args.seed, spectral=args.spectral)))
+    print(trainer.fit(Batches(train, args.batch_size, args.seed, spectral=args.spectral, swap_p=args.swap_p)))
 
 
 if __name__ == "__main__":
