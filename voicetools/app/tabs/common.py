@@ -139,3 +139,20 @@ def limits_text(ctx) -> str:
     """The upload limits in a sentence, for a tab's help text."""
     s = ctx.settings
     return f"Up to {s.max_upload_mb:g} MB and {format_duration(s.max_duration_s)} per file ({AUDIO_FORMATS})."
+
+
+def player_area(key: str, placeholder: str, *, file_id: str, extra_css: str = ""):
+    """The result area of a tab (players, plots, links) and a hidden file box that hands the main
+    download to API clients: (players, file_out). Call inside ``gr.Blocks``."""
+    import gradio as gr
+
+    from ..player import PLAYER_CSS, PLAYER_JS, placeholder_html
+
+    players = gr.HTML(
+        placeholder_html(placeholder),
+        js_on_load=PLAYER_JS,
+        css_template=PLAYER_CSS + extra_css,
+        apply_default_css=False,
+        elem_id=f"vt-{key}-players",
+    )
+    return players, gr.File(visible=False, elem_id=f"vt-{key}-{file_id}", interactive=False)

@@ -15,12 +15,9 @@ from ...diarize.plot import speaker_colour
 from ...errors import VoicetoolsError
 from ..context import safe_stem
 from ..player import (
-    PLAYER_CSS,
-    PLAYER_JS,
     WIDE_PX,
     Download,
     format_size,
-    placeholder_html,
     player_html,
     players_html,
     spectrogram_db,
@@ -28,7 +25,7 @@ from ..player import (
     track_html,
 )
 from ..registry import TabSpec
-from .common import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
+from .common import check_uploads, examples_box, limits_text, player_area, reporter, run_job, wire_job
 
 PLACEHOLDER = (
     "Who spoke when appears here, one coloured row per speaker under the spectrogram: upload or record "
@@ -180,15 +177,8 @@ def build(ctx):
                 "spectrogram or a row, or focus it and use the arrow keys, to jump there.",
                 elem_id="vt-diarize-help",
             )
-    players = gr.HTML(
-        placeholder_html(PLACEHOLDER),
-        js_on_load=PLAYER_JS,
-        css_template=PLAYER_CSS + TIMELINE_CSS,
-        apply_default_css=False,
-        elem_id="vt-diarize-players",
-    )
-    # the RTTM is linked from the result; this hidden box only hands it to API clients
-    rttm_out = gr.File(visible=False, elem_id="vt-diarize-rttm", interactive=False)
+    # the RTTM is linked from the result; the hidden file box only hands it to API clients
+    players, rttm_out = player_area("diarize", PLACEHOLDER, file_id="rttm", extra_css=TIMELINE_CSS)
 
     check_uploads(ctx, audio_in)
     wire_job(

@@ -16,18 +16,15 @@ from ...errors import VoicetoolsError
 from ...revoice import revoice
 from ..context import safe_stem
 from ..player import (
-    PLAYER_CSS,
-    PLAYER_JS,
     Download,
     format_size,
-    placeholder_html,
     player_html,
     players_html,
     spectrogram_db,
     spectrogram_plot,
 )
 from ..registry import TabSpec
-from .common import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
+from .common import check_uploads, examples_box, limits_text, player_area, reporter, run_job, wire_job
 
 PARTS = ("soprano", "alto", "tenor", "bass")
 CHOIR = "choir (separate S/A/T/B)"
@@ -222,15 +219,8 @@ def build(ctx):
                 "`tenor:+0` works).",
                 elem_id="vt-revoice-help",
             )
-    players = gr.HTML(
-        placeholder_html(PLACEHOLDER),
-        js_on_load=PLAYER_JS,
-        css_template=PLAYER_CSS,
-        apply_default_css=False,
-        elem_id="vt-revoice-players",
-    )
-    # the WAV is linked from the result; this hidden box only hands it to API clients
-    file_out = gr.File(visible=False, elem_id="vt-revoice-file", interactive=False)
+    # the WAV is linked from the result; the hidden file box only hands it to API clients
+    players, file_out = player_area("revoice", PLACEHOLDER, file_id="file")
 
     check_uploads(ctx, audio_in)
     wire_job(

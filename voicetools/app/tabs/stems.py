@@ -16,17 +16,14 @@ from ...audio.io import save_audio
 from ...errors import VoicetoolsError
 from ..context import safe_stem
 from ..player import (
-    PLAYER_CSS,
-    PLAYER_JS,
     Download,
     format_size,
-    placeholder_html,
     player_html,
     players_html,
     spectrogram_db,
     spectrogram_plot,
 )
-from .common import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
+from .common import check_uploads, examples_box, limits_text, player_area, reporter, run_job, wire_job
 
 # spectrograms show up to this frequency (or the model's band, if narrower): voices and harmonics
 SPECTROGRAM_F_MAX_HZ = 8000.0
@@ -145,15 +142,8 @@ def build_stems_tab(ctx, tab: StemsTab) -> None:
                 tab.help.format(model=ctx.settings.models.get(tab.task), limits=limits_text(ctx)),
                 elem_id=f"vt-{tab.key}-help",
             )
-    players = gr.HTML(
-        placeholder_html(tab.placeholder),
-        js_on_load=PLAYER_JS,
-        css_template=PLAYER_CSS,
-        apply_default_css=False,
-        elem_id=f"vt-{tab.key}-players",
-    )
-    # the zip is linked from the result; this hidden box only hands it to API clients
-    zip_out = gr.File(visible=False, elem_id=f"vt-{tab.key}-zip", interactive=False)
+    # the zip is linked from the result; the hidden file box only hands it to API clients
+    players, zip_out = player_area(tab.key, tab.placeholder, file_id="zip")
 
     check_uploads(ctx, audio_in)
     wire_job(

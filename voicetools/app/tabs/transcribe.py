@@ -16,17 +16,14 @@ from ...errors import VoicetoolsError
 from ...transcribe import transcribe
 from ..context import safe_stem
 from ..player import (
-    PLAYER_CSS,
-    PLAYER_JS,
     Download,
     format_size,
     piano_roll_plot,
-    placeholder_html,
     player_html,
     players_html,
 )
 from ..registry import TabSpec
-from .common import check_uploads, examples_box, limits_text, reporter, run_job, wire_job
+from .common import check_uploads, examples_box, limits_text, player_area, reporter, run_job, wire_job
 
 PLACEHOLDER = (
     "The piano roll appears here over the spectrogram, with the MIDI played back: upload or record "
@@ -158,15 +155,8 @@ def build(ctx):
                 "or focus it and use the arrow keys, to jump there.",
                 elem_id="vt-transcribe-help",
             )
-    players = gr.HTML(
-        placeholder_html(PLACEHOLDER),
-        js_on_load=PLAYER_JS,
-        css_template=PLAYER_CSS,
-        apply_default_css=False,
-        elem_id="vt-transcribe-players",
-    )
-    # the MIDI file is linked from the result; this hidden box only hands it to API clients
-    midi_out = gr.File(visible=False, elem_id="vt-transcribe-midi", interactive=False)
+    # the MIDI file is linked from the result; the hidden file box only hands it to API clients
+    players, midi_out = player_area("transcribe", PLACEHOLDER, file_id="midi")
 
     check_uploads(ctx, audio_in)
     wire_job(
