@@ -9,12 +9,12 @@ and the installed weights then separate through ``voicetools vocals --model htde
 import hashlib
 import http.server
 import threading
-from fractions import Fraction
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from tiny_models import small_demucs_package
 
 from voicetools import official_weights as ow
 
@@ -22,25 +22,9 @@ SR = 8000
 
 
 def _demucs_bytes(tmp_path) -> bytes:
-    from demucs.htdemucs import HTDemucs
-    from demucs.states import get_state
-
-    torch.manual_seed(0)
-    model = HTDemucs(
-        sources=["drums", "bass", "other", "vocals"],
-        audio_channels=2,
-        samplerate=SR,
-        segment=Fraction(3, 2),
-        channels=8,
-        depth=2,
-        nfft=512,
-        t_layers=1,
-        t_heads=2,
-        dconv_comp=4,
-    )
-    args, kwargs = model._init_args_kwargs
+    package = small_demucs_package(sample_rate=SR)
     path = tmp_path / "small.th"
-    torch.save({"klass": HTDemucs, "args": args, "kwargs": kwargs, "state": get_state(model, None)}, path)
+    torch.save(package, path)
     return path.read_bytes()
 
 

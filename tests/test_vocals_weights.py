@@ -8,12 +8,12 @@ named ``<signature>-<sha256 prefix>.th``), then checks our output against demucs
 
 import hashlib
 import pickle
-from fractions import Fraction
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from tiny_models import small_demucs_package
 
 import voicetools as vt
 from voicetools.errors import ModelLoadError
@@ -25,30 +25,7 @@ SOURCES = ["drums", "bass", "other", "vocals"]
 
 def _save_demucs_file(folder, sig="955717e8", seed=0):
     """A small HTDemucs saved in Demucs' release format; returns its path."""
-    from demucs.htdemucs import HTDemucs
-    from demucs.states import get_state
-
-    torch.manual_seed(seed)
-    model = HTDemucs(
-        sources=SOURCES,
-        audio_channels=2,
-        samplerate=SR,
-        segment=Fraction(3, 2),
-        channels=8,
-        depth=2,
-        nfft=512,
-        t_layers=1,
-        t_heads=2,
-        dconv_comp=4,
-    )
-    args, kwargs = model._init_args_kwargs  # what demucs.states.serialize_model stores
-    package = {
-        "klass": model.__class__,
-        "args": args,
-        "kwargs": kwargs,
-        "state": get_state(model, None),
-        "training_args": {"dummy": 1},
-    }
+    package = {**small_demucs_package(seed=seed, sample_rate=SR), "training_args": {"dummy": 1}}
     tmp = folder / "tmp.th"
     torch.save(package, tmp)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]

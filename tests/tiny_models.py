@@ -90,6 +90,32 @@ TINY_MODELS = {
 }
 
 
+def small_demucs_package(*, seed: int = 0, sample_rate: int = 8000) -> dict:
+    """A small random HTDemucs in Demucs' release format (what ``torch.save`` writes in an official
+    ``.th`` file: klass, args, kwargs, state), four sources, stereo."""
+    from fractions import Fraction
+
+    import torch
+    from demucs.htdemucs import HTDemucs
+    from demucs.states import get_state
+
+    torch.manual_seed(seed)
+    model = HTDemucs(
+        sources=["drums", "bass", "other", "vocals"],
+        audio_channels=2,
+        samplerate=sample_rate,
+        segment=Fraction(3, 2),
+        channels=8,
+        depth=2,
+        nfft=512,
+        t_layers=1,
+        t_heads=2,
+        dconv_comp=4,
+    )
+    args, kwargs = model._init_args_kwargs  # what demucs.states.serialize_model stores
+    return {"klass": HTDemucs, "args": args, "kwargs": kwargs, "state": get_state(model, None)}
+
+
 def install(folder: str | Path) -> Path:
     """Write every tiny model into ``folder/<name>/``, weights drawn with seed 0 (the same every time)."""
     import torch
