@@ -41,8 +41,11 @@ class Tab:
         return self.page.request.get(urljoin(self.page.url, link.get_attribute("href")))
 
     def examples(self) -> str:
-        """The text of the tab's examples box (its example labels)."""
-        return self.page.inner_text(f"#vt-{self.KEY}-examples")
+        """The text of the tab's examples box (its example labels), once they are drawn: the box's
+        header can be on the page a moment before its buttons."""
+        box = f"#vt-{self.KEY}-examples"
+        self.page.wait_for_selector(f"{box} button", timeout=30_000)
+        return self.page.inner_text(box)
 
     def click_example(self, text: str):
         self.page.locator(f"#vt-{self.KEY}-examples").get_by_text(text).first.click()
