@@ -223,9 +223,15 @@ def revoice(
         out_parts[part] = (y * 10 ** (gains.get(part, 0.0) / 20)).astype(np.float32)
         if callback:
             callback("revoice", i + 1, len(originals))
-    mix = np.zeros(len(mono), np.float32)
-    for y in out_parts.values():  # summed in place: stacking the parts would copy them all
+    # A kept part is better heard in the input itself than in its separated stem, which lost all
+    # above the separator's band: then the mix is the input plus each part's change.
+    untouched = formant == 1.0 and breathiness == 0
+    keep_input = any(targets[p].kind == "keep" and shifts[p] == 0 and untouched for p in out_parts)
+    mix = mono.copy() if keep_input else np.zeros(len(mono), np.float32)
+    for part, y in out_parts.items():  # summed in place: stacking the parts would copy them all
         mix += y
+        if keep_input:
+            mix -= originals[part]
     peak = float(np.abs(mix).max()) if mix.size else 0.0
     if peak > 0.99:
         mix *= 0.99 / peak
