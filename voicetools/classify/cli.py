@@ -13,7 +13,7 @@ import torch
 
 from ..checkpoints import available_models, cache_dir
 from ..cli_common import SubVerb, add_device, add_inputs, add_json, add_quiet, run_inputs, warn
-from ..data.labelled import READERS, read_dataset
+from ..data.labelled import READERS, read_dataset, read_emotion_union
 from ..errors import ParameterError
 from ..nn.classifiers import BACKBONES, POOLINGS
 from .classify import TASKS, classify, resolve_model
@@ -27,6 +27,18 @@ def _stderr_log(quiet: bool, verbose: bool = False) -> None:
     lg.handlers[:] = [] if quiet else [handler]
     lg.setLevel(logging.DEBUG if verbose else logging.INFO)
     lg.propagate = False
+
+
+def _train_data(args):
+    """One ``--data`` folder is read with its layout; several (emotion only) are joined with the
+    labels the corpora share (``read_emotion_union``)."""
+    if len(args.data) == 1:
+        return read_dataset(args.data[0], layout=args.layout, folds_csv=args.folds_csv)
+    if args.task != "emotion":
+        raise ParameterError(f"train {args.task}: give one --data folder (several are joined for emotion only)")
+    if args.layout != "auto" or args.folds_csv:
+        raise ParameterError("several --data folders: their layouts are detected; drop --layout and --folds-csv")
+    return read_emotion_union(args.data)
 
 
 def cmd_train(args) -> int:
@@ -55,7 +67,7 @@ def cmd_train(args) -> int:
         mixup_alpha=args.mixup,
         features=features,
     )
-    dataset = read_dataset(args.data, layout=args.layout, folds_csv=args.folds_csv)
+    dataset = _train_data(args)
     run_dir = Path(args.run or f"runs/{args.task}-{recipe.model}")
     cache = Path(args.cache) if args.cache else cache_dir() / "features"
     with warnings.catch_warnings(record=True) as caught:
@@ -175,7 +187,13 @@ def add_parser(sub) -> None:
 def add_train_arguments(t) -> None:
     """The options of ``voicetools train events|emotion|genre`` (the shared ones are ``voicetools.cli``'s)."""
     d = Recipe()
-    t.add_argument("--data", default=None, help="dataset folder as distributed (classifier tasks)")
+    t.add_argument(
+        "--data",
+        action="append",
+        default=None,
+        help="dataset folder as distributed (classifier tasks); emotion: give --data twice (RAVDESS and "
+        "EmoDB) to train on both with the labels they share",
+    )
     t.add_argument("--layout", default="auto", choices=["auto", *READERS], help="dataset layout (default: detect)")
     t.add_argument("--folds-csv", default=None, help="folder/GTZAN layouts: CSV with path + fold/group/artist")
     t.add_argument("--model", default="cnn", help=f"architecture: {', '.join(BACKBONES)} (default cnn)")

@@ -66,7 +66,16 @@ TASK_FEATURES = {
     "emotion": FeatureConfig(sample_rate=16000, clip_s=3.0, n_fft=1024, hop_length=320, n_mels=64),
     "genre": FeatureConfig(sample_rate=16000, clip_s=10.0, n_fft=1024, hop_length=512, n_mels=64),
 }
-DEFAULT_FOLDS = {"ravdess": 6, "cremad": 5}
+DEFAULT_FOLDS = {"ravdess": 6, "cremad": 5, "emodb": 5}
+
+
+def default_folds(name: str, n_groups: int) -> int | None:
+    """Folds for a dataset with speaker groups; joined corpora (``"ravdess+emodb"``) take the sum of
+    their parts' folds, so each fold holds the speakers of one fold of one corpus (groups sort by corpus)."""
+    parts = name.split("+")
+    if not all(p in DEFAULT_FOLDS for p in parts):
+        return None
+    return min(sum(DEFAULT_FOLDS[p] for p in parts), n_groups)
 
 
 @dataclass
@@ -265,7 +274,7 @@ def dataset_splits(p: Prepared, r: Recipe) -> list[Split]:
     ds = p.dataset
     clips = [ds.clips[i] for i in p.rows]
     n_groups = len({c.group for c in clips})
-    n_folds = r.n_folds or (min(DEFAULT_FOLDS[ds.name], n_groups) if ds.name in DEFAULT_FOLDS else None)
+    n_folds = r.n_folds or default_folds(ds.name, n_groups)
     if ds.name == "gtzan" and ds.fold_kind == "predefined":  # the artist-filtered train/valid/test lists
         f = np.array([c.fold for c in clips])
         return [Split("filtered", np.flatnonzero(f == 1), np.flatnonzero(f == 2), np.flatnonzero(f == 3))]

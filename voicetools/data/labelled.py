@@ -10,11 +10,17 @@ reader              layout                                                 folds
 ``esc50``           ``meta/esc50.csv`` + ``audio/``                        predefined 5 folds
 ``ravdess``         ``Actor_XX/03-01-EE-II-SS-RR-AA.wav`` (or .flac)       by actor (speaker)
 ``cremad``          ``[AudioWAV/]1001_DFA_ANG_XX.wav``                     by speaker
+``emodb``           ``labels.csv`` (file, emotion) + ``audio/03a01Fa.flac``  by speaker (first two
+                                                                           digits of the name)
 ``gtzan``           ``[genres_original/]<genre>/<genre>.000NN.wav``        artist-filtered split
                                                                            files, else stratified
 ``folder``          ``<label>/<file>`` + optional ``folds.csv``            CSV folds or groups,
                     (columns ``path`` and ``fold`` or ``group``)           else stratified
 ==================  =====================================================  ======================
+
+Emotion corpora can be read with one shared label set and joined (``read_emotion_union``): the
+labels RAVDESS and EmoDB share, with each clip's group ``<corpus>-<speaker>`` so that no speaker of
+either corpus is ever split between training and test.
 
 A missing file, a wrong layout or an unknown label raises ``DatasetError`` naming the file.
 """
@@ -54,7 +60,35 @@ URBANSOUND8K_CLASSES = (
     "siren",
     "street_music",
 )
-READERS = ("urbansound8k", "esc50", "ravdess", "cremad", "gtzan", "folder")
+EMODB_EMOTIONS = ("anger", "anxiety", "boredom", "disgust", "happiness", "neutral", "sadness")
+READERS = ("urbansound8k", "esc50", "ravdess", "cremad", "emodb", "gtzan", "folder")
+
+# The emotions RAVDESS and EmoDB share, named as RAVDESS names them. RAVDESS "calm" and EmoDB
+# "boredom" are both merged into neutral: both are low-arousal, neutral-like readings of the text,
+# and neither has a counterpart in the other corpus, so kept apart they could only be learned from
+# one corpus's voices. RAVDESS "surprised" has no EmoDB counterpart and is left out of the shared set.
+SHARED_EMOTIONS = ("angry", "disgust", "fearful", "happy", "neutral", "sad")
+TO_SHARED = {
+    "ravdess": {
+        "neutral": "neutral",
+        "calm": "neutral",
+        "happy": "happy",
+        "sad": "sad",
+        "angry": "angry",
+        "fearful": "fearful",
+        "disgust": "disgust",
+        "surprised": None,
+    },
+    "emodb": {
+        "anger": "angry",
+        "anxiety": "fearful",
+        "boredom": "neutral",
+        "disgust": "disgust",
+        "happiness": "happy",
+        "neutral": "neutral",
+        "sadness": "sad",
+    },
+}
 
 
 class DatasetError(VoicetoolsError):
@@ -70,6 +104,7 @@ class Clip:
     label: str
     fold: int | None = None
     group: str | None = None
+    corpus: str | None = None  # set when corpora are joined (``read_emotion_union``)
 
     @property
     def clip_id(self) -> str:
@@ -244,6 +279,80 @@ def read_cremad(root: str | Path) -> LabelledDataset:
     return LabelledDataset("cremad", root, clips, labels, "group")
 
 
+_EMODB_NAME = re.compile(r"^(\d\d)[a-z]\d\d[A-Z][a-z]$")
+
+
+def read_emodb(root: str | Path) -> LabelledDataset:
+    """Berlin EmoDB: ``labels.csv`` (columns ``file`` and ``emotion``) + ``audio/<file>``; group = the
+    speaker, the first two digits of the file name (``03a01Fa.flac`` is speaker 03)."""
+    root = Path(root)
+    _need_dir(root, "EmoDB root")
+    meta = _need_file(root / "labels.csv", "EmoDB labels: file,speaker,speaker_info,emotion")
+    audio = _need_dir(root / "audio", "EmoDB audio")
+    rows = _read_csv(meta, ["file", "emotion"])
+    clips = []
+    for line, r in enumerate(rows, start=2):
+        m = _EMODB_NAME.match(Path(r["file"]).stem)
+        if not m:
+            raise DatasetError(f"{meta}: line {line}: {r['file']!r} is not an EmoDB file name (e.g. 03a01Fa.wav)")
+        if r["emotion"] not in EMODB_EMOTIONS:
+            raise DatasetError(
+                f"{meta}: line {line}: unknown emotion {r['emotion']!r}; EmoDB has {list(EMODB_EMOTIONS)}"
+            )
+        speaker = m.group(1)
+        if r.get("speaker") and r["speaker"].zfill(2) != speaker:
+            raise DatasetError(
+                f"{meta}: line {line}: speaker {r['speaker']!r} does not match the file name {r['file']}"
+            )
+        path = _need_file(audio / r["file"], f"listed in {meta.name} line {line}")
+        clips.append(Clip(path, r["emotion"], None, f"emodb-{speaker}"))
+    labels = [e for e in EMODB_EMOTIONS if any(c.label == e for c in clips)]
+    return LabelledDataset("emodb", root, clips, labels, "group")
+
+
+def shared_emotions(dataset: LabelledDataset) -> LabelledDataset:
+    """A RAVDESS or EmoDB dataset relabelled to ``SHARED_EMOTIONS``; clips without a shared label are
+    left out (and counted in a note), groups become ``<corpus>-<speaker>``."""
+    mapping = TO_SHARED.get(dataset.name)
+    if mapping is None:
+        raise DatasetError(
+            f"{dataset.root}: no shared emotion labels for a {dataset.name!r} dataset; use ravdess or emodb"
+        )
+    clips = []
+    for c in dataset.clips:
+        label = mapping[c.label]
+        if label is not None:
+            speaker = c.group.removeprefix("actor").removeprefix(f"{dataset.name}-")
+            clips.append(Clip(c.path, label, None, f"{dataset.name}-{speaker}", dataset.name))
+    dropped = sorted({c.label for c in dataset.clips if mapping[c.label] is None})
+    notes = list(dataset.notes)
+    if dropped:
+        notes.append(f"{dataset.name}: {len(dataset) - len(clips)} clips labelled {dropped} left out (not shared)")
+    labels = [e for e in SHARED_EMOTIONS if any(c.label == e for c in clips)]
+    return LabelledDataset(dataset.name, dataset.root, clips, labels, "group", notes)
+
+
+def read_emotion_union(roots: list[str | Path]) -> LabelledDataset:
+    """RAVDESS and/or EmoDB folders (layout detected per folder) as ONE dataset with the shared
+    labels. Its name joins the corpora's (``"ravdess+emodb"``); folds are by speaker."""
+    if not roots:
+        raise DatasetError("no dataset folders given to join")
+    parts = []
+    for root in roots:
+        layout = detect_layout(root)
+        if layout not in TO_SHARED:
+            raise DatasetError(f"{root}: looks like a {layout!r} dataset; only ravdess and emodb folders can be joined")
+        parts.append(shared_emotions(read_dataset(root, layout=layout)))
+    names = [p.name for p in parts]
+    if len(set(names)) < len(names):
+        raise DatasetError(f"{', '.join(map(str, roots))}: the same corpus twice; give each corpus once")
+    clips = [c for p in parts for c in p.clips]
+    labels = [e for e in SHARED_EMOTIONS if any(c.label == e for c in clips)]
+    notes = [f"{p.name}: {p.root}" for p in parts] + [n for p in parts for n in p.notes]
+    # the root is the first corpus's (the others are in the notes): a dataset has one root
+    return LabelledDataset("+".join(p.name for p in parts), parts[0].root, clips, labels, "group", notes)
+
+
 GTZAN_SPLIT_FILES = ("train_filtered.txt", "valid_filtered.txt", "test_filtered.txt")
 
 
@@ -366,6 +475,8 @@ def detect_layout(root: str | Path) -> str:
         return "ravdess"
     if (root / "AudioWAV").is_dir() or any(_CREMAD_NAME.match(p.stem) for p in root.glob("*.wav")):
         return "cremad"
+    if (root / "labels.csv").is_file() and (root / "audio").is_dir():
+        return "emodb"
     for base in (root / "genres_original", root / "genres", root):
         if (
             base.is_dir()
@@ -386,6 +497,11 @@ def read_dataset(root: str | Path, *, layout: str = "auto", folds_csv: str | Pat
         return read_folder(root, folds_csv=folds_csv)
     if layout == "gtzan":
         return read_gtzan(root, artists_csv=folds_csv)
-    return {"urbansound8k": read_urbansound8k, "esc50": read_esc50, "ravdess": read_ravdess, "cremad": read_cremad}[
-        layout
-    ](root)
+    readers = {
+        "urbansound8k": read_urbansound8k,
+        "esc50": read_esc50,
+        "ravdess": read_ravdess,
+        "cremad": read_cremad,
+        "emodb": read_emodb,
+    }
+    return readers[layout](root)
