@@ -76,6 +76,7 @@ ESPEAK_SPEAKERS = [
 class Conversation:
     audio: np.ndarray  # mono float32 at SAMPLE_RATE
     turns: list[tuple[float, float, str]] = field(default_factory=list)  # (start_s, end_s, speaker)
+    info: dict = field(default_factory=dict)  # how it was made (room, levels, noise), for reports
 
     @property
     def duration_s(self) -> float:

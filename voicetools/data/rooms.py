@@ -33,9 +33,11 @@ class Room:
     rt60_s: float
 
 
-def _place(size: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Parts standing in a group of 0.5-3 m radius somewhere in the room, and a microphone 0.7-8 m
-    from the group's centre, every one at least 0.5 m from a wall."""
+def _place(
+    size: np.ndarray, n: int, rng: np.random.Generator, mic_distance_m=MIC_DISTANCE_M
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parts standing in a group of 0.5-3 m radius somewhere in the room, and a microphone
+    ``mic_distance_m`` (0.7-8 m) from the group's centre, every one at least 0.5 m from a wall."""
     lo, hi = np.full(3, 0.5), size - 0.5
     centre = rng.uniform(1.0, size[:2] - 1.0)
     radius = rng.uniform(0.5, min(3.0, size[1] / 2 - 0.5))
@@ -47,7 +49,7 @@ def _place(size: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarr
     sources = np.clip(sources, lo, hi)
     for _ in range(50):
         a = rng.uniform(0, 2 * np.pi)
-        d = rng.uniform(*MIC_DISTANCE_M)
+        d = rng.uniform(*mic_distance_m)
         mic = np.clip([centre[0] + d * np.cos(a), centre[1] + d * np.sin(a), rng.uniform(1.0, 3.0)], lo, hi)
         if np.linalg.norm(sources - mic, axis=1).min() >= MIN_SOURCE_MIC_M:
             break
@@ -66,12 +68,14 @@ def _size(rt60_s: float, rng: np.random.Generator) -> np.ndarray:
     return np.array([5.0, 3.0, 3.0])
 
 
-def image_source_room(n: int, sample_rate: int, rng: np.random.Generator) -> Room:
-    """A random shoebox room (5-25 m long, RT60 0.2-1.5 s) with ``n`` parts at their own places and
-    one omnidirectional microphone: image sources up to ``MAX_ORDER``, no ray tracing."""
+def image_source_room(
+    n: int, sample_rate: int, rng: np.random.Generator, *, rt60_s=RT60_S, mic_distance_m=MIC_DISTANCE_M
+) -> Room:
+    """A random shoebox room (5-25 m long, RT60 in ``rt60_s``, 0.2-1.5 s) with ``n`` parts at their own
+    places and one omnidirectional microphone: image sources up to ``MAX_ORDER``, no ray tracing."""
     import pyroomacoustics as pra
 
-    rt60 = rng.uniform(*RT60_S)
+    rt60 = rng.uniform(*rt60_s)
     size = _size(rt60, rng)
     absorption, order = pra.inverse_sabine(rt60, size)
     room = pra.ShoeBox(
@@ -83,7 +87,7 @@ def image_source_room(n: int, sample_rate: int, rng: np.random.Generator) -> Roo
         ray_tracing=False,
         use_rand_ism=False,
     )
-    sources, mic = _place(size, n, rng)
+    sources, mic = _place(size, n, rng, mic_distance_m)
     for s in sources:
         room.add_source(s)
     room.add_microphone(mic)
@@ -99,20 +103,21 @@ def image_source_room(n: int, sample_rate: int, rng: np.random.Generator) -> Roo
     return Room(rirs.astype(np.float32), sources, np.asarray(mic), size, float(rt60))
 
 
-def synthetic_room(n: int, sample_rate: int, rng: np.random.Generator) -> Room:
+def synthetic_room(n: int, sample_rate: int, rng: np.random.Generator, *, rt60_s=RT60_S, **_) -> Room:
     """The fallback without pyroomacoustics: one synthetic response per part in a shared RT60."""
-    rt60 = rng.uniform(*RT60_S)
+    rt60 = rng.uniform(*rt60_s)
     irs = [room_impulse_response(sample_rate, rng, rt60_s=rt60) for _ in range(n)]
     return Room(np.stack(irs), np.full((n, 3), np.nan), np.full(3, np.nan), np.full(3, np.nan), float(rt60))
 
 
-def random_room(n: int, sample_rate: int, rng: np.random.Generator) -> Room:
-    """An image-source room if pyroomacoustics is installed, else the synthetic one."""
+def random_room(n: int, sample_rate: int, rng: np.random.Generator, **where) -> Room:
+    """An image-source room if pyroomacoustics is installed, else the synthetic one; ``where``:
+    ``rt60_s`` and ``mic_distance_m`` ranges."""
     try:
         import pyroomacoustics  # noqa: F401
     except ImportError:
-        return synthetic_room(n, sample_rate, rng)
-    return image_source_room(n, sample_rate, rng)
+        return synthetic_room(n, sample_rate, rng, **where)
+    return image_source_room(n, sample_rate, rng, **where)
 
 
 class RoomPool:

@@ -16,6 +16,7 @@ from .diarize import diarize, read_rttm
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 COLLARS = (0.0, 0.25)
+PARTS = ("missed detection", "false alarm", "confusion")  # DER = their sum over the reference speech
 
 
 def find_pairs(root) -> list[tuple[str, Path, Path]]:
@@ -65,13 +66,19 @@ class Scorer:
             "rtf": seconds / max(result.duration_s, 1e-9),
         }
         for c, m in self.der.items():
-            row[f"der_collar_{c:g}"] = float(m(ref, hyp, uem=uem))
+            d = m(ref, hyp, uem=uem, detailed=True)
+            row[f"der_collar_{c:g}"] = float(d["diarization error rate"])
+            for part in PARTS:  # which kind of error: speech missed, noise taken for speech, wrong talker
+                row[f"{part.split()[0]}_collar_{c:g}"] = float(d[part] / max(d["total"], 1e-9))
         row["jer"] = float(self.jer(ref, hyp, uem=uem))
         self.files.append(row)
         return row
 
     def overall(self) -> dict:
         out = {f"der_collar_{c:g}": float(abs(m)) for c, m in self.der.items()}
+        for c, m in self.der.items():
+            total = max(m.accumulated_.get("total", 0.0), 1e-9)
+            out.update({f"{p.split()[0]}_collar_{c:g}": float(m.accumulated_.get(p, 0.0) / total) for p in PARTS})
         out["jer"] = float(abs(self.jer))
         out["files"] = len(self.files)
         out["speaker_count_exact"] = sum(r["speakers_ref"] == r["speakers_hyp"] for r in self.files)
