@@ -22,7 +22,7 @@ def test_no_speaker_is_in_two_splits():
 
 @pytest.mark.skipif(not HAVE_DATA, reason="needs ../shared/data (RAVDESS, EmoDB, AISHELL)")
 def test_a_meeting_is_far_unequal_and_overlapped():
-    pools = meetings.Pools.of("test")
+    pools = meetings.Pools("test")
     conv = meetings.meeting(pools, np.random.default_rng(3), n_speakers=3)
     talkers = {spk for _, _, spk in conv.turns}
     assert len(talkers) == 3 and talkers <= set(pools.names())

@@ -128,14 +128,17 @@ def folder_pools(
     for d in rng.choice(speakers, min(n_speakers, len(speakers)), replace=False):
         files = sorted(f for f in Path(d).glob(pattern) if f.suffix.lower() in (".wav", ".flac"))
         chosen = rng.choice(files, min(n_utterances, len(files)), replace=False)
-        clips = []
-        for f in chosen:
-            a = load_audio(f)
-            x = resample(to_mono(a.samples), a.sample_rate, SAMPLE_RATE)[0].numpy()
-            loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max())
-            clips.append(x[loud[0] : loud[-1] + 1].astype(np.float32))
-        pools[Path(d).name] = clips
+        pools[Path(d).name] = [load_trimmed(f) for f in chosen]
     return pools
+
+
+def load_trimmed(path) -> np.ndarray:
+    """A recorded utterance, mono at SAMPLE_RATE, without the silence before and after it (corpora
+    pad their clips or lead with silence: the turn is the speech)."""
+    a = load_audio(path)
+    x = resample(to_mono(a.samples), a.sample_rate, SAMPLE_RATE)[0].numpy()
+    loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max())
+    return (x[loud[0] : loud[-1] + 1] if len(loud) else x).astype(np.float32)
 
 
 def build(

@@ -18,15 +18,16 @@ pairs that ``voicetools evaluate diarization --data`` scores.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import torch
 from scipy.signal import butter, fftconvolve, sosfilt
 
-from ..audio.io import load_audio, resample, to_mono
-from .conversations import SAMPLE_RATE, Conversation
+from ..audio.io import resample
+from .conversations import SAMPLE_RATE, Conversation, load_trimmed
 from .labelled import DatasetError
 from .rooms import coloured_noise, random_room
 
@@ -79,34 +80,24 @@ def speakers(split: str) -> list[tuple[str, str]]:
     return [(c, s) for c, ids in SPLITS[split].items() for s in ids]
 
 
-def _trimmed(path: Path) -> np.ndarray:
-    a = load_audio(path)
-    x = resample(to_mono(a.samples), a.sample_rate, SAMPLE_RATE)[0].numpy()
-    # EmoDB's clips are padded to 2 s and RAVDESS's lead with silence: the turn is the speech
-    loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max())
-    return x[loud[0] : loud[-1] + 1].astype(np.float32) if len(loud) else x
-
-
 @dataclass
 class Pools:
-    """Utterances by speaker name ("ravdess-07"), loaded lazily and kept."""
+    """Utterances by speaker name ("ravdess-07") of one split; each speaker's file list is read once."""
 
     split: str
-    cache: dict
+    files: dict = field(default_factory=dict)
 
-    @classmethod
-    def of(cls, split: str) -> Pools:
-        speakers(split)
-        return cls(split, {})
+    def __post_init__(self):
+        speakers(self.split)  # an unknown split fails here, not at the first utterance
 
     def names(self) -> list[str]:
         return [f"{c}-{s}" for c, s in speakers(self.split)]
 
     def utterance(self, name: str, rng: np.random.Generator) -> np.ndarray:
-        corpus, spk = name.split("-", 1)
-        files = self.cache.get(name) or _speaker_files(corpus, spk)
-        self.cache[name] = files
-        return _trimmed(files[rng.integers(len(files))])
+        if name not in self.files:
+            self.files[name] = _speaker_files(*name.split("-", 1))
+        files = self.files[name]
+        return load_trimmed(files[rng.integers(len(files))])
 
 
 def _place(audio: np.ndarray, clip: np.ndarray, start: int) -> None:
@@ -117,8 +108,6 @@ def _place(audio: np.ndarray, clip: np.ndarray, start: int) -> None:
 def _phone(x: np.ndarray) -> np.ndarray:
     """A telephone line: 300-3400 Hz through an 8 kHz codec rate."""
     sos = butter(4, [300, 3400], btype="band", fs=SAMPLE_RATE, output="sos")
-    import torch
-
     y = resample(torch.from_numpy(sosfilt(sos, x).astype(np.float32))[None], SAMPLE_RATE, 8000)
     return resample(y, 8000, SAMPLE_RATE)[0].numpy()[: len(x)]
 
@@ -221,7 +210,7 @@ def write_set(out: Path, split: str, n: int, seed: int = 0) -> list[Path]:
     """``n`` meetings of ``split`` as ``<split>-NN.wav`` + ``.rttm`` in ``out``; seeded, so a set is
     rebuilt the same way anywhere."""
     out.mkdir(parents=True, exist_ok=True)
-    pools = Pools.of(split)
+    pools = Pools(split)
     paths = []
     for i in range(n):
         rng = np.random.default_rng([seed, {"train": 0, "valid": 1, "test": 2}[split], i])
