@@ -164,6 +164,7 @@ def main(argv=None):
         choices=["a", "b", "c", "d"],
         help="also train the default emotion recipe on these evaluations (no letters: all; slow)",
     )
+    ap.add_argument("--pooling", default="avg", choices=["avg", "attention"], help="the network rows' pooling")
     ap.add_argument("--runs", type=Path, default=Path("runs/benchmark-emotion"), help="network run folders")
     ap.add_argument("--cache", type=Path, default=None, help="feature cache (default: none)")
     ap.add_argument("--emotion-out", type=Path, default=Path(__file__).parent / "results" / "classify-emotion.json")
@@ -292,7 +293,7 @@ def evaluation_splits(ds: LabelledDataset, rows: np.ndarray, key: str, y: np.nda
 
 def network_row(sets: dict, key: str, a, labels: list[str]) -> dict:
     """The default emotion recipe through ``train.run`` (fresh model per fold, next fold validates)."""
-    recipe = Recipe(task="emotion", seed=0)
+    recipe = Recipe(task="emotion", seed=0, pooling=a.pooling)
     if key == "d":
         # one fold per corpus, no validation corpus: each direction trains the recipe's full epochs
         u = sets["union"]
@@ -301,7 +302,7 @@ def network_row(sets: dict, key: str, a, labels: list[str]) -> dict:
         recipe = replace(recipe, valid_fold=False)
     else:
         ds = sets[{"a": "ravdess", "b": "emodb", "c": "union"}[key]]
-    run_dir = a.runs / f"{key}-{recipe.model}"
+    run_dir = a.runs / f"{key}-{recipe.model}" if a.pooling == "avg" else a.runs / f"{key}-{recipe.model}-{a.pooling}"
     t0 = time.perf_counter()
     done = run_dir / "summary.json"
     if done.exists() and json.loads((run_dir / "recipe.json").read_text()) == json.loads(json.dumps(asdict(recipe))):
