@@ -11,7 +11,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tiny-satb is a random-weight:Use
 import voicetools as vt  # noqa: E402
 from voicetools.app import build_app  # noqa: E402
 from voicetools.app.tabs.diarize import run_diarization  # noqa: E402
-from voicetools.diarize import read_rttm  # noqa: E402
+from voicetools.diarize import Turn, read_rttm  # noqa: E402
 from voicetools.errors import VoicetoolsError  # noqa: E402
 
 MEETING = Path(__file__).resolve().parents[1] / "examples" / "meeting.wav"
@@ -38,6 +38,24 @@ def test_timeline_rows_and_rttm_match_diarize(app):
     assert [(t.speaker, t.start_s) for t in saved] == [(t.speaker, round(t.start_s, 3)) for t in expected.turns]
     # the timeline sits inside the player, under the spectrogram, on the same time axis
     assert page.index('class="vt-spec"') < page.index('id="vt-diarize-timeline"') < page.index("<audio")
+
+
+def test_overlapped_speech_has_a_row_of_its_own(app, monkeypatch):
+    from voicetools.app.tabs import diarize as tab
+
+    real = vt.diarize(MEETING)
+    a, b = real.turns[1].start_s - 0.8, real.turns[1].start_s  # the second talker cuts in 0.8 s early
+    turns = [*real.turns, Turn(a, b, real.turns[1].speaker)]
+    monkeypatch.setattr(tab, "diarize", lambda *args, **kw: vt.DiarizationResult(turns, real.duration_s, 0.0, "x"))
+    page, _, _ = run_diarization(app.voicetools, str(MEETING))
+    found = vt.DiarizationResult(turns, real.duration_s, 0.0, "x").overlaps()
+    assert found and found[0][1] - found[0][0] > 0.5
+    bars = [
+        (float(x), float(y))
+        for x, y in re.findall(r'class="vt-overlap" data-start="([\d.]+)" data-end="([\d.]+)"', page)
+    ]
+    assert bars == [(round(x, 3), round(y, 3)) for x, y in found]
+    assert page.count('class="vt-overlap-row"') == 1 and f"{sum(y - x for x, y in found):.1f} s overlapped." in page
 
 
 def test_a_given_count_and_a_bad_upload(app, tmp_path):

@@ -207,3 +207,10 @@ def test_speech_cut_by_block_edges_is_joined_again():
         assert abs(a - ea) < 0.05 and abs(b - eb) < 0.05
     # a block of silence is not speech (the relative threshold alone would call its noise speech)
     assert energy_vad(np.full(SR, 1e-5, np.float32)) == []
+
+
+def test_overlaps_are_where_two_or_more_talk():
+    turns = [Turn(0.0, 4.0, "A"), Turn(3.0, 6.0, "B"), Turn(5.0, 7.0, "C"), Turn(7.0, 9.0, "A"), Turn(8.5, 8.8, "B")]
+    res = vt.DiarizationResult(turns, 10.0, 9.0, "test")
+    assert res.overlaps() == [(3.0, 4.0), (5.0, 6.0), (8.5, 8.8)]  # C starting as A ends at 7 s is no overlap
+    assert vt.DiarizationResult([Turn(0.0, 1.0, "A")], 1.0, 1.0, "test").overlaps() == []

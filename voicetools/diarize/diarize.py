@@ -61,6 +61,18 @@ class DiarizationResult:
             out[t.speaker] = out.get(t.speaker, 0.0) + t.duration_s
         return out
 
+    def overlaps(self) -> list[tuple[float, float]]:
+        """(start_s, end_s) of every stretch in which two or more speakers talk at once."""
+        edges = sorted([(t.start_s, 1) for t in self.turns] + [(t.end_s, -1) for t in self.turns])
+        out, talking, start = [], 0, 0.0
+        for time, step in edges:  # at equal times an end (-1) sorts first: touching turns do not overlap
+            if talking < 2 <= talking + step:
+                start = time
+            elif talking + step < 2 <= talking and time > start:
+                out.append((start, time))
+            talking += step
+        return out
+
     def to_rttm(self, uri: str = "audio") -> str:
         return "".join(
             f"SPEAKER {uri} 1 {t.start_s:.3f} {t.duration_s:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n" for t in self.turns

@@ -33,11 +33,15 @@ PLACEHOLDER = (
 )
 SPEAKER_CHOICES = ["auto", "1", "2", "3", "4", "5", "6", "7", "8"]
 TIMELINE_CSS = """
-.vt-speaker-row { position: relative; height: 16px; margin: 3px 0; background: #e2e8f0; border-radius: 2px; }
+.vt-speaker-row, .vt-overlap-row { position: relative; height: 16px; margin: 3px 0; background: #e2e8f0;
+                                   border-radius: 2px; }
 .vt-speaker-name { position: absolute; right: 100%; top: 0; padding-right: 8px; font-size: 12px; line-height: 16px;
                    white-space: nowrap; }
 .vt-speaker-legend { margin-right: 1em; font-size: 12px; white-space: nowrap; }
 """
+
+
+OVERLAP_FILL = "repeating-linear-gradient(45deg, #475569 0 3px, #cbd5e1 3px 6px)"  # hatched: two at once
 
 
 def timeline_html(result, plot) -> str:
@@ -62,11 +66,29 @@ def timeline_html(result, plot) -> str:
             f'<div class="vt-speaker-row" data-speaker="{name}" title="{name}">'
             f'<span class="vt-speaker-name">{name}</span>{bars}</div>'
         )
+    overlaps = result.overlaps()
+    if overlaps:  # where two talk at once: a row of its own, so it is seen without comparing rows
+        bars = "".join(
+            f'<div class="vt-overlap" data-start="{a:.3f}" data-end="{b:.3f}" '
+            f'title="two or more speakers {a:.1f}–{b:.1f} s" style="position:absolute;top:1px;bottom:1px;'
+            f'left:{100 * a / dur:.3f}%;width:{100 * (b - a) / dur:.3f}%;background:{OVERLAP_FILL};border-radius:2px">'
+            "</div>"
+            for a, b in overlaps
+        )
+        rows.append(
+            '<div class="vt-overlap-row" title="overlapped speech">'
+            f'<span class="vt-speaker-name">overlap</span>{bars}</div>'
+        )
     legend = " ".join(
         f'<span class="vt-speaker-legend"><span style="display:inline-block;width:0.8em;height:0.8em;'
         f'background:{speaker_colour(speakers, spk)}"></span> {html.escape(spk)} {talk[spk]:.1f} s</span>'
         for spk in speakers
     )
+    if overlaps:
+        legend += (
+            f' <span class="vt-speaker-legend"><span style="display:inline-block;width:0.8em;height:0.8em;'
+            f'background:{OVERLAP_FILL}"></span> overlap {sum(b - a for a, b in overlaps):.1f} s</span>'
+        )
     return (
         f'<div id="vt-diarize-timeline">{track_html(plot, "".join(rows))}'
         f'<div style="margin:4px 0 0 {plot.left_pct:.3f}%">{legend}</div></div>'
@@ -138,7 +160,8 @@ def run_diarization(ctx, audio_path, *, speakers="auto", session=None, progress=
     notes = list(result.warnings)
     summary = (
         f"{upload.name}: {upload.duration_s:.1f} s, {len(result.speakers)} speaker"
-        f"{'' if len(result.speakers) == 1 else 's'}, {len(result.turns)} turns."
+        f"{'' if len(result.speakers) == 1 else 's'}, {len(result.turns)} turns"
+        + (f", {sum(b - a for a, b in overlaps):.1f} s overlapped." if (overlaps := result.overlaps()) else ".")
     )
     page = players_html([player], note=" ".join([summary] + [n[0].upper() + n[1:] + "." for n in notes]))
     return page, str(rttm), notes
